@@ -1,0 +1,77 @@
+// Shared option parsing: --help, --config, --log-level and clear errors.
+#include "common/options.h"
+
+#include <fstream>
+#include <iostream>
+
+#include "common/logging.h"
+
+namespace ringkv {
+
+std::optional<int> ParseProgramOptions(int argc, char** argv, const std::string& program,
+                                       const std::string& usage, po::options_description& desc,
+                                       po::variables_map& vm,
+                                       const po::positional_options_description* positional) {
+  log::SetProgramName(program);
+  po::options_description common("Common options");
+  common.add_options()
+      ("help,h", "print this help and exit")
+      ("config", po::value<std::string>(), "read options from this file (INI: `name = value`, "
+       "names as the long flags; flags on the command line win)")
+      ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error");
+  po::options_description all;
+  all.add(desc).add(common);
+  try {
+    po::command_line_parser parser(argc, argv);
+    parser.options(all);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    if (vm.count("help")) {
+      std::cout << "Usage: " << usage << "\n\n" << all << "\n";
+      return 0;
+    }
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) {
+        std::cerr << program << ": cannot read config file " << path << "\n";
+        return 2;
+      }
+      po::store(po::parse_config_file(in, all, /*allow_unregistered=*/false), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << program << ": " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  log::Level level;
+  if (!log::ParseLevel(vm["log-level"].as<std::string>(), &level)) {
+    std::cerr << program << ": --log-level must be debug, info, warn or error\n";
+    return 2;
+  }
+  log::SetMinLevel(level);
+  return std::nullopt;
+}
+
+bool ParseByteSize(const std::string& text, uint64_t* out) {
+  if (text.empty()) return false;
+  size_t pos = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(text, &pos);
+  } catch (...) {
+    return false;
+  }
+  if (text[0] == '-') return false;
+  std::string suffix = text.substr(pos);
+  uint64_t mult = 1;
+  if (suffix.empty() || suffix == "B") mult = 1;
+  else if (suffix == "K" || suffix == "KiB" || suffix == "k") mult = 1024ull;
+  else if (suffix == "M" || suffix == "MiB") mult = 1024ull * 1024;
+  else if (suffix == "G" || suffix == "GiB") mult = 1024ull * 1024 * 1024;
+  else return false;
+  *out = n * mult;
+  return true;
+}
+
+}  // namespace ringkv

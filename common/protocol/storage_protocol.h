@@ -1,0 +1,88 @@
+// The internal protocol between coordinators (and later gossip agents) and a storage agent.
+// Transport: the storage agent binds a ZeroMQ ROUTER; a peer connects a DEALER and sends
+// [empty frame][body], or a REQ. Bodies are one MessagePack map. Every message type and field
+// of this protocol is declared here and nowhere else; docs/storage-protocol.md describes it.
+// A field never changes meaning; new fields get defaults.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/token.h"
+#include "common/version/causal_context.h"
+
+namespace ringkv::storage_protocol {
+
+// Operations.
+inline constexpr std::string_view kPing = "ping";      // -> actor, node
+inline constexpr std::string_view kGet = "get";        // key -> state (absent: no state at all)
+inline constexpr std::string_view kUpdate = "update";  // key, ctx, value|tombstone, max_siblings
+                                                       //   -> state after, dot
+inline constexpr std::string_view kSync = "sync";      // key, state -> (merged in; nothing back)
+inline constexpr std::string_view kScan = "scan";      // first, last, after?, limit -> items, more
+inline constexpr std::string_view kStats = "stats";    // -> stats
+
+// Error codes a storage agent replies with.
+inline constexpr std::string_view kErrBadRequest = "bad_request";
+inline constexpr std::string_view kErrUnknownOp = "unknown_op";
+inline constexpr std::string_view kErrTooLarge = "too_large";
+inline constexpr std::string_view kErrTooManySiblings = "too_many_siblings";
+inline constexpr std::string_view kErrCorruption = "corruption";
+inline constexpr std::string_view kErrIo = "io_error";
+inline constexpr std::string_view kErrBusy = "busy";
+inline constexpr std::string_view kErrInternal = "internal";
+
+// Hard limits the agent enforces whatever a peer sends.
+inline constexpr size_t kMaxKeyBytes = 1024;
+inline constexpr size_t kMaxBodyBytes = 16u << 20;
+inline constexpr uint32_t kMaxScanLimit = 10000;
+
+struct Request {
+  std::string op;
+  uint64_t rid = 0;                    // echoed; lets a DEALER peer match replies
+  std::string key;                     // get, update, sync
+  std::string ctx;                     // update: encoded CausalContext (may be empty)
+  bool tombstone = false;              // update: write a tombstone instead of `value`
+  std::string value;                   // update
+  uint64_t max_siblings = 64;          // update: refuse with too_many_siblings past this
+  std::string state;                   // sync: encoded KeyState
+  Token first = 0;                     // scan: token range [first, last]
+  Token last = UINT64_MAX;
+  std::optional<Token> after_token;    // scan: resume strictly after (after_token, after_key)
+  std::string after_key;
+  uint32_t limit = 100;                // scan
+};
+
+struct ScanItem {
+  std::string key;
+  std::string state;  // encoded KeyState
+};
+
+struct Reply {
+  uint64_t rid = 0;
+  bool ok = true;
+  std::string code;                    // when !ok: one of kErr*
+  std::string message;                 // when !ok
+  std::optional<std::string> state;    // get (absent when the key has no state), update
+  std::optional<version::Dot> dot;     // update: the dot of the new version
+  std::vector<ScanItem> items;         // scan
+  bool more = false;                   // scan
+  version::ActorId actor = 0;          // ping
+  std::string node;                    // ping
+  std::map<std::string, uint64_t> stats;  // stats
+};
+
+std::string EncodeRequest(const Request& r);
+// InvalidArgument naming the problem. When the body was a map with a readable `rid`, *rid is
+// set even on error so the error reply can carry it.
+Result<Request> DecodeRequest(std::string_view body, uint64_t* rid);
+
+std::string EncodeReply(const Reply& r);
+Result<Reply> DecodeReply(std::string_view body);
+
+}  // namespace ringkv::storage_protocol

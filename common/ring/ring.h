@@ -1,0 +1,75 @@
+// The consistent-hash ring: nodes with virtual-node tokens on a 64-bit token space (tokens of
+// keys from common/token.h), and the preference list of a key — the first N distinct nodes
+// clockwise, with the replication factor given per data center and replicas spread across
+// racks (as Cassandra's NetworkTopologyStrategy). Pure functions of the membership; no I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/token.h"
+
+namespace ringkv {
+
+enum class NodeState { kJoining, kNormal, kLeaving, kDown };
+const char* NodeStateName(NodeState s);          // "joining", "normal", "leaving", "down"
+bool ParseNodeState(const std::string& s, NodeState* out);
+
+struct NodeInfo {
+  std::string id;                 // "n1"
+  std::string dc = "dc1";
+  std::string rack = "rack1";
+  std::string client_endpoint;    // coordinator ROUTER, e.g. tcp://127.0.0.1:7400
+  std::string storage_endpoint;   // storage agent ROUTER
+  std::string gossip_endpoint;    // gossip agent ROUTER
+  uint32_t vnodes = 256;          // number of tokens; more for a bigger host
+  NodeState state = NodeState::kNormal;
+  bool operator==(const NodeInfo&) const = default;
+};
+
+// Replication factor per data center; "3" means {dc1: 3} for a single-DC cluster whose nodes
+// are all in the named default DC.
+struct Replication {
+  std::map<std::string, int> per_dc;
+  int Total() const;
+  // "3" (with default_dc) or "dc1:3,dc2:2". InvalidArgument when malformed.
+  static Result<Replication> Parse(const std::string& text, const std::string& default_dc = "dc1");
+  std::string ToString() const;
+  bool operator==(const Replication&) const = default;
+};
+
+// One node spec on a command line or in a config file:
+// "id=n1,dc=dc1,rack=r1,client=tcp://127.0.0.1:7400,storage=tcp://127.0.0.1:7401,
+//  gossip=tcp://127.0.0.1:7402,vnodes=256"
+Result<NodeInfo> ParseNodeSpec(const std::string& spec);
+std::string FormatNodeSpec(const NodeInfo& n);
+
+class Ring {
+ public:
+  Ring() = default;
+  // InvalidArgument for duplicate ids, a DC in `replication` without nodes, etc.
+  static Result<Ring> Build(std::vector<NodeInfo> nodes, Replication replication);
+
+  // The tokens of a node: deterministic from its id, so every process computes the same ring.
+  static std::vector<Token> TokensFor(const std::string& node_id, uint32_t vnodes);
+
+  // The replicas of `token`, in preference order: for each DC its replication factor of
+  // distinct nodes (fewer when the DC has fewer nodes), racks spread where possible. Nodes in
+  // state kDown still appear (liveness is the caller's business); order is the clockwise walk.
+  std::vector<const NodeInfo*> PreferenceList(Token token) const;
+
+  const std::vector<NodeInfo>& nodes() const { return nodes_; }
+  const NodeInfo* Find(const std::string& id) const;
+  const Replication& replication() const { return replication_; }
+  int N() const { return replication_.Total(); }
+
+ private:
+  std::vector<NodeInfo> nodes_;
+  Replication replication_;
+  std::vector<std::pair<Token, uint32_t>> tokens_;  // sorted; second indexes nodes_
+};
+
+}  // namespace ringkv

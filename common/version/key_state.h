@@ -1,0 +1,62 @@
+// KeyState: everything one replica knows about one key — its live versions (siblings), each a
+// value or a tombstone tagged with the dot that created it, and the causal context of every dot
+// the replica has seen. update() is what the coordinating replica runs for a client's put or
+// delete; sync() merges states between replicas (replication, read repair, hints,
+// anti-entropy). The rules and their proofs are in docs/versioning.md.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/version/causal_context.h"
+
+namespace ringkv::version {
+
+struct Version {
+  Dot dot;
+  bool tombstone = false;
+  std::string value;  // empty for a tombstone
+  bool operator==(const Version&) const = default;
+};
+
+class KeyState {
+ public:
+  // Applies a client write arriving with context `ctx` at actor `actor`: drops every version
+  // whose dot `ctx` covers, adds ctx to the state's context, and adds the new version with dot
+  // (actor, MaxCounter(actor) + 1) over state and ctx. `value` nullopt writes a tombstone.
+  // Returns the new dot. Versions not covered by ctx stay (the siblings).
+  Dot Update(const CausalContext& ctx, std::optional<std::string_view> value, ActorId actor);
+
+  // Merges `other` into this state: a version survives when both sides hold it, or when the
+  // side without it has not seen its dot. Commutative, associative and idempotent.
+  void Sync(const KeyState& other);
+
+  // Number of versions (live values and tombstones) — what the sibling cap counts.
+  size_t VersionCount() const { return versions_.size(); }
+  // Distinct live (non-tombstone) values, each once, in a deterministic order.
+  std::vector<std::string> LiveValues() const;
+  bool HasLive() const;
+  // True when there is nothing but tombstones (or nothing at all): what compaction may drop
+  // once the grace period has passed.
+  bool OnlyTombstones() const;
+
+  const std::vector<Version>& versions() const { return versions_; }
+  const CausalContext& context() const { return cc_; }
+
+  // Canonical encoding (versions sorted by dot): equal states encode to equal bytes.
+  std::string Encode() const;
+  // Corruption-free decoding: InvalidArgument for anything that is not a valid encoding,
+  // including a version whose dot the context does not cover.
+  static Result<KeyState> Decode(std::string_view bytes);
+
+  bool operator==(const KeyState&) const = default;
+
+ private:
+  std::vector<Version> versions_;  // sorted by dot
+  CausalContext cc_;               // covers every dot in versions_
+};
+
+}  // namespace ringkv::version

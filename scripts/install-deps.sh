@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package ringkv needs to build, test and benchmark. Idempotent.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git
+  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libsqlite3-dev libboost-program-options-dev libboost-dev
+  googletest libgtest-dev libgmock-dev
+  libzstd-dev liblz4-dev libxxhash-dev libsystemd-dev
+  python3 python3-zmq python3-msgpack
+  iproute2 procps
+)
+if [ "${RINGKV_BENCH_DEPS:-0}" = 1 ]; then
+  packages+=(libleveldb-dev librocksdb-dev redis-server redis-tools etcd-server etcd-client linux-perf valgrind)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

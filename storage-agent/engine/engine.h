@@ -1,0 +1,104 @@
+// Engine: ringkv's LSM storage engine (commit log, memtable, SSTables, compaction), a library
+// with no ZeroMQ inside. Keys are ordered by (ring token of the key, key) so that a token range
+// can be scanned in order. Values are opaque bytes to the engine (the storage agent stores an
+// encoded version::KeyState per key). File formats: docs/storage-format.md.
+//
+// Thread-safety: every method may be called from many threads at once. Put/Delete return once
+// the write is durable as the sync mode promises (always: fsynced; batch: fsynced with its
+// group; none: in the OS page cache).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/token.h"
+
+namespace ringkv::engine {
+
+enum class SyncMode { kAlways, kBatch, kNone };
+enum class Compression { kNone, kLz4, kZstd };
+
+// Parse/print helpers for option values ("always", "batch", "none"; "none", "lz4", "zstd").
+bool ParseSyncMode(const std::string& s, SyncMode* out);
+bool ParseCompression(const std::string& s, Compression* out);
+
+// Wall-clock milliseconds; a seam so tests can move time (tombstone grace period).
+using ClockFn = std::function<int64_t()>;
+
+struct Options {
+  std::string dir;                                  // created when missing
+  SyncMode sync_mode = SyncMode::kBatch;
+  int batch_window_ms = 2;                          // group-commit window for kBatch
+  uint64_t memtable_bytes = 32ull << 20;            // a full memtable is flushed in background
+  uint64_t log_segment_bytes = 64ull << 20;         // commit log segment size before rolling
+  uint64_t block_bytes = 4096;                      // SSTable data block target size
+  int bloom_bits_per_key = 10;
+  Compression compression = Compression::kLz4;
+  uint64_t block_cache_bytes = 64ull << 20;
+  int compaction_min_tables = 4;                    // size-tiered: merge this many similar tables
+  int64_t tombstone_grace_ms = 10LL * 24 * 3600 * 1000;
+  bool salvage = false;                             // skip corrupt log records instead of failing
+  bool background_compaction = true;                // tests turn it off to drive it by hand
+  // True when a stored value holds only tombstones: compaction may drop it once its write
+  // time is older than the grace period and no older table may still hold the key.
+  std::function<bool(std::string_view value)> is_tombstone;
+  ClockFn clock;                                    // default: system clock
+};
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+};
+
+// A position in (token, key) order; scans resume strictly after it.
+struct ScanCursor {
+  Token token = 0;
+  std::string key;
+};
+
+struct EngineStats {
+  uint64_t memtable_bytes = 0;
+  uint64_t immutable_memtables = 0;
+  uint64_t sstables = 0;
+  uint64_t sstable_bytes = 0;
+  uint64_t log_segments = 0;
+  uint64_t flushes = 0;
+  uint64_t compactions = 0;
+  uint64_t write_stalls = 0;
+  uint64_t block_cache_hits = 0;
+  uint64_t block_cache_misses = 0;
+  uint64_t bloom_negatives = 0;   // SSTable reads skipped thanks to the Bloom filter
+  uint64_t salvaged_records = 0;  // corrupt log records skipped at open (--salvage)
+};
+
+class Engine {
+ public:
+  // Opens (creating if needed) and replays the commit log. Corruption in the log other than a
+  // torn tail of the last segment fails with Corruption naming file and offset unless
+  // options.salvage.
+  static Result<std::unique_ptr<Engine>> Open(const Options& options);
+  virtual ~Engine() = default;
+
+  virtual Status Put(std::string_view key, std::string_view value) = 0;
+  virtual Status Delete(std::string_view key) = 0;
+  // nullopt when absent or deleted; Corruption when the data needed is damaged.
+  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+
+  // Keys whose token lies in [first, last] (inclusive), in (token, key) order, starting strictly
+  // after `after` when given; at most `limit` entries. Sets *more when entries remain.
+  virtual Status Scan(Token first, Token last, const std::optional<ScanCursor>& after,
+                      size_t limit, std::vector<KeyValue>* out, bool* more) = 0;
+
+  // Forces the memtable to an SSTable and waits; compacts every table into one and waits.
+  virtual Status Flush() = 0;
+  virtual Status CompactAll() = 0;
+  virtual EngineStats Stats() = 0;
+};
+
+}  // namespace ringkv::engine

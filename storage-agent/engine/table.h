@@ -1,0 +1,77 @@
+// SSTable writing and reading: sorted data blocks (checksummed, optionally compressed), a
+// Bloom filter, a block index and a footer. The byte layout is in docs/storage-format.md.
+// Keys and values are opaque bytes in bytewise order; the engine encodes its own records.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "storage-agent/engine/engine.h"
+#include "storage-agent/engine/iterator.h"
+
+namespace ringkv::engine {
+
+class BlockCache;
+
+struct TableOptions {
+  uint64_t block_bytes = 4096;
+  int bloom_bits_per_key = 10;
+  Compression compression = Compression::kLz4;
+};
+
+// Writes one table to `path` (the caller gives a temporary name and renames after Finish).
+// Not thread-safe.
+class TableBuilder {
+ public:
+  static Result<std::unique_ptr<TableBuilder>> Create(const std::string& path,
+                                                      const TableOptions& options);
+  virtual ~TableBuilder() = default;
+  // REQUIRES: key > every key added before.
+  virtual Status Add(std::string_view key, std::string_view value) = 0;
+  // Writes filter, index and footer, fsyncs and closes the file.
+  virtual Status Finish() = 0;
+  // Closes and removes the file (after an error).
+  virtual void Abandon() = 0;
+  virtual uint64_t NumEntries() const = 0;
+  virtual uint64_t FileSize() const = 0;
+};
+
+// An open, immutable table. Thread-safe. Index and filter stay in memory; data blocks go
+// through the shared BlockCache.
+class Table {
+ public:
+  // `cache` may be null (no caching); it must outlive the table.
+  static Result<std::shared_ptr<Table>> Open(const std::string& path, uint64_t file_number,
+                                             BlockCache* cache);
+  virtual ~Table() = default;
+
+  // False when the Bloom filter rules `key` out.
+  virtual bool MayContain(std::string_view key) const = 0;
+  // ok(nullopt) when absent; Corruption (naming file and block offset) when a block is damaged.
+  virtual Result<std::optional<std::string>> Get(std::string_view key) const = 0;
+  virtual std::unique_ptr<Iterator> NewIterator() const = 0;
+
+  virtual uint64_t file_number() const = 0;
+  virtual uint64_t file_size() const = 0;
+  virtual uint64_t num_entries() const = 0;
+  virtual const std::string& path() const = 0;
+  // Memory held by index and filter (for the memory bound).
+  virtual uint64_t MemoryUsage() const = 0;
+
+  // Once marked, the file is unlinked when the last reference to the Table is dropped, so a
+  // reader still walking it keeps it alive.
+  void MarkObsolete() { obsolete_.store(true); }
+
+ protected:
+  bool obsolete() const { return obsolete_.load(); }
+
+ private:
+  std::atomic<bool> obsolete_{false};
+};
+
+}  // namespace ringkv::engine
