@@ -1,0 +1,88 @@
+// The ringkv C++ client library: talks the client protocol (shared/spec/client-protocol.md)
+// to a list of coordinators with per-call deadlines and Lazy Pirate failover (a REQ socket
+// that missed its reply is closed and a new one opened, to the next coordinator).
+//
+// Thread-safety: a Client is used by one thread at a time; make one per thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ringkv::client {
+
+// The protocol's error codes, plus kTransport when no coordinator answered in time.
+enum class ErrorCode {
+  kNone, kBadRequest, kTooLarge, kUnsupportedVersion, kUnknownOp, kTooManySiblings,
+  kUnavailable, kTimeout, kInternal, kTransport,
+};
+const char* ErrorCodeName(ErrorCode c);  // "bad_request", ..., "transport"
+
+struct Error {
+  ErrorCode code = ErrorCode::kNone;
+  std::string message;
+  explicit operator bool() const { return code != ErrorCode::kNone; }
+};
+
+struct Options {
+  std::vector<std::string> endpoints;   // coordinator client endpoints, tried in order
+  int timeout_ms = 2000;                // per call: sent as timeout_ms and waited for (+ slack)
+  int retries = 3;                      // coordinators tried per call before kTransport
+  std::string r;                        // "" = server default; "one", "quorum", "2", ...
+  std::string w;
+  std::string consistency;              // "", "strong", "eventual"
+};
+
+struct GetResult {
+  bool found = false;
+  std::vector<std::string> values;      // siblings
+  std::string ctx;                      // opaque; pass back to Put/Delete
+  int acks = 0;
+};
+
+struct WriteResult {
+  std::string ctx;
+  int acks = 0;
+};
+
+struct Member {
+  std::string node, dc, state, client_endpoint;
+};
+struct StatusResult {
+  std::string node, dc;
+  int n = 0;
+  int64_t max_item_bytes = 0, max_siblings = 0;
+  std::vector<Member> members;
+};
+
+class Client {
+ public:
+  explicit Client(Options options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Each call fills *err (cleared on success) and returns the result when ok.
+  std::optional<GetResult> Get(const std::string& key, Error* err);
+  // ctx empty = blind write.
+  std::optional<WriteResult> Put(const std::string& key, const std::string& value,
+                                 const std::string& ctx, Error* err);
+  std::optional<WriteResult> Delete(const std::string& key, const std::string& ctx, Error* err);
+  std::optional<std::string> Ping(Error* err);  // the node id
+  std::optional<StatusResult> Status(Error* err);
+
+  // Reads `key`; when it has siblings, merges them with `merge` and writes the result back
+  // with the read's ctx. Returns the value that is now stored (nullopt when not found).
+  std::optional<std::string> Resolve(
+      const std::string& key,
+      const std::function<std::string(const std::vector<std::string>&)>& merge, Error* err);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringkv::client
