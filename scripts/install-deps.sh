@@ -6,11 +6,12 @@ packages=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libsqlite3-dev libboost-program-options-dev libboost-dev
   googletest libgtest-dev libgmock-dev
   libzstd-dev liblz4-dev libxxhash-dev libsystemd-dev
+  libleveldb-dev librocksdb-dev
   python3 python3-zmq python3-msgpack
   iproute2 procps
 )
 if [ "${RINGKV_BENCH_DEPS:-0}" = 1 ]; then
-  packages+=(libleveldb-dev librocksdb-dev redis-server redis-tools etcd-server etcd-client linux-perf valgrind)
+  packages+=(redis-server redis-tools etcd-server etcd-client linux-perf valgrind)
 fi
 missing=()
 for p in "${packages[@]}"; do

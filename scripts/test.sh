@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what is needed, builds from scratch with
+# warnings as errors, runs every test, then rebuilds with AddressSanitizer + UBSan and runs the
+# unit tests under them. Run as root on Debian 12. Takes about 15-25 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+echo "== installing dependencies"
+scripts/install-deps.sh
+
+echo "== building (build/)"
+rm -rf build
+cmake -S . -B build -DRINGKV_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$jobs"
+
+echo "== unit tests"
+(cd build && ctest -L unit --output-on-failure -j"$jobs" --timeout 600)
+echo "== integration tests (real processes on loopback)"
+(cd build && ctest -L integration --output-on-failure --timeout 900)
+
+echo "== building with ASan + UBSan (build-asan/)"
+rm -rf build-asan
+cmake -S . -B build-asan -DRINGKV_WERROR=ON -DRINGKV_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+  -DRINGKV_BENCH_PEERS=OFF
+cmake --build build-asan -j"$jobs"
+echo "== unit tests under ASan + UBSan"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest -L unit --output-on-failure -j"$jobs" --timeout 900)
