@@ -3,6 +3,14 @@
 // that missed its reply is closed and a new one opened, to the next coordinator).
 //
 // Thread-safety: a Client is used by one thread at a time; make one per thread.
+// ZeroMQ context: by default each Client owns one (with one I/O thread); a program with many
+// Clients (one per thread) may make one zmq::context_t and pass it in Options::context, as
+// the ZeroMQ guide recommends. The context must then outlive every Client that borrows it.
+//
+// Retries: when a coordinator does not answer within the call's deadline (+ a little slack),
+// the request is sent again to the next endpoint. A retried put or delete may be applied twice;
+// per the protocol that is harmless (the second write supersedes the same versions and leaves
+// at most an equal sibling, which a get reports once). Errors the server sends are never retried.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +19,10 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace zmq {
+class context_t;
+}
 
 namespace ringkv::client {
 
@@ -34,6 +46,7 @@ struct Options {
   std::string r;                        // "" = server default; "one", "quorum", "2", ...
   std::string w;
   std::string consistency;              // "", "strong", "eventual"
+  zmq::context_t* context = nullptr;    // borrowed; nullptr = the Client makes its own
 };
 
 struct GetResult {
@@ -79,6 +92,10 @@ class Client {
   std::optional<std::string> Resolve(
       const std::string& key,
       const std::function<std::string(const std::vector<std::string>&)>& merge, Error* err);
+
+  // The endpoint the next call goes to first (the last one that answered, after failovers).
+  const std::string& current_endpoint() const;
+  const Options& options() const;
 
  private:
   struct Impl;
