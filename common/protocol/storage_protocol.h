@@ -26,6 +26,9 @@ inline constexpr std::string_view kUpdate = "update";  // key, ctx, value|tombst
 inline constexpr std::string_view kSync = "sync";      // key, state -> (merged in; nothing back)
 inline constexpr std::string_view kScan = "scan";      // first, last, after?, limit -> items, more
 inline constexpr std::string_view kStats = "stats";    // -> stats
+// Admin ops (tests and operators): force the memtable to an SSTable / compact everything.
+inline constexpr std::string_view kFlush = "flush";    // -> (nothing)
+inline constexpr std::string_view kCompact = "compact";  // -> (nothing)
 
 // Error codes a storage agent replies with.
 inline constexpr std::string_view kErrBadRequest = "bad_request";
@@ -81,6 +84,17 @@ std::string EncodeRequest(const Request& r);
 // InvalidArgument naming the problem. When the body was a map with a readable `rid`, *rid is
 // set even on error so the error reply can carry it.
 Result<Request> DecodeRequest(std::string_view body, uint64_t* rid);
+// The same, also setting *error_code on failure to the kErr* code the reply should carry
+// (bad_request, unknown_op or too_large).
+Result<Request> DecodeRequest(std::string_view body, uint64_t* rid, std::string* error_code);
+
+// True for the ops above.
+bool IsKnownOp(std::string_view op);
+
+// A reply for a failed request: ok=false with `code` (one of kErr*) and `message`.
+Reply ErrorReply(uint64_t rid, std::string_view code, std::string message);
+// The kErr* code for a Status from the engine or the replica store.
+std::string_view ErrorCodeOf(const Status& s);
 
 std::string EncodeReply(const Reply& r);
 Result<Reply> DecodeReply(std::string_view body);

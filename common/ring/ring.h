@@ -14,6 +14,14 @@
 
 namespace ringkv {
 
+// Default tokens per node: chosen with ringkv-ring-balance so that 10 nodes stay within 1.10 of
+// the mean load and adding an 11th moves at most 1.10 x the ideal 1/11 (docs/ring.md).
+inline constexpr uint32_t kDefaultVnodes = 256;
+inline constexpr uint32_t kMaxVnodes = 65536;
+// Limits that keep PreferenceList allocation-free (per-DC state lives on the stack).
+inline constexpr size_t kMaxDataCenters = 32;
+inline constexpr int kMaxReplicationPerDc = 64;
+
 enum class NodeState { kJoining, kNormal, kLeaving, kDown };
 const char* NodeStateName(NodeState s);          // "joining", "normal", "leaving", "down"
 bool ParseNodeState(const std::string& s, NodeState* out);
@@ -25,8 +33,11 @@ struct NodeInfo {
   std::string client_endpoint;    // coordinator ROUTER, e.g. tcp://127.0.0.1:7400
   std::string storage_endpoint;   // storage agent ROUTER
   std::string gossip_endpoint;    // gossip agent ROUTER
-  uint32_t vnodes = 256;          // number of tokens; more for a bigger host
+  uint32_t vnodes = kDefaultVnodes;  // number of tokens; more for a bigger host
   NodeState state = NodeState::kNormal;
+  // The node's tokens. Empty means "derived": Ring::TokensFor(id, vnodes). RingStore::Load
+  // fills it from SQLite so that a later token allocator (gossip) can assign other tokens.
+  std::vector<Token> tokens;
   bool operator==(const NodeInfo&) const = default;
 };
 
@@ -70,6 +81,12 @@ class Ring {
   std::vector<NodeInfo> nodes_;
   Replication replication_;
   std::vector<std::pair<Token, uint32_t>> tokens_;  // sorted; second indexes nodes_
+  // Cached at Build so that PreferenceList does no lookups by name.
+  std::vector<int> node_dc_;    // per node: index into dc_rf_, or -1 when its DC holds no replica
+  std::vector<int> node_rack_;  // per node: index of its (dc, rack) pair
+  std::vector<int> dc_rf_;      // per replicated DC: min(factor, nodes in the DC)
+  std::vector<int> dc_racks_;   // per replicated DC: number of distinct racks
+  int total_rf_ = 0;            // sum of dc_rf_
 };
 
 }  // namespace ringkv

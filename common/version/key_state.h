@@ -3,6 +3,8 @@
 // the replica has seen. update() is what the coordinating replica runs for a client's put or
 // delete; sync() merges states between replicas (replication, read repair, hints,
 // anti-entropy). The rules and their proofs are in docs/versioning.md.
+//
+// Thread-safety: none inside; a const KeyState may be read from several threads.
 #pragma once
 
 #include <optional>
@@ -30,6 +32,10 @@ class KeyState {
   // Returns the new dot. Versions not covered by ctx stay (the siblings).
   Dot Update(const CausalContext& ctx, std::optional<std::string_view> value, ActorId actor);
 
+  // VersionCount() that Update(ctx, ...) would leave, without changing anything: the versions
+  // `ctx` does not cover, plus the new one. The sibling cap is checked with this before writing.
+  size_t VersionCountAfterUpdate(const CausalContext& ctx) const;
+
   // Merges `other` into this state: a version survives when both sides hold it, or when the
   // side without it has not seen its dot. Commutative, associative and idempotent.
   void Sync(const KeyState& other);
@@ -47,9 +53,12 @@ class KeyState {
   const CausalContext& context() const { return cc_; }
 
   // Canonical encoding (versions sorted by dot): equal states encode to equal bytes.
+  // kVersionFormat, then MessagePack [context, [[actor, counter, bin | nil], ...]] where a nil
+  // value is a tombstone and context is CausalContext's MessagePack part (docs/versioning.md).
   std::string Encode() const;
-  // Corruption-free decoding: InvalidArgument for anything that is not a valid encoding,
-  // including a version whose dot the context does not cover.
+  // Corruption-free decoding: InvalidArgument for anything that is not a valid canonical
+  // encoding, including a version whose dot the context does not cover or a duplicate dot.
+  // Never crashes, never throws. The empty string decodes to the empty state.
   static Result<KeyState> Decode(std::string_view bytes);
 
   bool operator==(const KeyState&) const = default;

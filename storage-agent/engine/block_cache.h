@@ -11,6 +11,12 @@ namespace ringkv::engine {
 
 class BlockCache {
  public:
+  // Each cached block is charged its size plus kEntryOverhead. Capacities below
+  // kMinShardedCapacity use a single shard (exact LRU order); larger ones spread keys over
+  // kShards shards, each an LRU bounded by capacity / kShards.
+  static constexpr uint64_t kEntryOverhead = 64;
+  static constexpr uint64_t kMinShardedCapacity = 4ull << 20;
+
   explicit BlockCache(uint64_t capacity_bytes);
   ~BlockCache();
   BlockCache(const BlockCache&) = delete;
@@ -19,21 +25,25 @@ class BlockCache {
   // nullptr on a miss.
   std::shared_ptr<const std::string> Lookup(uint64_t file_number, uint64_t offset);
   // Inserts (replacing an existing entry) and evicts least recently used blocks past capacity.
+  // A block larger than a shard's capacity is not cached.
   void Insert(uint64_t file_number, uint64_t offset, std::shared_ptr<const std::string> block);
   // Drops every block of a file (after it is deleted).
   void EraseFile(uint64_t file_number);
 
   uint64_t capacity() const { return capacity_; }
   uint64_t usage() const;
-  uint64_t hits() const { return hits_.load(); }
-  uint64_t misses() const { return misses_.load(); }
+  uint64_t hits() const;
+  uint64_t misses() const;
+  size_t entries() const;
 
  private:
   struct Shard;
   static constexpr int kShards = 16;
+  Shard& ShardFor(uint64_t file_number, uint64_t offset) const;
+
   const uint64_t capacity_;
+  int num_shards_;
   std::unique_ptr<Shard[]> shards_;
-  std::atomic<uint64_t> hits_{0}, misses_{0};
 };
 
 }  // namespace ringkv::engine

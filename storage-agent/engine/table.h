@@ -1,5 +1,5 @@
 // SSTable writing and reading: sorted data blocks (checksummed, optionally compressed), a
-// Bloom filter, a block index and a footer. The byte layout is in docs/storage-format.md.
+// Bloom filter, a block index and a footer. The byte layout is in docs/sstable-format.md.
 // Keys and values are opaque bytes in bytewise order; the engine encodes its own records.
 #pragma once
 
@@ -50,7 +50,7 @@ class Table {
                                              BlockCache* cache);
   virtual ~Table() = default;
 
-  // False when the Bloom filter rules `key` out.
+  // False when the Bloom filter rules `key` out (counted in bloom_negatives()).
   virtual bool MayContain(std::string_view key) const = 0;
   // ok(nullopt) when absent; Corruption (naming file and block offset) when a block is damaged.
   virtual Result<std::optional<std::string>> Get(std::string_view key) const = 0;
@@ -63,15 +63,21 @@ class Table {
   // Memory held by index and filter (for the memory bound).
   virtual uint64_t MemoryUsage() const = 0;
 
-  // Once marked, the file is unlinked when the last reference to the Table is dropped, so a
-  // reader still walking it keeps it alive.
+  // Once marked, the file is unlinked (and its blocks dropped from the cache) when the last
+  // reference to the Table is dropped, so a reader still walking it keeps it alive.
   void MarkObsolete() { obsolete_.store(true); }
+
+  // How many times this table's Bloom filter ruled a key out, in MayContain or in Get.
+  // Per table: an engine that wants a total across deleted tables sums as it goes.
+  uint64_t bloom_negatives() const { return bloom_negatives_.load(std::memory_order_relaxed); }
 
  protected:
   bool obsolete() const { return obsolete_.load(); }
+  void CountBloomNegative() const { bloom_negatives_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   std::atomic<bool> obsolete_{false};
+  mutable std::atomic<uint64_t> bloom_negatives_{0};
 };
 
 }  // namespace ringkv::engine

@@ -1,0 +1,370 @@
+// Randomized property tests of KeyState against two reference models:
+//  - an explicit model per replica: the set of stored (dot, value) pairs and the explicit set of
+//    every dot the replica has seen, with update and sync written out on plain sets;
+//  - a causal-history oracle that never drops anything: each replica knows a set of writes and
+//    the union of the contexts those writes carried; a write is live there exactly when no known
+//    write's context contains its dot. This is the client protocol's promise itself.
+// Random puts and deletes at random replicas with random, often stale, contexts (from earlier
+// reads, merged multi-replica reads and put replies), syncs delivered late, out of order and
+// more than once, coordinator-style reads with read repair, and replicas that lose their data
+// and come back as a new actor. After every step every replica must agree with both models; and
+// Sync must be commutative, associative and idempotent on the states met along the way.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+
+#include "common/version/key_state.h"
+
+namespace ringkv::version {
+namespace {
+
+using DotSet = std::set<Dot>;
+
+struct ModelVersion {
+  Dot dot;
+  bool tombstone;
+  std::string value;
+  auto operator<=>(const ModelVersion&) const = default;
+};
+
+struct Write {
+  Dot dot;
+  bool tombstone;
+  std::string value;
+};
+
+// A context a client holds, with the explicit dot set it stands for.
+struct ClientCtx {
+  CausalContext ctx;
+  DotSet dots;
+};
+
+struct Replica {
+  ActorId actor;
+  KeyState state;
+  // Explicit model.
+  std::set<ModelVersion> stored;
+  DotSet seen;
+  // Oracle.
+  std::set<size_t> known;  // indices into the global write log
+  DotSet superseded;       // union of the contexts of the known writes
+};
+
+// A state in flight (a sync message): the implementation's and both models' views of it.
+struct Message {
+  KeyState state;
+  std::set<ModelVersion> stored;
+  DotSet seen;
+  std::set<size_t> known;
+  DotSet superseded;
+};
+
+DotSet DotsOf(const CausalContext& c) {
+  DotSet out;
+  for (const Dot& e : c.vector()) {
+    for (uint64_t i = 1; i <= e.counter; ++i) out.insert({e.actor, i});
+  }
+  out.insert(c.cloud().begin(), c.cloud().end());
+  return out;
+}
+
+void ModelSync(std::set<ModelVersion>* stored, DotSet* seen, const std::set<ModelVersion>& o_stored,
+               const DotSet& o_seen) {
+  std::set<ModelVersion> out;
+  for (const auto& v : *stored) {
+    if (o_stored.count(v) || !o_seen.count(v.dot)) out.insert(v);
+  }
+  for (const auto& v : o_stored) {
+    if (stored->count(v) || !seen->count(v.dot)) out.insert(v);
+  }
+  *stored = std::move(out);
+  seen->insert(o_seen.begin(), o_seen.end());
+}
+
+class Simulation {
+ public:
+  explicit Simulation(uint64_t seed) : rng_(seed) {
+    const int n = 2 + static_cast<int>(rng_() % 4);  // 2..5 replicas
+    for (int i = 0; i < n; ++i) replicas_.push_back(Replica{NewActor(), {}, {}, {}, {}, {}});
+    pool_.push_back(ClientCtx{});  // a client with no ctx
+  }
+
+  void Run(int steps) {
+    for (int step = 0; step < steps; ++step) {
+      SCOPED_TRACE("step " + std::to_string(step));
+      const uint64_t r = rng_() % 100;
+      if (r < 35) {
+        Put();
+      } else if (r < 55) {
+        Send();
+      } else if (r < 75) {
+        Deliver();
+      } else if (r < 85) {
+        Read();
+      } else if (r < 95) {
+        DirectSync();
+      } else if (r < 97) {
+        Wipe();
+      } else {
+        CheckAlgebra();
+      }
+      CheckAll();
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+    // Heal: deliver everything, then all-to-all syncs; all replicas converge.
+    while (!inflight_.empty()) Deliver();
+    for (int round = 0; round < 2; ++round) {
+      for (size_t i = 0; i < replicas_.size(); ++i) {
+        for (size_t j = 0; j < replicas_.size(); ++j) SyncInto(&replicas_[i], Snapshot(replicas_[j]));
+      }
+    }
+    CheckAll();
+    for (const auto& rep : replicas_) ASSERT_EQ(rep.state.Encode(), replicas_[0].state.Encode());
+    CheckAlgebra();
+  }
+
+  size_t writes() const { return log_.size(); }
+
+ private:
+  ActorId NewActor() {
+    for (;;) {
+      ActorId a = rng_() % 3 == 0 ? rng_() : rng_() % 1000;  // small and full-width ids
+      if (actors_.insert(a).second) return a;
+    }
+  }
+
+  Replica& RandomReplica() { return replicas_[rng_() % replicas_.size()]; }
+
+  const ClientCtx& RandomCtx() {
+    // Prefer recent contexts, but often reach far back (stale).
+    size_t n = pool_.size();
+    size_t i = rng_() % 2 ? n - 1 - rng_() % std::min<size_t>(n, 4) : rng_() % n;
+    return pool_[i];
+  }
+
+  void Remember(ClientCtx c) {
+    pool_.push_back(std::move(c));
+    if (pool_.size() > 64) pool_.erase(pool_.begin() + 1);  // keep the empty ctx at 0
+  }
+
+  Message Snapshot(const Replica& rep) {
+    return Message{rep.state, rep.stored, rep.seen, rep.known, rep.superseded};
+  }
+
+  void SyncInto(Replica* rep, const Message& m) {
+    rep->state.Sync(m.state);
+    ModelSync(&rep->stored, &rep->seen, m.stored, m.seen);
+    rep->known.insert(m.known.begin(), m.known.end());
+    rep->superseded.insert(m.superseded.begin(), m.superseded.end());
+  }
+
+  void Put() {
+    Replica& rep = RandomReplica();
+    const ClientCtx& c = RandomCtx();
+    const bool tombstone = rng_() % 5 == 0;
+    // A small value pool so identical values (retries) happen often.
+    const std::string value = tombstone ? "" : std::string(1, static_cast<char>('a' + rng_() % 6));
+    const size_t expect_count = rep.state.VersionCountAfterUpdate(c.ctx);
+    const Dot dot = rep.state.Update(c.ctx, tombstone ? std::nullopt : std::optional<std::string_view>(value),
+                                     rep.actor);
+    ASSERT_EQ(rep.state.VersionCount(), expect_count);
+    // Explicit model of update.
+    std::set<ModelVersion> kept;
+    for (const auto& v : rep.stored) {
+      if (!c.dots.count(v.dot)) kept.insert(v);
+    }
+    rep.seen.insert(c.dots.begin(), c.dots.end());
+    uint64_t max = 0;
+    for (const Dot& d : rep.seen) {
+      if (d.actor == rep.actor) max = std::max(max, d.counter);
+    }
+    ASSERT_EQ(dot, (Dot{rep.actor, max + 1}));
+    ASSERT_TRUE(issued_.insert(dot).second) << "dot issued twice";
+    kept.insert(ModelVersion{dot, tombstone, value});
+    rep.stored = std::move(kept);
+    rep.seen.insert(dot);
+    // Oracle.
+    log_.push_back(Write{dot, tombstone, value});
+    rep.known.insert(log_.size() - 1);
+    rep.superseded.insert(c.dots.begin(), c.dots.end());
+    // The put reply's ctx: request ctx plus the new dot.
+    ClientCtx reply = c;
+    reply.ctx.Add(dot);
+    reply.dots.insert(dot);
+    Remember(std::move(reply));
+    // Replicate: usually to some others right away, otherwise later.
+    for (auto& other : replicas_) {
+      if (&other == &rep) continue;
+      const uint64_t r = rng_() % 3;
+      if (r == 0) SyncInto(&other, Snapshot(rep));
+      if (r == 1) inflight_.push_back(Snapshot(rep));
+    }
+  }
+
+  void Send() { inflight_.push_back(Snapshot(RandomReplica())); }
+
+  void Deliver() {
+    if (inflight_.empty()) return;
+    const size_t i = rng_() % inflight_.size();
+    SyncInto(&RandomReplica(), inflight_[i]);
+    if (rng_() % 4 != 0) {  // a quarter of messages stay to be delivered again (duplicates)
+      inflight_[i] = std::move(inflight_.back());
+      inflight_.pop_back();
+    }
+  }
+
+  void DirectSync() {
+    Replica& a = RandomReplica();
+    Replica& b = RandomReplica();
+    SyncInto(&a, Snapshot(b));
+  }
+
+  // A coordinator's get: merge the states of a random subset in a random order; the order must
+  // not matter. Then read repair, and the client keeps the ctx.
+  void Read() {
+    std::vector<size_t> idx(replicas_.size());
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    std::shuffle(idx.begin(), idx.end(), rng_);
+    idx.resize(1 + rng_() % idx.size());
+    Message merged{};
+    for (size_t i : idx) {
+      Message m = Snapshot(replicas_[i]);
+      merged.state.Sync(m.state);
+      ModelSync(&merged.stored, &merged.seen, m.stored, m.seen);
+      merged.known.insert(m.known.begin(), m.known.end());
+      merged.superseded.insert(m.superseded.begin(), m.superseded.end());
+    }
+    KeyState reverse;
+    for (auto it = idx.rbegin(); it != idx.rend(); ++it) reverse.Sync(replicas_[*it].state);
+    ASSERT_EQ(reverse.Encode(), merged.state.Encode());
+    CheckState(merged.state, merged.stored, merged.seen, merged.known, merged.superseded);
+    auto dec = CausalContext::Decode(merged.state.context().Encode());
+    ASSERT_TRUE(dec.ok());
+    Remember(ClientCtx{*dec, merged.seen});
+    if (rng_() % 2) {
+      for (size_t i : idx) SyncInto(&replicas_[i], merged);
+    }
+    algebra_pool_.push_back(merged.state);
+  }
+
+  // The replica's disk is replaced: empty state, new actor id.
+  void Wipe() {
+    Replica& rep = RandomReplica();
+    rep = Replica{NewActor(), {}, {}, {}, {}, {}};
+  }
+
+  void CheckState(const KeyState& s, const std::set<ModelVersion>& stored, const DotSet& seen,
+                  const std::set<size_t>& known, const DotSet& superseded) {
+    // Explicit model: the same versions and the same seen set.
+    std::set<ModelVersion> got;
+    for (const Version& v : s.versions()) got.insert(ModelVersion{v.dot, v.tombstone, v.value});
+    ASSERT_EQ(got.size(), s.versions().size());
+    ASSERT_EQ(got, stored);
+    ASSERT_EQ(DotsOf(s.context()), seen);
+    // Oracle: live values are exactly the known, non-superseded, non-tombstone writes.
+    std::set<std::string> live;
+    for (size_t w : known) {
+      if (!superseded.count(log_[w].dot) && !log_[w].tombstone) live.insert(log_[w].value);
+    }
+    const std::vector<std::string> expect(live.begin(), live.end());
+    ASSERT_EQ(s.LiveValues(), expect);
+    ASSERT_EQ(s.HasLive(), !expect.empty());
+    // Canonical encoding round trip.
+    auto dec = KeyState::Decode(s.Encode());
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    ASSERT_EQ(*dec, s);
+  }
+
+  void CheckAll() {
+    for (const auto& rep : replicas_) {
+      CheckState(rep.state, rep.stored, rep.seen, rep.known, rep.superseded);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+
+  // Sync is a join: commutative, associative, idempotent (compared by canonical bytes).
+  void CheckAlgebra() {
+    std::vector<const KeyState*> states;
+    for (const auto& rep : replicas_) states.push_back(&rep.state);
+    for (const auto& m : inflight_) states.push_back(&m.state);
+    for (const auto& s : algebra_pool_) states.push_back(&s);
+    auto join = [](KeyState a, const KeyState& b) {
+      a.Sync(b);
+      return a;
+    };
+    for (int i = 0; i < 8; ++i) {
+      const KeyState& a = *states[rng_() % states.size()];
+      const KeyState& b = *states[rng_() % states.size()];
+      const KeyState& c = *states[rng_() % states.size()];
+      ASSERT_EQ(join(a, b).Encode(), join(b, a).Encode());
+      ASSERT_EQ(join(join(a, b), c).Encode(), join(a, join(b, c)).Encode());
+      ASSERT_EQ(join(a, a).Encode(), a.Encode());
+      // Absorption of what is already known: a ⊔ (a ⊔ b) = a ⊔ b.
+      ASSERT_EQ(join(a, join(a, b)).Encode(), join(a, b).Encode());
+    }
+    if (algebra_pool_.size() > 16) algebra_pool_.erase(algebra_pool_.begin(), algebra_pool_.begin() + 8);
+  }
+
+  std::mt19937_64 rng_;
+  std::vector<Replica> replicas_;
+  std::vector<ClientCtx> pool_;
+  std::vector<Message> inflight_;
+  std::vector<Write> log_;
+  std::vector<KeyState> algebra_pool_;
+  std::set<ActorId> actors_;
+  DotSet issued_;
+};
+
+TEST(KeyStatePropertyTest, RandomHistoriesAgreeWithModels) {
+  size_t writes = 0;
+  constexpr int kCases = 400;
+  for (int seed = 1; seed <= kCases; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    Simulation sim(seed);
+    sim.Run(150);
+    if (HasFatalFailure()) return;
+    writes += sim.writes();
+  }
+  std::printf("%d random histories, %zu writes checked\n", kCases, writes);
+}
+
+// Sync on states that did not come from one history but are still consistent (every dot names
+// one value): a large random pool built from independent updates and partial syncs.
+TEST(KeyStatePropertyTest, SyncIsAJoinOnRandomStates) {
+  std::mt19937_64 rng(777);
+  for (int iter = 0; iter < 3000; ++iter) {
+    // Three actors each write a private sequence of dots; states take random subsets through
+    // updates with random contexts of what they saw.
+    std::vector<KeyState> states(4);
+    for (int step = 0; step < 12; ++step) {
+      KeyState& s = states[rng() % states.size()];
+      if (rng() % 3 == 0) {
+        s.Sync(states[rng() % states.size()]);
+      } else {
+        CausalContext ctx;
+        if (rng() % 2) ctx = s.context();
+        std::string v(1, static_cast<char>('a' + rng() % 3));
+        // Each state is its own actor so dots stay unique.
+        s.Update(ctx, rng() % 6 ? std::optional<std::string_view>(v) : std::nullopt,
+                 static_cast<ActorId>(&s - states.data()) + 1);
+      }
+    }
+    const KeyState& a = states[rng() % 4];
+    const KeyState& b = states[rng() % 4];
+    const KeyState& c = states[rng() % 4];
+    auto join = [](KeyState x, const KeyState& y) {
+      x.Sync(y);
+      return x;
+    };
+    ASSERT_EQ(join(a, b).Encode(), join(b, a).Encode());
+    ASSERT_EQ(join(join(a, b), c).Encode(), join(a, join(b, c)).Encode());
+    ASSERT_EQ(join(a, a).Encode(), a.Encode());
+    ASSERT_EQ(join(join(a, b), b).Encode(), join(a, b).Encode());
+  }
+}
+
+}  // namespace
+}  // namespace ringkv::version

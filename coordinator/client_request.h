@@ -1,0 +1,88 @@
+// The client protocol's request and reply maps (/work/shared/spec/client-protocol.md, which is
+// normative): strict parsing of a request body into a ClientRequest with the exact error code
+// the spec demands, and the reply encoders. Pure functions; no I/O, nothing throws.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/msgpack_util.h"
+#include "common/version/causal_context.h"
+#include "coordinator/quorum.h"
+
+namespace ringkv::coordinator {
+
+// Every error code the client protocol allows; no other is ever sent.
+enum class ErrorCode {
+  kBadRequest,
+  kTooLarge,
+  kUnsupportedVersion,
+  kUnknownOp,
+  kTooManySiblings,
+  kUnavailable,
+  kTimeout,
+  kInternal,
+};
+const char* ErrorCodeName(ErrorCode c);  // "bad_request", ...
+
+enum class ClientOp { kPut, kGet, kDelete, kPing, kStatus };
+enum class Consistency { kEventual, kStrong };
+
+struct ClientError {
+  ErrorCode code;
+  std::string message;
+};
+
+// Limits and cluster facts the parser checks against.
+struct RequestLimits {
+  int n = 3;                     // replication total: bounds numeric r/w
+  uint64_t max_item_bytes = 10240;
+  uint32_t default_timeout_ms = 2000;
+};
+
+inline constexpr size_t kMaxKeyBytes = 1024;
+inline constexpr int64_t kMaxTimeoutMs = 60000;
+
+struct ClientRequest {
+  ClientOp op = ClientOp::kPing;
+  std::string id;                // the request's `id` re-packed as MessagePack; empty: none
+  std::string key;               // put, get, delete
+  std::string value;             // put
+  bool has_ctx = false;
+  std::string ctx_bytes;         // as sent (validated: decodes)
+  version::CausalContext ctx;    // decoded
+  std::optional<QuorumSpec> r;   // as given
+  std::optional<QuorumSpec> w;
+  std::optional<Consistency> consistency;
+  uint32_t timeout_ms = 2000;
+};
+
+// Parses one request body into *out. False on failure, with *error the reply to send; out->id
+// holds the packed `id` whenever the map could be read (so the error reply can echo it).
+// The `strong` rule (R + W > N) needs the cluster's defaults and is checked by CheckStrong.
+bool ParseRequest(std::string_view body, const RequestLimits& limits, ClientRequest* out,
+                  ClientError* error);
+
+// Reply encoders. `id` is the packed MessagePack of the request's id, or empty.
+// Every reply carries v:1 and ok.
+std::string EncodeError(const std::string& id, ErrorCode code, std::string_view message);
+std::string EncodePing(const std::string& id, std::string_view node);
+std::string EncodeWriteOk(const std::string& id, std::string_view ctx, int acks);
+std::string EncodeGetOk(const std::string& id, bool found, const std::vector<std::string>& values,
+                        std::string_view ctx, int acks);
+
+struct MemberStatus {
+  std::string node, dc, state, client_endpoint;
+};
+struct StatusReply {
+  std::string node, dc;
+  int n = 0;
+  uint64_t max_item_bytes = 0, max_siblings = 0;
+  std::vector<MemberStatus> members;
+};
+std::string EncodeStatus(const std::string& id, const StatusReply& s);
+
+}  // namespace ringkv::coordinator

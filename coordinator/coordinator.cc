@@ -1,0 +1,875 @@
+// The coordinator's reactor: request state machines for put, get and delete over the storage
+// protocol, replica liveness by pings and deadlines, read repair.
+//
+// DESIGN. One thread, one zmq_poll over [client ROUTER, one DEALER per storage agent]. A client
+// request that needs replicas becomes an Op (kept in ops_ until every replica answered or its
+// deadline passed) with one Slot per replica of the key's preference list. Messages to storage
+// agents carry rid = op id << 8 | phase << 5 | slot, so a reply finds its op, its slot, and is
+// ignored when it belongs to a phase the op has left (or to an op already finished). rid 0 is
+// a liveness ping. Nothing here blocks: sends use ZMQ_DONTWAIT on DEALERs with ZMQ_IMMEDIATE,
+// so a send to a storage agent that is not connected fails at once (EAGAIN) and marks it down.
+#include "coordinator/coordinator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include "common/logging.h"
+#include "common/net/zmq_util.h"
+#include "common/token.h"
+
+namespace ringkv::coordinator {
+
+namespace sp = storage_protocol;
+
+namespace {
+
+constexpr int kMaxSlots = 32;           // replicas per preference list (5 bits of the rid)
+constexpr size_t kMaxClientFrames = 32;  // frames kept of one client message
+constexpr int kDrainBatch = 512;         // messages read from one socket per poll round
+constexpr int64_t kClientMaxMsgBytes = 64ll << 20;
+
+int64_t Now() { return net::NowMs(); }
+
+}  // namespace
+
+struct Coordinator::Peer {
+  std::string node_id;
+  std::string endpoint;
+  zmq::socket_t sock;
+  bool up = false;
+  bool in_ring = true;
+  int64_t next_ping_ms = 0;
+  int64_t ping_sent_ms = -1;  // -1: no ping outstanding
+};
+
+struct Coordinator::Slot {
+  enum State : uint8_t { kIdle, kSent, kAcked, kFailed };
+  size_t peer = 0;
+  int dc = 0;
+  bool local = false;      // this node's own storage agent
+  State st = kIdle;
+  bool tried_update = false;
+  int64_t sent_ms = 0;
+  std::string state;       // read phase: the replica's encoded state ("" when absent)
+};
+
+struct Coordinator::Op {
+  uint64_t id = 0;
+  ClientOp kind = ClientOp::kGet;
+  ClientRequest req;
+  std::vector<zmq::message_t> route;
+  int64_t deadline = 0;
+  bool replied = false;
+  Phase phase = kRead;
+  std::vector<Slot> slots;
+  QuorumNeed need_r, need_w;
+  int acks = 0;
+  std::vector<int> acks_dc;
+  int outstanding = 0;
+  // Read phase.
+  version::KeyState merged;
+  bool have_first = false;
+  bool all_same = true;
+  std::string first_raw;
+  // Write phase.
+  version::CausalContext write_ctx;  // what the update covers
+  std::string new_state;             // the coordinating replica's state after the update
+  std::string reply_ctx;
+  bool maybe_written = false;        // some replica may hold the write
+  std::string last_error;            // the last storage error, for messages
+};
+
+Coordinator::Coordinator(zmq::context_t& ctx, CoordinatorOptions options,
+                         std::unique_ptr<RingSource> ring)
+    : ctx_(ctx), opts_(std::move(options)), ring_source_(std::move(ring)) {}
+
+Coordinator::~Coordinator() = default;
+
+// ---------------------------------------------------------------------------------------------
+// Ring and peers
+
+Status Coordinator::Start() {
+  auto first = ring_source_->Poll();
+  if (!first.ok()) return first.status();
+  if (!first->has_value()) return Status::Internal("ring source gave no ring");
+  RINGKV_RETURN_IF_ERROR(ApplyRing(std::move(**first)));
+
+  std::string listen = opts_.listen;
+  if (listen.empty()) {
+    const NodeInfo* me = ring_.Find(opts_.node_id);
+    if (me) listen = me->client_endpoint;
+  }
+  if (listen.empty()) {
+    return Status::InvalidArgument("no --listen endpoint and no client= endpoint for node " +
+                                   opts_.node_id);
+  }
+  net::SocketOptions so;
+  so.send_hwm = 100000;
+  so.recv_hwm = 100000;
+  so.max_msg_size = kClientMaxMsgBytes;
+  auto sock = net::MakeSocket(ctx_, zmq::socket_type::router, so);
+  if (!sock.ok()) return sock.status();
+  client_ = std::move(*sock);
+  RINGKV_RETURN_IF_ERROR(net::Bind(client_, listen));
+  items_[0].socket = client_.handle();
+  RINGKV_LOG(kInfo) << "node " << opts_.node_id << " serving clients on " << listen << ", ring "
+                    << ring_source_->Describe() << ", " << ring_.nodes().size() << " nodes, N="
+                    << ring_.N() << ", r=" << QuorumSpecName(opts_.r) << " w="
+                    << QuorumSpecName(opts_.w) << " consistency="
+                    << (opts_.consistency == Consistency::kStrong ? "strong" : "eventual");
+  next_ring_poll_ms_ = Now() + opts_.ring_poll_ms;
+  return Status::OK();
+}
+
+Status Coordinator::ApplyRing(Ring ring) {
+  if (ring.N() > kMaxSlots) {
+    return Status::InvalidArgument("replication factor " + std::to_string(ring.N()) +
+                                   " is over the coordinator's limit of " +
+                                   std::to_string(kMaxSlots));
+  }
+  ring_ = std::move(ring);
+  have_ring_ = true;
+  dcs_.clear();
+  for (const auto& [dc, rf] : ring_.replication().per_dc) dcs_.push_back(dc);
+  for (const NodeInfo& n : ring_.nodes()) {
+    if (std::find(dcs_.begin(), dcs_.end(), n.dc) == dcs_.end()) dcs_.push_back(n.dc);
+  }
+  for (auto& p : peers_) p->in_ring = false;
+  node_peer_.clear();
+  node_dc_.clear();
+  for (const NodeInfo& n : ring_.nodes()) {
+    node_peer_.push_back(PeerFor(n));
+    node_dc_.push_back(static_cast<int>(std::find(dcs_.begin(), dcs_.end(), n.dc) - dcs_.begin()));
+  }
+  local_dc_ = -1;
+  local_dc_name_.clear();
+  if (const NodeInfo* me = ring_.Find(opts_.node_id)) {
+    local_dc_name_ = me->dc;
+    local_dc_ = static_cast<int>(std::find(dcs_.begin(), dcs_.end(), me->dc) - dcs_.begin());
+  } else {
+    RINGKV_LOG(kWarn) << "this node (" << opts_.node_id
+                      << ") is not in the ring: local_quorum cannot be met";
+  }
+  // Poll items: the client socket, then every peer (stable indexes).
+  items_.resize(1 + peers_.size());
+  items_[0] = zmq::pollitem_t{client_ ? client_.handle() : nullptr, 0, ZMQ_POLLIN, 0};
+  for (size_t i = 0; i < peers_.size(); ++i) {
+    void* s = peers_[i]->sock.handle();
+    items_[1 + i] = zmq::pollitem_t{s, 0, static_cast<short>(s ? ZMQ_POLLIN : 0), 0};
+  }
+  return Status::OK();
+}
+
+size_t Coordinator::PeerFor(const NodeInfo& node) {
+  auto it = peer_by_endpoint_.find(node.storage_endpoint);
+  if (it != peer_by_endpoint_.end()) {
+    Peer& p = *peers_[it->second];
+    p.in_ring = true;
+    p.node_id = node.id;
+    return it->second;
+  }
+  auto peer = std::make_unique<Peer>();
+  peer->node_id = node.id;
+  peer->endpoint = node.storage_endpoint;
+  net::SocketOptions so;
+  so.immediate = true;   // a send to an unconnected agent fails at once
+  so.send_hwm = 100000;
+  so.recv_hwm = 100000;
+  so.reconnect_ivl_ms = 100;
+  so.reconnect_ivl_max_ms = 1000;
+  auto sock = net::MakeSocket(ctx_, zmq::socket_type::dealer, so);
+  if (sock.ok()) {
+    peer->sock = std::move(*sock);
+    Status s = net::Connect(peer->sock, node.storage_endpoint);
+    if (!s.ok()) RINGKV_LOG(kError) << "storage agent of " << node.id << ": " << s.ToString();
+  } else {
+    RINGKV_LOG(kError) << "storage agent of " << node.id << ": " << sock.status().ToString();
+  }
+  peer->next_ping_ms = 0;
+  peers_.push_back(std::move(peer));
+  peer_by_endpoint_[node.storage_endpoint] = peers_.size() - 1;
+  return peers_.size() - 1;
+}
+
+void Coordinator::PollRing(int64_t now) {
+  if (now < next_ring_poll_ms_) return;
+  next_ring_poll_ms_ = now + opts_.ring_poll_ms;
+  auto changed = ring_source_->Poll();
+  if (!changed.ok()) {
+    RINGKV_LOG(kWarn) << "ring " << ring_source_->Describe()
+                      << " unreadable, keeping the last ring: " << changed.status().ToString();
+    return;
+  }
+  if (!changed->has_value()) return;
+  Status s = ApplyRing(std::move(**changed));
+  if (!s.ok()) {
+    RINGKV_LOG(kError) << "new ring refused, keeping the last one: " << s.ToString();
+  } else {
+    RINGKV_LOG(kInfo) << "ring reloaded: " << ring_.nodes().size() << " nodes, N=" << ring_.N();
+  }
+}
+
+bool Coordinator::Live(size_t peer) const { return peers_[peer]->up; }
+
+void Coordinator::MarkDown(size_t peer, const char* why) {
+  Peer& p = *peers_[peer];
+  if (p.up) {
+    p.up = false;
+    ++stats_.replicas_marked_down;
+    RINGKV_LOG(kWarn) << "storage agent of " << p.node_id << " (" << p.endpoint
+                      << ") marked down: " << why;
+  }
+  p.ping_sent_ms = -1;
+  p.next_ping_ms = std::min(p.next_ping_ms, Now() + opts_.down_ping_interval_ms);
+}
+
+void Coordinator::MarkUp(size_t peer) {
+  Peer& p = *peers_[peer];
+  if (!p.up) {
+    p.up = true;
+    RINGKV_LOG(kInfo) << "storage agent of " << p.node_id << " (" << p.endpoint << ") is up";
+  }
+}
+
+bool Coordinator::SendToPeer(size_t peer, const std::string& body) {
+  Peer& p = *peers_[peer];
+  void* s = p.sock.handle();
+  if (s == nullptr || zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+    MarkDown(peer, "not connected (send refused)");
+    return false;
+  }
+  // The first frame was accepted, so ZeroMQ accepts the rest of the message.
+  zmq_send(s, body.data(), body.size(), ZMQ_DONTWAIT);
+  return true;
+}
+
+void Coordinator::PingPeers(int64_t now) {
+  for (size_t i = 0; i < peers_.size(); ++i) {
+    Peer& p = *peers_[i];
+    if (!p.in_ring) continue;
+    if (p.ping_sent_ms >= 0 && now - p.ping_sent_ms >= opts_.ping_timeout_ms) {
+      MarkDown(i, "no answer to a ping");
+    }
+    if (now < p.next_ping_ms) continue;
+    if (p.ping_sent_ms >= 0 && p.up) {  // still waiting for the last one
+      p.next_ping_ms = now + opts_.ping_interval_ms;
+      continue;
+    }
+    sp::Request ping;
+    ping.op = std::string(sp::kPing);
+    ping.rid = 0;
+    const bool was_up = p.up;
+    if (SendToPeer(i, sp::EncodeRequest(ping))) {
+      if (p.ping_sent_ms < 0) p.ping_sent_ms = now;
+      p.next_ping_ms = now + (was_up ? opts_.ping_interval_ms : opts_.down_ping_interval_ms);
+    } else {
+      // Not connected yet: try again soon (costs nothing but a refused send).
+      p.next_ping_ms = now + 50;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
+
+int64_t Coordinator::NextWake(int64_t now) const {
+  int64_t wake = std::min(next_ring_poll_ms_, now + 100);
+  for (const auto& p : peers_) {
+    if (p->in_ring) wake = std::min(wake, p->next_ping_ms);
+  }
+  if (!deadlines_.empty()) wake = std::min(wake, deadlines_.top().first);
+  return wake;
+}
+
+Status Coordinator::Run(const std::atomic<bool>& stop) {
+  // Give the storage agents a moment to connect and answer a first ping, so the first client
+  // requests do not meet a cluster that looks down only because connections are still forming.
+  const int64_t serve_from = Now() + opts_.startup_wait_ms;
+  bool serving = false;
+  while (!stop.load(std::memory_order_relaxed)) {
+    int64_t now = Now();
+    if (!serving) {
+      bool all_up = true;
+      for (const auto& p : peers_) all_up = all_up && (!p->in_ring || p->up);
+      serving = all_up || now >= serve_from;
+    }
+    items_[0].events = serving ? ZMQ_POLLIN : 0;
+    int64_t wait = std::max<int64_t>(0, NextWake(now) - now);
+    int rc = zmq_poll(items_.data(), static_cast<int>(items_.size()), static_cast<long>(wait));
+    if (rc < 0) {
+      if (zmq_errno() == EINTR) continue;
+      if (zmq_errno() == ETERM) return Status::OK();
+      return Status::Internal(std::string("zmq_poll: ") + zmq_strerror(zmq_errno()));
+    }
+    if (rc > 0) {
+      // Peers first: their replies complete requests and free slots.
+      const size_t n = items_.size();
+      for (size_t i = 1; i < n && i < items_.size(); ++i) {
+        if (items_[i].revents & ZMQ_POLLIN) DrainPeer(i - 1);
+      }
+      if (serving && (items_[0].revents & ZMQ_POLLIN)) DrainClient();
+    }
+    now = Now();
+    RunTimers(now);
+    PingPeers(now);
+    PollRing(now);
+  }
+  return Status::OK();
+}
+
+void Coordinator::RunTimers(int64_t now) {
+  while (!deadlines_.empty() && deadlines_.top().first <= now) {
+    auto [when, id] = deadlines_.top();
+    deadlines_.pop();
+    auto it = ops_.find(id);
+    if (it == ops_.end() || it->second->deadline != when) continue;
+    OnDeadline(*it->second, now);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client side
+
+void Coordinator::DrainClient() {
+  void* s = client_.handle();
+  for (int n = 0; n < kDrainBatch; ++n) {
+    std::vector<zmq::message_t> frames;
+    bool truncated = false;
+    zmq::message_t first;
+    if (zmq_msg_recv(first.handle(), s, ZMQ_DONTWAIT) < 0) return;
+    bool more = first.more();
+    frames.push_back(std::move(first));
+    while (more) {
+      zmq::message_t part;
+      if (zmq_msg_recv(part.handle(), s, 0) < 0) break;
+      more = part.more();
+      if (frames.size() < kMaxClientFrames) {
+        frames.push_back(std::move(part));
+      } else {
+        truncated = true;
+      }
+    }
+    HandleClientMessage(frames, truncated);
+  }
+}
+
+void Coordinator::SendReply(std::vector<zmq::message_t>& route, const std::string& body) {
+  void* s = client_.handle();
+  for (auto& f : route) {
+    if (zmq_msg_send(f.handle(), s, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return;
+  }
+  zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+  zmq_send(s, body.data(), body.size(), ZMQ_DONTWAIT);
+}
+
+void Coordinator::HandleClientMessage(std::vector<zmq::message_t>& frames, bool truncated) {
+  ++stats_.requests;
+  // Envelope: [identity][...][empty][body]. Without a delimiter, reply to the identity alone.
+  size_t delim = 0;
+  for (size_t i = 1; i < frames.size(); ++i) {
+    if (frames[i].size() == 0) {
+      delim = i;
+      break;
+    }
+  }
+  std::vector<zmq::message_t> route;
+  const size_t route_end = delim ? delim : 1;
+  for (size_t i = 0; i < route_end && i < frames.size(); ++i) route.push_back(std::move(frames[i]));
+
+  auto bad = [&](const std::string& id, ErrorCode code, const std::string& message) {
+    ++stats_.errors;
+    SendReply(route, EncodeError(id, code, message));
+  };
+  if (!delim) {
+    bad("", ErrorCode::kBadRequest,
+        "no empty delimiter frame before the body: use a REQ socket, or a DEALER that sends an "
+        "empty frame first");
+    return;
+  }
+  const size_t bodies = frames.size() - delim - 1;
+  if (bodies == 0) {
+    bad("", ErrorCode::kBadRequest, "no body frame: the request must be one MessagePack map");
+    return;
+  }
+  if (bodies > 1 || truncated) {
+    bad("", ErrorCode::kBadRequest,
+        "the request has more than one body frame; it must be exactly one MessagePack map");
+    return;
+  }
+  const zmq::message_t& body = frames[delim + 1];
+
+  RequestLimits limits;
+  limits.n = ring_.N();
+  limits.max_item_bytes = opts_.max_item_bytes;
+  limits.default_timeout_ms = opts_.default_timeout_ms;
+  auto op = std::make_unique<Op>();
+  ClientError error;
+  if (!ParseRequest(std::string_view(static_cast<const char*>(body.data()), body.size()), limits,
+                    &op->req, &error)) {
+    bad(op->req.id, error.code, error.message);
+    return;
+  }
+  switch (op->req.op) {
+    case ClientOp::kPing:
+      SendReply(route, EncodePing(op->req.id, opts_.node_id));
+      return;
+    case ClientOp::kStatus:
+      SendReply(route, StatusBody(op->req.id));
+      return;
+    default:
+      break;
+  }
+  // consistency: strong needs R + W > N, each the request's value or the cluster default.
+  const Consistency consistency = op->req.consistency.value_or(opts_.consistency);
+  if (consistency == Consistency::kStrong) {
+    const int r = QuorumTotal(op->req.r.value_or(opts_.r), ring_.replication(), local_dc_name_);
+    const int w = QuorumTotal(op->req.w.value_or(opts_.w), ring_.replication(), local_dc_name_);
+    if (r + w <= ring_.N()) {
+      bad(op->req.id, ErrorCode::kBadRequest,
+          "consistency strong needs R + W > N; here R=" + std::to_string(r) +
+              " W=" + std::to_string(w) + " N=" + std::to_string(ring_.N()));
+      return;
+    }
+  }
+  op->kind = op->req.op;
+  op->route = std::move(route);
+  StartDataOp(std::move(op));
+}
+
+void Coordinator::Reply(Op& op, const std::string& body) {
+  if (op.replied) return;
+  op.replied = true;
+  SendReply(op.route, body);
+}
+
+void Coordinator::ReplyError(Op& op, ErrorCode code, const std::string& message) {
+  if (op.replied) return;
+  ++stats_.errors;
+  Reply(op, EncodeError(op.req.id, code, message));
+}
+
+std::string Coordinator::StatusBody(const std::string& id) const {
+  StatusReply s;
+  s.node = opts_.node_id;
+  s.dc = local_dc_name_;
+  s.n = ring_.N();
+  s.max_item_bytes = opts_.max_item_bytes;
+  s.max_siblings = opts_.max_siblings;
+  for (size_t i = 0; i < ring_.nodes().size(); ++i) {
+    const NodeInfo& n = ring_.nodes()[i];
+    MemberStatus m;
+    m.node = n.id;
+    m.dc = n.dc;
+    m.state = Live(node_peer_[i]) ? NodeStateName(n.state) : "down";
+    m.client_endpoint = n.client_endpoint;
+    s.members.push_back(std::move(m));
+  }
+  return EncodeStatus(id, s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+uint64_t Coordinator::Rid(const Op& op, int slot) const {
+  return (op.id << 8) | (static_cast<uint64_t>(op.phase) << 5) | static_cast<uint64_t>(slot);
+}
+
+void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
+  Op& op = *owned;
+  op.id = next_op_id_++;
+  op.deadline = Now() + op.req.timeout_ms;
+
+  // The key's replicas, in preference order.
+  const auto pref = ring_.PreferenceList(TokenOf(op.req.key));
+  std::vector<int> replica_dcs;
+  const NodeInfo* base = ring_.nodes().data();
+  for (const NodeInfo* n : pref) {
+    if (op.slots.size() >= static_cast<size_t>(kMaxSlots)) break;
+    const size_t idx = static_cast<size_t>(n - base);
+    Slot s;
+    s.peer = node_peer_[idx];
+    s.dc = node_dc_[idx];
+    s.local = n->id == opts_.node_id;
+    replica_dcs.push_back(s.dc);
+    op.slots.push_back(std::move(s));
+  }
+  const int num_dcs = static_cast<int>(dcs_.size());
+  op.acks_dc.assign(num_dcs, 0);
+  const bool reads = op.kind == ClientOp::kGet || (op.kind == ClientOp::kDelete && !op.req.has_ctx);
+  const bool writes = op.kind != ClientOp::kGet;
+  op.need_r = NeedFor(op.req.r.value_or(opts_.r), replica_dcs, ring_.N(), local_dc_, num_dcs);
+  op.need_w = NeedFor(op.req.w.value_or(opts_.w), replica_dcs, ring_.N(), local_dc_, num_dcs);
+
+  // Enough live replicas for every quorum this request needs, or unavailable before asking any.
+  int live = 0;
+  std::vector<int> live_dc(num_dcs, 0);
+  for (const Slot& s : op.slots) {
+    if (!Live(s.peer)) continue;
+    ++live;
+    ++live_dc[s.dc];
+  }
+  auto unavailable = [&](const char* what, const QuorumNeed& need) {
+    ++stats_.errors;
+    SendReply(op.route,
+              EncodeError(op.req.id, ErrorCode::kUnavailable,
+                          std::string("not enough live replicas for the ") + what + " quorum: " +
+                              std::to_string(live) + " of " + std::to_string(op.slots.size()) +
+                              " replicas live, " + std::to_string(need.total) + " needed"));
+  };
+  if (reads && !op.need_r.Met(live, live_dc)) return unavailable("read", op.need_r);
+  if (writes && !op.need_w.Met(live, live_dc)) return unavailable("write", op.need_w);
+
+  ops_.emplace(op.id, std::move(owned));
+  deadlines_.emplace(op.deadline, op.id);
+  if (reads) {
+    StartRead(op);
+  } else {
+    StartUpdate(op, op.req.ctx_bytes);
+  }
+}
+
+void Coordinator::StartRead(Op& op) {
+  op.phase = kRead;
+  sp::Request req;
+  req.op = std::string(sp::kGet);
+  req.key = op.req.key;
+  const int64_t now = Now();
+  int sent = 0;
+  std::vector<int> sent_dc(op.acks_dc.size(), 0);
+  for (int i = 0; i < static_cast<int>(op.slots.size()); ++i) {
+    Slot& s = op.slots[i];
+    if (!Live(s.peer)) continue;
+    req.rid = Rid(op, i);
+    if (SendToPeer(s.peer, sp::EncodeRequest(req))) {
+      s.st = Slot::kSent;
+      s.sent_ms = now;
+      ++op.outstanding;
+      ++sent;
+      ++sent_dc[s.dc];
+    } else {
+      s.st = Slot::kFailed;
+    }
+  }
+  if (!op.need_r.Met(sent, sent_dc)) {
+    // Some replicas turned out to be unreachable while sending: nothing was asked of enough.
+    ReplyError(op, ErrorCode::kUnavailable,
+               "not enough reachable replicas for the read quorum: " + std::to_string(sent) +
+                   " of " + std::to_string(op.slots.size()));
+    if (op.outstanding == 0) Finish(op);
+  }
+}
+
+void Coordinator::StartUpdate(Op& op, const std::string& ctx_bytes) {
+  op.phase = kUpdate;
+  op.acks = 0;
+  std::fill(op.acks_dc.begin(), op.acks_dc.end(), 0);
+  op.outstanding = 0;
+  for (Slot& s : op.slots) {
+    s.st = Slot::kIdle;
+    s.state.clear();
+  }
+  auto decoded = version::CausalContext::Decode(ctx_bytes);
+  if (decoded.ok()) op.write_ctx = std::move(*decoded);
+  // The coordinating replica: this node when it is a live replica, else the first live one.
+  int first = -1;
+  for (int i = 0; i < static_cast<int>(op.slots.size()); ++i) {
+    if (op.slots[i].local && Live(op.slots[i].peer)) first = i;
+  }
+  if (first < 0) {
+    for (int i = 0; i < static_cast<int>(op.slots.size()); ++i) {
+      if (Live(op.slots[i].peer)) {
+        first = i;
+        break;
+      }
+    }
+  }
+  for (int i = first; i >= 0;) {
+    if (SendUpdateTo(op, i)) return;
+    // Refused at once (not connected): the next live replica, if W still can be met.
+    int live = 0;
+    std::vector<int> live_dc(op.acks_dc.size(), 0);
+    for (const Slot& s : op.slots) {
+      if (Live(s.peer)) {
+        ++live;
+        ++live_dc[s.dc];
+      }
+    }
+    if (!op.need_w.Met(live, live_dc)) break;
+    i = -1;
+    for (int j = 0; j < static_cast<int>(op.slots.size()); ++j) {
+      if (!op.slots[j].tried_update && Live(op.slots[j].peer)) {
+        i = j;
+        break;
+      }
+    }
+  }
+  ReplyError(op, ErrorCode::kUnavailable,
+             "not enough live replicas for the write quorum (storage agents unreachable)");
+  Finish(op);
+}
+
+bool Coordinator::SendUpdateTo(Op& op, int slot) {
+  Slot& s = op.slots[slot];
+  s.tried_update = true;
+  sp::Request req;
+  req.op = std::string(sp::kUpdate);
+  req.rid = Rid(op, slot);
+  req.key = op.req.key;
+  req.ctx = op.write_ctx.empty() ? std::string() : op.write_ctx.Encode();
+  if (op.kind == ClientOp::kDelete) {
+    req.tombstone = true;
+  } else {
+    req.value = op.req.value;
+  }
+  req.max_siblings = opts_.max_siblings;
+  if (!SendToPeer(s.peer, sp::EncodeRequest(req))) {
+    s.st = Slot::kFailed;
+    return false;
+  }
+  s.st = Slot::kSent;
+  s.sent_ms = Now();
+  op.outstanding = 1;
+  return true;
+}
+
+void Coordinator::DrainPeer(size_t peer) {
+  void* s = peers_[peer]->sock.handle();
+  for (int n = 0; n < kDrainBatch; ++n) {
+    zmq::message_t frames[2];
+    int count = 0;
+    bool more = true;
+    while (more) {
+      zmq::message_t part;
+      if (zmq_msg_recv(part.handle(), s, count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+        if (count == 0) return;
+        break;
+      }
+      more = part.more();
+      if (count < 2) frames[count] = std::move(part);
+      ++count;
+    }
+    if (count != 2 || frames[0].size() != 0) {
+      RINGKV_LOG(kWarn) << "storage agent of " << peers_[peer]->node_id
+                        << " sent a message of unexpected shape (" << count << " frames)";
+      continue;
+    }
+    auto reply = sp::DecodeReply(
+        std::string_view(static_cast<const char*>(frames[1].data()), frames[1].size()));
+    if (!reply.ok()) {
+      RINGKV_LOG(kWarn) << "storage agent of " << peers_[peer]->node_id
+                        << " sent an undecodable reply: " << reply.status().ToString();
+      continue;
+    }
+    HandleStorageReply(peer, *reply);
+  }
+}
+
+void Coordinator::HandleStorageReply(size_t peer, sp::Reply& reply) {
+  if (reply.rid == 0) {  // ping
+    peers_[peer]->ping_sent_ms = -1;
+    MarkUp(peer);
+    return;
+  }
+  auto it = ops_.find(reply.rid >> 8);
+  if (it == ops_.end()) return;  // finished already: a late answer
+  Op& op = *it->second;
+  const int phase = static_cast<int>((reply.rid >> 5) & 7);
+  const int slot = static_cast<int>(reply.rid & 31);
+  if (phase != op.phase || slot >= static_cast<int>(op.slots.size()) ||
+      op.slots[slot].peer != peer || op.slots[slot].st != Slot::kSent) {
+    return;  // a phase the op has left, or a duplicate
+  }
+  --op.outstanding;
+  switch (op.phase) {
+    case kRead: OnReadReply(op, slot, reply); break;
+    case kUpdate: OnUpdateReply(op, slot, reply); break;
+    case kSync: OnSyncReply(op, slot, reply); break;
+    default: break;
+  }
+}
+
+// A storage agent's error, as a message for the client (its code is never passed through).
+static std::string StorageError(const std::string& node, const sp::Reply& r) {
+  return "storage agent of " + node + ": " + r.code + ": " + r.message;
+}
+
+void Coordinator::OnReadReply(Op& op, int slot, sp::Reply& reply) {
+  Slot& s = op.slots[slot];
+  if (!reply.ok) {
+    s.st = Slot::kFailed;
+    op.last_error = StorageError(peers_[s.peer]->node_id, reply);
+  } else {
+    s.state = reply.state ? std::move(*reply.state) : std::string();
+    // Identical states (the common case) are decoded once.
+    const bool same = op.have_first && s.state == op.first_raw;
+    std::optional<version::KeyState> decoded;
+    if (!same && !s.state.empty()) {
+      auto st = version::KeyState::Decode(s.state);
+      if (st.ok()) decoded = std::move(*st);
+    }
+    if (!same && !s.state.empty() && !decoded) {
+      s.st = Slot::kFailed;
+      op.last_error = "storage agent of " + peers_[s.peer]->node_id + " sent an undecodable state";
+    } else {
+      s.st = Slot::kAcked;
+      if (!op.have_first) {
+        op.have_first = true;
+        op.first_raw = s.state;
+        if (decoded) op.merged = std::move(*decoded);
+      } else if (!same) {
+        op.all_same = false;
+        if (decoded) op.merged.Sync(*decoded);
+      }
+      ++op.acks;
+      ++op.acks_dc[s.dc];
+    }
+  }
+  AfterRead(op);
+}
+
+void Coordinator::AfterRead(Op& op) {
+  if (op.phase != kRead) return;
+  if (!op.replied && op.need_r.Met(op.acks, op.acks_dc)) {
+    if (op.kind == ClientOp::kGet) {
+      Reply(op, EncodeGetOk(op.req.id, op.merged.HasLive(), op.merged.LiveValues(),
+                            op.merged.context().Encode(), op.acks));
+    } else {
+      // delete without ctx: delete exactly what the read saw.
+      const std::string ctx = op.merged.context().Encode();
+      op.merged = version::KeyState();
+      StartUpdate(op, ctx);
+      return;
+    }
+  }
+  if (op.outstanding > 0) return;
+  // Every replica asked has answered.
+  if (!op.replied) {
+    ReplyError(op, op.last_error.empty() ? ErrorCode::kTimeout : ErrorCode::kInternal,
+               "read quorum not met: " + std::to_string(op.acks) + " replicas answered" +
+                   (op.last_error.empty() ? std::string() : "; " + op.last_error));
+  }
+  if (op.kind == ClientOp::kGet) ReadRepair(op);
+  Finish(op);
+}
+
+void Coordinator::ReadRepair(Op& op) {
+  if (op.all_same || (op.merged.versions().empty() && op.merged.context().empty())) return;
+  const std::string merged = op.merged.Encode();
+  sp::Request req;
+  req.op = std::string(sp::kSync);
+  req.key = op.req.key;
+  req.state = merged;
+  op.phase = kRepair;
+  for (int i = 0; i < static_cast<int>(op.slots.size()); ++i) {
+    Slot& s = op.slots[i];
+    if (s.st != Slot::kAcked || s.state == merged) continue;
+    req.rid = Rid(op, i);  // answers are ignored: the op is finished by then
+    if (SendToPeer(s.peer, sp::EncodeRequest(req))) ++stats_.read_repairs;
+  }
+}
+
+void Coordinator::OnUpdateReply(Op& op, int slot, sp::Reply& reply) {
+  Slot& s = op.slots[slot];
+  if (!reply.ok || !reply.state || !reply.dot) {
+    s.st = Slot::kFailed;
+    if (reply.ok) reply.message = "update reply without state or dot";
+    if (reply.code == sp::kErrTooManySiblings) {
+      // Refused before anything was written.
+      ReplyError(op, ErrorCode::kTooManySiblings,
+                 "the key would have more than " + std::to_string(opts_.max_siblings) +
+                     " siblings: read it, resolve the siblings and write back with the ctx");
+      return Finish(op);
+    }
+    op.last_error = StorageError(peers_[s.peer]->node_id, reply);
+    // busy means the agent did nothing; other failures may have written.
+    if (reply.code != sp::kErrBusy) op.maybe_written = true;
+    // Another live replica coordinates instead (a duplicate at worst: harmless, versioning.md).
+    for (int j = 0; j < static_cast<int>(op.slots.size()); ++j) {
+      if (!op.slots[j].tried_update && Live(op.slots[j].peer) && SendUpdateTo(op, j)) return;
+    }
+    ReplyError(op, ErrorCode::kInternal, op.last_error);
+    return Finish(op);
+  }
+  s.st = Slot::kAcked;
+  ++op.acks;
+  ++op.acks_dc[s.dc];
+  op.maybe_written = true;
+  version::CausalContext ctx = op.write_ctx;
+  ctx.Add(*reply.dot);
+  op.reply_ctx = ctx.Encode();
+  op.new_state = std::move(*reply.state);
+
+  // Replicate the new state to the other live replicas.
+  op.phase = kSync;
+  sp::Request req;
+  req.op = std::string(sp::kSync);
+  req.key = op.req.key;
+  req.state = op.new_state;
+  const int64_t now = Now();
+  for (int i = 0; i < static_cast<int>(op.slots.size()); ++i) {
+    Slot& o = op.slots[i];
+    if (i == slot || !Live(o.peer)) continue;
+    req.rid = Rid(op, i);
+    if (SendToPeer(o.peer, sp::EncodeRequest(req))) {
+      o.st = Slot::kSent;
+      o.sent_ms = now;
+      ++op.outstanding;
+    } else {
+      o.st = Slot::kFailed;
+    }
+  }
+  AfterWrite(op);
+}
+
+void Coordinator::OnSyncReply(Op& op, int slot, sp::Reply& reply) {
+  Slot& s = op.slots[slot];
+  if (!reply.ok) {
+    s.st = Slot::kFailed;
+    op.last_error = StorageError(peers_[s.peer]->node_id, reply);
+  } else {
+    s.st = Slot::kAcked;
+    ++op.acks;
+    ++op.acks_dc[s.dc];
+  }
+  AfterWrite(op);
+}
+
+void Coordinator::AfterWrite(Op& op) {
+  if (!op.replied && op.need_w.Met(op.acks, op.acks_dc)) {
+    Reply(op, EncodeWriteOk(op.req.id, op.reply_ctx, op.acks));
+  }
+  if (op.outstanding > 0) return;
+  if (!op.replied) {
+    // Every replica reachable has answered and W was not met; the write is on some replicas.
+    ReplyError(op, op.last_error.empty() ? ErrorCode::kTimeout : ErrorCode::kInternal,
+               "write quorum not met: " + std::to_string(op.acks) +
+                   " replicas acknowledged (the write may appear later)" +
+                   (op.last_error.empty() ? std::string() : "; " + op.last_error));
+  }
+  Finish(op);
+}
+
+void Coordinator::OnDeadline(Op& op, int64_t now) {
+  // Replicas that let a message wait until the deadline are down until they answer a ping.
+  for (Slot& s : op.slots) {
+    if (s.st == Slot::kSent && now - s.sent_ms >= opts_.suspect_after_ms) {
+      MarkDown(s.peer, "missed a request deadline");
+    }
+  }
+  if (!op.replied) {
+    const char* what = op.phase == kRead ? "read" : "write";
+    ReplyError(op, ErrorCode::kTimeout,
+               std::string("the ") + what + " quorum did not answer within " +
+                   std::to_string(op.req.timeout_ms) + " ms (" + std::to_string(op.acks) +
+                   " acknowledged)" +
+                   (op.phase == kRead ? std::string()
+                                      : std::string("; the write may appear later")));
+  }
+  if (op.kind == ClientOp::kGet && op.phase == kRead) ReadRepair(op);
+  Finish(op);
+}
+
+void Coordinator::Finish(Op& op) { ops_.erase(op.id); }
+
+}  // namespace ringkv::coordinator

@@ -1,0 +1,124 @@
+// The coordinator's reactor: one thread owning the client ROUTER and one DEALER per storage
+// agent. Every client request becomes a state machine (an Op) keyed by an internal id that
+// travels to storage agents as `rid`; many are in flight at once and each waits at most until
+// its own deadline. DESIGN: docs/coordinator.md (request paths, liveness, quorum rules).
+//
+// Thread-safety: a Coordinator is used by one thread only (the one calling Run), except
+// RequestStop, which any thread (or a signal handler through the stop flag) may call.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/protocol/storage_protocol.h"
+#include "common/ring/ring.h"
+#include "common/status.h"
+#include "common/version/key_state.h"
+#include "coordinator/client_request.h"
+#include "coordinator/coordinator_options.h"
+#include "coordinator/ring_source.h"
+
+namespace ringkv::coordinator {
+
+// Counters, all since start; read them from the reactor thread (status/metrics later).
+struct CoordinatorStats {
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  uint64_t read_repairs = 0;
+  uint64_t replicas_marked_down = 0;
+};
+
+class Coordinator {
+ public:
+  // `ctx` must outlive the Coordinator.
+  Coordinator(zmq::context_t& ctx, CoordinatorOptions options, std::unique_ptr<RingSource> ring);
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // Loads the ring, connects to the storage agents and binds the client endpoint.
+  Status Start();
+  // Serves until *stop becomes true (checked at least every 100 ms). Errors: the poller failed.
+  Status Run(const std::atomic<bool>& stop);
+
+  const CoordinatorStats& stats() const { return stats_; }
+
+ private:
+  struct Peer;
+  struct Op;
+  struct Slot;
+
+  enum Phase : uint8_t { kRead = 0, kUpdate = 1, kSync = 2, kRepair = 3 };
+
+  // Ring and peers.
+  Status ApplyRing(Ring ring);
+  void PollRing(int64_t now);
+  size_t PeerFor(const NodeInfo& node);
+  bool Live(size_t peer) const;
+  void MarkDown(size_t peer, const char* why);
+  void MarkUp(size_t peer);
+  bool SendToPeer(size_t peer, const std::string& body);
+  void PingPeers(int64_t now);
+  int64_t NextWake(int64_t now) const;
+
+  // Client side.
+  void DrainClient();
+  void HandleClientMessage(std::vector<zmq::message_t>& frames, bool truncated);
+  void SendReply(std::vector<zmq::message_t>& route, const std::string& body);
+  void Reply(Op& op, const std::string& body);
+  void ReplyError(Op& op, ErrorCode code, const std::string& message);
+  std::string StatusBody(const std::string& id) const;
+
+  // Requests.
+  void StartDataOp(std::unique_ptr<Op> op);
+  void StartRead(Op& op);
+  void StartUpdate(Op& op, const std::string& ctx_bytes);
+  bool SendUpdateTo(Op& op, int slot);
+  void DrainPeer(size_t peer);
+  void HandleStorageReply(size_t peer, storage_protocol::Reply& reply);
+  void OnReadReply(Op& op, int slot, storage_protocol::Reply& reply);
+  void OnUpdateReply(Op& op, int slot, storage_protocol::Reply& reply);
+  void OnSyncReply(Op& op, int slot, storage_protocol::Reply& reply);
+  void AfterRead(Op& op);
+  void AfterWrite(Op& op);
+  void ReadRepair(Op& op);
+  void OnDeadline(Op& op, int64_t now);
+  void Finish(Op& op);
+  void RunTimers(int64_t now);
+  uint64_t Rid(const Op& op, int slot) const;
+
+  zmq::context_t& ctx_;
+  const CoordinatorOptions opts_;
+  std::unique_ptr<RingSource> ring_source_;
+  zmq::socket_t client_;
+
+  Ring ring_;
+  bool have_ring_ = false;
+  std::vector<size_t> node_peer_;     // ring_.nodes()[i] -> peers_ index
+  std::vector<int> node_dc_;          // ring_.nodes()[i] -> dcs_ index
+  std::vector<std::string> dcs_;      // data centers of the ring
+  int local_dc_ = -1;                 // this node's DC in dcs_
+  std::string local_dc_name_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+  std::unordered_map<std::string, size_t> peer_by_endpoint_;
+  std::vector<zmq::pollitem_t> items_;  // [0] client, then peers_ in order
+  int64_t next_ring_poll_ms_ = 0;
+  int64_t next_ping_check_ms_ = 0;
+
+  std::unordered_map<uint64_t, std::unique_ptr<Op>> ops_;
+  uint64_t next_op_id_ = 1;
+  // Deadlines: (deadline, op id), earliest first; stale entries are skipped.
+  std::priority_queue<std::pair<int64_t, uint64_t>, std::vector<std::pair<int64_t, uint64_t>>,
+                      std::greater<>> deadlines_;
+
+  CoordinatorStats stats_;
+};
+
+}  // namespace ringkv::coordinator

@@ -1,0 +1,44 @@
+// Every setting of ringkv-coordinator in one struct, with its command-line/config-file
+// registration and validation. Defaults are those of a fresh install.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/options.h"
+#include "common/ring/ring.h"
+#include "common/status.h"
+#include "coordinator/client_request.h"
+#include "coordinator/quorum.h"
+
+namespace ringkv::coordinator {
+
+struct CoordinatorOptions {
+  std::string node_id;                      // this node (must be a ring member)
+  std::string listen;                       // client ROUTER endpoint; default: the node's client=
+  std::vector<NodeInfo> nodes;              // static membership (--node), seeds the ring db
+  Replication replication;                  // --replication
+  std::string ring_db;                      // RingStore file; empty: the ring is the --node list
+  QuorumSpec r{QuorumSpec::Kind::kQuorum, 0};
+  QuorumSpec w{QuorumSpec::Kind::kQuorum, 0};
+  Consistency consistency = Consistency::kEventual;
+  uint64_t max_item_bytes = 10240;          // key + value
+  uint64_t max_siblings = 64;               // passed to the coordinating replica on update
+  uint32_t default_timeout_ms = 2000;       // when a request has no timeout_ms
+  int ring_poll_ms = 1000;                  // how often the ring db's version is checked
+  int ping_interval_ms = 1000;              // pings to live storage agents
+  int down_ping_interval_ms = 500;          // pings to storage agents seen as down
+  int ping_timeout_ms = 2000;               // an unanswered ping older than this: down
+  int suspect_after_ms = 250;               // a request deadline marks a replica down only
+                                            //   when its message waited at least this long
+  int startup_wait_ms = 1000;               // at start, wait this long at most for every
+                                            //   storage agent to answer a ping before serving
+};
+
+// Adds the coordinator's options (membership included) to `desc`.
+void AddCoordinatorOptions(po::options_description& desc);
+// Builds and validates the options from parsed values. InvalidArgument naming the option.
+Result<CoordinatorOptions> CoordinatorOptionsFrom(const po::variables_map& vm);
+
+}  // namespace ringkv::coordinator

@@ -1,0 +1,83 @@
+// Size-tiered compaction policy and merge (see compaction.h).
+#include "storage-agent/engine/compaction.h"
+
+#include <algorithm>
+
+#include "storage-agent/engine/merging_iterator.h"
+#include "storage-agent/engine/record_format.h"
+
+namespace ringkv::engine {
+
+std::optional<CompactionPick> PickCompaction(const std::vector<TableMeta>& tables,
+                                             size_t min_tables) {
+  if (min_tables < 2) min_tables = 2;
+  std::optional<CompactionPick> best;
+  double best_avg = 0;
+  size_t i = 0;
+  while (i < tables.size()) {
+    // Grow a bucket from i while each next table stays similar to the bucket's average.
+    double sum = static_cast<double>(tables[i].file_size);
+    size_t j = i + 1;
+    while (j < tables.size() && j - i < kMaxCompactionTables) {
+      double avg = sum / static_cast<double>(j - i);
+      double sz = static_cast<double>(tables[j].file_size);
+      bool small = tables[j].file_size < kSmallTableBytes && avg < kSmallTableBytes;
+      if (!small && (sz < avg * kBucketLow || sz > avg * kBucketHigh)) break;
+      sum += sz;
+      ++j;
+    }
+    size_t n = j - i;
+    if (n >= min_tables) {
+      double avg = sum / static_cast<double>(n);
+      if (!best || avg < best_avg) {
+        best = CompactionPick{i, n};
+        best_avg = avg;
+      }
+    }
+    i = j;
+  }
+  return best;
+}
+
+bool TombstoneDroppable(std::string_view ikey, std::string_view record, const CompactionJob& job) {
+  Record r;
+  if (!DecodeRecord(record, &r)) return false;
+  bool tombstone = r.kind == RecordKind::kDelete ||
+                   (job.is_tombstone && job.is_tombstone(r.value));
+  if (!tombstone) return false;
+  if (r.write_time_ms + job.tombstone_grace_ms >= job.now_ms) return false;
+  // An older table holding the key would resurface once the tombstone is gone.
+  for (const auto& t : job.older) {
+    if (!t->MayContain(ikey)) continue;
+    auto got = t->Get(ikey);
+    if (!got.ok() || got->has_value()) return false;
+  }
+  return true;
+}
+
+Status RunCompaction(const CompactionJob& job, TableBuilder* out, CompactionStats* stats) {
+  std::vector<std::unique_ptr<Iterator>> children;
+  for (const auto& t : job.inputs) children.push_back(t->NewIterator());
+  auto it = NewMergingIterator(std::move(children));
+  uint64_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if ((++n & 1023) == 0 && job.cancel != nullptr && job.cancel->load()) {
+      return Status::Unavailable("compaction cancelled by shutdown");
+    }
+    ++stats->records_in;
+    std::string_view k = it->key(), v = it->value();
+    if (TombstoneDroppable(k, v, job)) {
+      ++stats->tombstones_dropped;
+      continue;
+    }
+    Record r;
+    if (!DecodeRecord(v, &r)) return Status::Corruption("compaction: malformed record in an input table");
+    stats->min_seq = std::min(stats->min_seq, r.seq);
+    stats->max_seq = std::max(stats->max_seq, r.seq);
+    RINGKV_RETURN_IF_ERROR(out->Add(k, v));
+    ++stats->records_out;
+  }
+  return it->status();
+}
+
+}  // namespace ringkv::engine

@@ -1,0 +1,61 @@
+// Size-tiered compaction: which tables to merge (a run of adjacent-in-age tables of similar
+// size) and the merge itself (newest record per key; old tombstones dropped when safe).
+// The policy is explained in docs/storage-format.md.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "storage-agent/engine/manifest.h"
+#include "storage-agent/engine/table.h"
+
+namespace ringkv::engine {
+
+// Tables below this size all count as "similar": a stream of tiny flushes merges together.
+constexpr uint64_t kSmallTableBytes = 2ull << 20;
+// A bucket holds tables within [avg * kBucketLow, avg * kBucketHigh] of its average size.
+constexpr double kBucketLow = 0.5;
+constexpr double kBucketHigh = 1.5;
+constexpr size_t kMaxCompactionTables = 32;
+
+struct CompactionPick {
+  size_t start = 0;  // index into the newest-first table list
+  size_t count = 0;
+};
+
+// Picks a run of >= min_tables adjacent tables of similar size (the run with the smallest
+// average size wins: small merges are cheap and cut the table count most). nullopt: nothing.
+std::optional<CompactionPick> PickCompaction(const std::vector<TableMeta>& newest_first,
+                                             size_t min_tables);
+
+struct CompactionJob {
+  std::vector<std::shared_ptr<Table>> inputs;  // newest first
+  std::vector<std::shared_ptr<Table>> older;   // every live table older than the inputs
+  int64_t now_ms = 0;
+  int64_t tombstone_grace_ms = 0;
+  std::function<bool(std::string_view)> is_tombstone;  // may be empty
+  const std::atomic<bool>* cancel = nullptr;           // stop early (shutdown)
+};
+
+struct CompactionStats {
+  uint64_t records_in = 0;      // distinct keys seen after shadowing
+  uint64_t records_out = 0;
+  uint64_t tombstones_dropped = 0;
+  uint64_t min_seq = UINT64_MAX;
+  uint64_t max_seq = 0;
+};
+
+// Merges job.inputs into `out` (not finished here). Corruption in an input stops the merge.
+Status RunCompaction(const CompactionJob& job, TableBuilder* out, CompactionStats* stats);
+
+// True when the record may be dropped: a tombstone (delete record or is_tombstone(value))
+// written longer ago than the grace period that no older table may still hold.
+bool TombstoneDroppable(std::string_view ikey, std::string_view record, const CompactionJob& job);
+
+}  // namespace ringkv::engine

@@ -1,0 +1,771 @@
+// The Engine implementation (see db_impl.h and docs/storage-format.md).
+#include "storage-agent/engine/db_impl.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include "common/coding.h"
+#include "common/logging.h"
+#include "storage-agent/engine/compaction.h"
+#include "storage-agent/engine/log_format.h"
+#include "storage-agent/engine/log_reader.h"
+#include "storage-agent/engine/merging_iterator.h"
+
+namespace ringkv::engine {
+
+namespace {
+// A group commit stops growing past this many encoded bytes (bounds the leader's buffer).
+constexpr size_t kMaxGroupBytes = 1 << 20;
+constexpr size_t kMaxValueBytes = 64u << 20;
+
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+struct DBImpl::Writer {
+  RecordKind kind = RecordKind::kPut;
+  std::string_view key, value;
+  bool force_flush = false;  // Flush(): switch the memtable in write order
+  bool done = false;
+  Status status;
+  std::condition_variable cv;
+};
+
+DBImpl::DBImpl(const Options& options) : opt_(options), dir_(options.dir) {
+  table_options_.block_bytes = opt_.block_bytes;
+  table_options_.bloom_bits_per_key = opt_.bloom_bits_per_key;
+  table_options_.compression = opt_.compression;
+}
+
+DBImpl::~DBImpl() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    shutting_down_.store(true);
+    bg_cv_.notify_all();
+  }
+  if (flush_thread_.joinable()) flush_thread_.join();
+  if (compaction_thread_.joinable()) compaction_thread_.join();
+  if (log_ != nullptr) {
+    Status s = log_->Sync();
+    if (s.ok()) s = log_->Close();
+    if (!s.ok()) {
+      RINGKV_LOG(kError) << "engine close: " << s.ToString();
+    }
+  }
+}
+
+int64_t DBImpl::NowMs() const {
+  if (opt_.clock) return opt_.clock();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t DBImpl::NewFileNumber() { return next_file_number_++; }
+
+DBImpl::Snapshot DBImpl::GetSnapshot() {
+  std::lock_guard<std::mutex> l(mu_);
+  return Snapshot{mem_, imm_, version_};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open and recovery
+
+Status DBImpl::Open() {
+  if (dir_.empty()) return Status::InvalidArgument("engine: options.dir is empty");
+  if (opt_.memtable_bytes == 0 || opt_.log_segment_bytes == 0 || opt_.block_bytes == 0) {
+    return Status::InvalidArgument("engine: memtable, log segment and block sizes must be > 0");
+  }
+  RINGKV_RETURN_IF_ERROR(CreateDirIfMissing(dir_));
+  auto lock = DirLock::Acquire(dir_);
+  if (!lock.ok()) return lock.status();
+  dir_lock_ = std::move(*lock);
+  cache_ = std::make_unique<BlockCache>(opt_.block_cache_bytes);
+  RINGKV_RETURN_IF_ERROR(Recover());
+  flush_thread_ = std::thread([this] { FlushThread(); });
+  compaction_thread_ = std::thread([this] { CompactionThread(); });
+  std::lock_guard<std::mutex> l(mu_);
+  compaction_wanted_ = true;
+  bg_cv_.notify_all();
+  return Status::OK();
+}
+
+Status DBImpl::Recover() {
+  ManifestData m;
+  Status s = ReadManifest(dir_, &m);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  const bool fresh = s.IsNotFound();
+  next_file_number_ = m.next_file_number;
+  log_number_ = m.log_number;
+  last_seq_ = m.last_sequence;
+
+  auto names = ListDir(dir_);
+  if (!names.ok()) return names.status();
+  std::set<uint64_t> live_tables;
+  for (const TableMeta& t : m.tables) live_tables.insert(t.file_number);
+  std::vector<uint64_t> logs;
+  for (const std::string& name : *names) {
+    uint64_t n;
+    std::string path = JoinPath(dir_, name);
+    if (name == "MANIFEST.tmp" ||
+        (name.size() > 8 && name.compare(name.size() - 8, 8, ".sst.tmp") == 0)) {
+      RINGKV_LOG(kInfo) << "engine open: removing crash leftover " << path;
+      RINGKV_RETURN_IF_ERROR(RemoveFile(path));
+    } else if (ParseTableFileName(name, &n)) {
+      next_file_number_ = std::max(next_file_number_, n + 1);
+      if (live_tables.count(n) == 0) {
+        RINGKV_LOG(kInfo) << "engine open: removing table not in the manifest " << path;
+        RINGKV_RETURN_IF_ERROR(RemoveFile(path));
+      }
+    } else if (ParseLogFileName(name, &n)) {
+      next_file_number_ = std::max(next_file_number_, n + 1);
+      if (n < log_number_) {
+        RINGKV_RETURN_IF_ERROR(RemoveFile(path));
+      } else {
+        logs.push_back(n);
+      }
+    }
+  }
+  std::sort(logs.begin(), logs.end());
+
+  auto v = std::make_shared<Version>();
+  for (const TableMeta& meta : m.tables) {
+    auto t = Table::Open(JoinPath(dir_, TableFileName(meta.file_number)), meta.file_number,
+                         cache_.get());
+    if (!t.ok()) return t.status();
+    v->tables.push_back(std::move(*t));
+    v->metas.push_back(meta);
+  }
+  version_ = v;
+
+  // Replay: records go into a memtable; a full one is written out as a table on the spot.
+  auto mem = std::make_shared<MemTable>(logs.empty() ? 0 : logs.front());
+  uint64_t replayed = 0;
+  bool flushed_during_replay = false;
+  auto flush_mem = [&]() -> Status {
+    std::shared_ptr<Table> table;
+    TableMeta meta;
+    RINGKV_RETURN_IF_ERROR(BuildTable(*mem, &table, &meta));
+    auto nv = std::make_shared<Version>(*version_);
+    if (table != nullptr) {
+      nv->tables.insert(nv->tables.begin(), table);
+      nv->metas.insert(nv->metas.begin(), meta);
+    }
+    RINGKV_RETURN_IF_ERROR(WriteManifestLocked(*nv, log_number_));
+    version_ = nv;
+    flushed_during_replay = true;
+    mem = std::make_shared<MemTable>(0);
+    return Status::OK();
+  };
+  for (size_t i = 0; i < logs.size(); ++i) {
+    std::string path = JoinPath(dir_, LogFileName(logs[i]));
+    LogReplayResult res;
+    Status rs = ReplayLogSegment(
+        path, i + 1 == logs.size(), opt_.salvage,
+        [&](std::string_view ikey, std::string_view rec) -> Status {
+          Record r;
+          DecodeRecord(rec, &r);  // already validated by the reader
+          mem->Add(ikey, r.seq, rec);
+          last_seq_ = std::max(last_seq_, r.seq);
+          ++replayed;
+          if (mem->ApproximateMemoryUsage() >= opt_.memtable_bytes) return flush_mem();
+          return Status::OK();
+        },
+        &res);
+    RINGKV_RETURN_IF_ERROR(rs);
+    salvaged_records_ += res.salvaged;
+  }
+  if (salvaged_records_ > 0) {
+    RINGKV_LOG(kWarn) << "engine open: salvage skipped " << salvaged_records_
+                      << " bad commit-log record(s) in " << dir_;
+  }
+  if (!logs.empty()) {
+    RINGKV_LOG(kInfo) << "engine open: replayed " << replayed << " record(s) from "
+                      << logs.size() << " log segment(s) in " << dir_;
+  }
+
+  // Everything replayed goes to a table now, so the new log starts from a clean slate and the
+  // old segments (possibly salvaged or truncated) can go.
+  if (!mem->empty()) RINGKV_RETURN_IF_ERROR(flush_mem());
+  uint64_t new_log = NewFileNumber();
+  auto lw = LogWriter::Create(dir_, new_log);
+  if (!lw.ok()) return lw.status();
+  log_ = std::move(*lw);
+  live_logs_.insert(new_log);
+  mem_ = std::make_shared<MemTable>(new_log);
+  if (fresh || !logs.empty() || flushed_during_replay) {
+    RINGKV_RETURN_IF_ERROR(WriteManifestLocked(*version_, new_log));
+  }
+  log_number_ = new_log;
+  for (uint64_t n : logs) RINGKV_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, LogFileName(n))));
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes
+
+Status DBImpl::Put(std::string_view key, std::string_view value) {
+  if (value.size() > kMaxValueBytes) return Status::TooLarge("engine: value over 64 MiB");
+  Writer w;
+  w.kind = RecordKind::kPut;
+  w.key = key;
+  w.value = value;
+  return Write(&w);
+}
+
+Status DBImpl::Delete(std::string_view key) {
+  Writer w;
+  w.kind = RecordKind::kDelete;
+  w.key = key;
+  return Write(&w);
+}
+
+Status DBImpl::Write(Writer* w) {
+  if (w->key.size() > kMaxValueBytes) return Status::TooLarge("engine: key too large");
+  std::unique_lock<std::mutex> l(mu_);
+  writers_.push_back(w);
+  while (!w->done && w != writers_.front()) w->cv.wait(l);
+  if (w->done) return w->status;
+
+  // This writer leads: it commits its own write and those queued behind it as one group.
+  Status s = MakeRoomForWrite(l, w->force_flush);
+  std::vector<Writer*> group;
+  if (s.ok() && !w->force_flush) {
+    if (opt_.sync_mode == SyncMode::kBatch) {
+      // At most one fdatasync per window; after an idle spell the write goes out at once.
+      int64_t wait_until = last_sync_us_ + static_cast<int64_t>(opt_.batch_window_ms) * 1000;
+      int64_t now = SteadyMicros();
+      if (now < wait_until) {
+        l.unlock();
+        std::this_thread::sleep_for(std::chrono::microseconds(wait_until - now));
+        l.lock();
+      }
+    }
+    if (log_->size() >= opt_.log_segment_bytes) s = RollLog(l);
+  }
+  if (s.ok() && !w->force_flush) {
+    size_t bytes = 0;
+    for (Writer* x : writers_) {
+      if (x->force_flush) break;
+      if (!group.empty() && bytes + x->key.size() + x->value.size() > kMaxGroupBytes) break;
+      bytes += x->key.size() + x->value.size() + 32;
+      group.push_back(x);
+    }
+    uint64_t seq = last_seq_;
+    MemTable* mem = mem_.get();
+    LogWriter* log = log_.get();
+    const int64_t now_ms = NowMs();
+    l.unlock();
+
+    // Encode every record once: [ikey][record] pairs in rec_scratch_, framed ones in log_scratch_.
+    log_scratch_.clear();
+    rec_scratch_.clear();
+    std::vector<std::pair<size_t, size_t>> spans;  // (ikey length, record length) per writer
+    spans.reserve(group.size());
+    std::string payload;
+    for (Writer* x : group) {
+      size_t start = rec_scratch_.size();
+      AppendInternalKey(&rec_scratch_, TokenOf(x->key), x->key);
+      size_t klen = rec_scratch_.size() - start;
+      AppendRecord(&rec_scratch_, x->kind, ++seq, now_ms, x->value);
+      size_t rlen = rec_scratch_.size() - start - klen;
+      spans.emplace_back(klen, rlen);
+      std::string_view ikey(rec_scratch_.data() + start, klen);
+      std::string_view rec(rec_scratch_.data() + start + klen, rlen);
+      payload.clear();
+      AppendWritePayload(&payload, ikey, rec);
+      AppendFramedRecord(&log_scratch_, log_format::kTypeWrite, payload);
+    }
+    int64_t sync_start = 0;
+    s = log->AppendFramed(log_scratch_);
+    if (s.ok()) {
+      if (opt_.sync_mode == SyncMode::kNone) {
+        s = log->Flush();
+      } else {
+        sync_start = SteadyMicros();
+        s = log->Sync();
+      }
+    }
+    if (s.ok()) {
+      size_t pos = 0;
+      uint64_t sq = last_seq_;  // only the leader changes last_seq_
+      for (const auto& [klen, rlen] : spans) {
+        mem->Add(std::string_view(rec_scratch_.data() + pos, klen), ++sq,
+                 std::string_view(rec_scratch_.data() + pos + klen, rlen));
+        pos += klen + rlen;
+      }
+    }
+    l.lock();
+    if (sync_start != 0) last_sync_us_ = sync_start;
+    if (s.ok()) {
+      last_seq_ = seq;
+    } else if (bg_error_.ok()) {
+      // The log's state after a failed write is unknown: refuse further writes.
+      bg_error_ = s;
+      RINGKV_LOG(kError) << "engine: commit log write failed, engine is read-only: " << s.ToString();
+    }
+  }
+  if (group.empty()) group.push_back(w);
+  for (Writer* x : group) {
+    writers_.pop_front();
+    if (x != w) {
+      x->status = s;
+      x->done = true;
+      x->cv.notify_one();
+    }
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return s;
+}
+
+Status DBImpl::RollLog(std::unique_lock<std::mutex>& l) {
+  uint64_t n = NewFileNumber();
+  // Creating the file (and fsyncing the directory) needs no lock: only the leader uses log_.
+  l.unlock();
+  auto lw = LogWriter::Create(dir_, n);
+  Status s = lw.ok() ? Status::OK() : lw.status();
+  if (s.ok()) s = opt_.sync_mode == SyncMode::kNone ? log_->Flush() : log_->Sync();
+  if (s.ok()) s = log_->Close();
+  l.lock();
+  if (!s.ok()) {
+    if (bg_error_.ok()) bg_error_ = s;
+    return s;
+  }
+  log_ = std::move(*lw);
+  live_logs_.insert(n);
+  return Status::OK();
+}
+
+Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& l, bool force) {
+  bool stalled = false;
+  while (true) {
+    if (!bg_error_.ok()) return bg_error_;
+    if (shutting_down_.load()) return Status::Unavailable("engine is shutting down");
+    if (!force && mem_->ApproximateMemoryUsage() < opt_.memtable_bytes) return Status::OK();
+    if (force && mem_->empty()) return Status::OK();
+    if (imm_ != nullptr) {
+      // The previous memtable is still being flushed: the only case where writes wait.
+      if (!stalled) {
+        stalled = true;
+        write_stalls_.fetch_add(1);
+        RINGKV_LOG(kInfo) << "engine: write stall, waiting for the memtable flush to finish ("
+                          << dir_ << ")";
+      }
+      bg_cv_.wait(l);
+      continue;
+    }
+    uint64_t n = NewFileNumber();
+    l.unlock();
+    auto lw = LogWriter::Create(dir_, n);
+    Status s = lw.ok() ? Status::OK() : lw.status();
+    if (s.ok()) s = opt_.sync_mode == SyncMode::kNone ? log_->Flush() : log_->Sync();
+    if (s.ok()) s = log_->Close();
+    l.lock();
+    if (!s.ok()) {
+      if (bg_error_.ok()) bg_error_ = s;
+      return s;
+    }
+    log_ = std::move(*lw);
+    live_logs_.insert(n);
+    imm_ = std::move(mem_);
+    mem_ = std::make_shared<MemTable>(n);
+    bg_cv_.notify_all();
+    return Status::OK();
+  }
+}
+
+Status DBImpl::Flush() {
+  Writer w;
+  w.force_flush = true;
+  std::shared_ptr<MemTable> target;
+  {
+    Status s = Write(&w);
+    if (!s.ok()) return s;
+  }
+  std::unique_lock<std::mutex> l(mu_);
+  // The switch happened in write order; wait until no immutable memtable is left.
+  while (imm_ != nullptr && bg_error_.ok() && !shutting_down_.load()) bg_cv_.wait(l);
+  return bg_error_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+Result<std::optional<std::string>> DBImpl::Get(std::string_view key) {
+  std::string ikey = InternalKeyOf(key);
+  Snapshot snap = GetSnapshot();
+  std::string_view rec;
+  std::optional<std::string> table_rec;
+  bool found = snap.mem->Get(ikey, &rec) || (snap.imm != nullptr && snap.imm->Get(ikey, &rec));
+  if (!found) {
+    for (const auto& t : snap.version->tables) {
+      if (!t->MayContain(ikey)) {
+        bloom_negatives_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      auto r = t->Get(ikey);
+      if (!r.ok()) return r.status();
+      if (r->has_value()) {
+        table_rec = std::move(**r);
+        rec = *table_rec;
+        found = true;
+        break;
+      }
+    }
+  }
+  if (!found) return std::optional<std::string>();
+  Record r;
+  if (!DecodeRecord(rec, &r)) return Status::Corruption("engine: malformed record for a key");
+  if (r.kind == RecordKind::kDelete) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(r.value));
+}
+
+Status DBImpl::Scan(Token first, Token last, const std::optional<ScanCursor>& after, size_t limit,
+                    std::vector<KeyValue>* out, bool* more) {
+  out->clear();
+  *more = false;
+  if (first > last) return Status::OK();
+  Snapshot snap = GetSnapshot();
+  std::vector<std::unique_ptr<Iterator>> children;
+  children.push_back(snap.mem->NewIterator());
+  if (snap.imm != nullptr) children.push_back(snap.imm->NewIterator());
+  for (const auto& t : snap.version->tables) children.push_back(t->NewIterator());
+  auto it = NewMergingIterator(std::move(children));
+
+  std::string start;
+  if (after.has_value() && after->token >= first) {
+    if (after->token > last) return Status::OK();
+    AppendInternalKey(&start, after->token, after->key);
+    it->Seek(start);
+    if (it->Valid() && it->key() == start) it->Next();
+  } else {
+    coding::PutBigEndian64(&start, first);
+    it->Seek(start);
+  }
+  for (; it->Valid(); it->Next()) {
+    Token token;
+    std::string_view user_key;
+    if (!ParseInternalKey(it->key(), &token, &user_key)) {
+      return Status::Corruption("engine scan: malformed internal key");
+    }
+    if (token > last) break;
+    Record r;
+    if (!DecodeRecord(it->value(), &r)) return Status::Corruption("engine scan: malformed record");
+    if (r.kind == RecordKind::kDelete) continue;
+    if (out->size() >= limit) {
+      *more = true;
+      break;
+    }
+    out->push_back(KeyValue{std::string(user_key), std::string(r.value)});
+  }
+  return it->status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flush, manifest, background threads
+
+Status DBImpl::BuildTable(const MemTable& mem, std::shared_ptr<Table>* table, TableMeta* meta) {
+  table->reset();
+  if (mem.empty()) return Status::OK();
+  uint64_t number;
+  {
+    // Recovery calls this before the threads start; otherwise the flush thread holds no lock.
+    std::unique_lock<std::mutex> l(mu_, std::defer_lock);
+    if (flush_thread_.joinable()) l.lock();
+    number = NewFileNumber();
+  }
+  std::string final_path = JoinPath(dir_, TableFileName(number));
+  std::string tmp_path = final_path + ".tmp";
+  auto b = TableBuilder::Create(tmp_path, table_options_);
+  if (!b.ok()) return b.status();
+  TableBuilder& builder = **b;
+  meta->file_number = number;
+  meta->min_seq = UINT64_MAX;
+  meta->max_seq = 0;
+  auto it = mem.NewIterator();
+  Status s;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Record r;
+    if (DecodeRecord(it->value(), &r)) {
+      meta->min_seq = std::min(meta->min_seq, r.seq);
+      meta->max_seq = std::max(meta->max_seq, r.seq);
+    }
+    s = builder.Add(it->key(), it->value());
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = builder.Finish();
+  if (!s.ok()) {
+    builder.Abandon();
+    return s;
+  }
+  meta->num_entries = builder.NumEntries();
+  meta->file_size = builder.FileSize();
+  RINGKV_RETURN_IF_ERROR(RenameAndSyncDir(tmp_path, final_path, dir_));
+  auto t = Table::Open(final_path, number, cache_.get());
+  if (!t.ok()) return t.status();
+  *table = std::move(*t);
+  return Status::OK();
+}
+
+Status DBImpl::WriteManifestLocked(const Version& v, uint64_t log_number) {
+  ManifestData m;
+  {
+    std::unique_lock<std::mutex> l(mu_, std::defer_lock);
+    if (flush_thread_.joinable()) l.lock();
+    m.next_file_number = next_file_number_;
+    m.last_sequence = last_seq_;
+  }
+  m.log_number = log_number;
+  m.tables = v.metas;
+  return WriteManifest(dir_, m);
+}
+
+Status DBImpl::InstallVersion(std::shared_ptr<Version> v, uint64_t log_number) {
+  // Caller holds install_mu_, so the version it derived `v` from is still current.
+  RINGKV_RETURN_IF_ERROR(WriteManifestLocked(*v, log_number));
+  std::lock_guard<std::mutex> l(mu_);
+  version_ = std::move(v);
+  log_number_ = log_number;
+  return Status::OK();
+}
+
+void DBImpl::DeleteObsoleteLogs(uint64_t below) {
+  std::vector<uint64_t> doomed;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto it = live_logs_.begin(); it != live_logs_.end() && *it < below;) {
+      doomed.push_back(*it);
+      it = live_logs_.erase(it);
+    }
+  }
+  for (uint64_t n : doomed) {
+    Status s = RemoveFile(JoinPath(dir_, LogFileName(n)));
+    if (!s.ok()) {
+      RINGKV_LOG(kWarn) << "engine: " << s.ToString();
+    }
+  }
+}
+
+void DBImpl::FlushThread() {
+  while (true) {
+    std::shared_ptr<MemTable> imm;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      bg_cv_.wait(l, [&] { return shutting_down_.load() || (imm_ != nullptr && bg_error_.ok()); });
+      if (shutting_down_.load()) return;  // an unflushed memtable is still in the log
+      imm = imm_;
+    }
+    std::shared_ptr<Table> table;
+    TableMeta meta;
+    Status s = BuildTable(*imm, &table, &meta);
+    if (s.ok()) {
+      std::lock_guard<std::mutex> il(install_mu_);
+      std::shared_ptr<Version> nv;
+      uint64_t log_number;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        nv = std::make_shared<Version>(*version_);
+        log_number = mem_->first_log_number();
+      }
+      if (table != nullptr) {
+        nv->tables.insert(nv->tables.begin(), table);
+        nv->metas.insert(nv->metas.begin(), meta);
+      }
+      s = InstallVersion(nv, log_number);
+      if (s.ok()) {
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          imm_.reset();
+          compaction_wanted_ = true;
+          bg_cv_.notify_all();
+        }
+        flushes_.fetch_add(1);
+        DeleteObsoleteLogs(log_number);
+        RINGKV_LOG(kDebug) << "engine: flushed memtable to " << TableFileName(meta.file_number)
+                           << " (" << meta.num_entries << " entries, " << meta.file_size
+                           << " bytes)";
+      }
+    }
+    if (!s.ok()) {
+      if (table != nullptr) table->MarkObsolete();
+      std::lock_guard<std::mutex> l(mu_);
+      if (bg_error_.ok()) bg_error_ = s;
+      RINGKV_LOG(kError) << "engine: memtable flush failed, writes refused: " << s.ToString();
+      bg_cv_.notify_all();
+    }
+  }
+}
+
+void DBImpl::CompactionThread() {
+  while (true) {
+    bool all = false;
+    uint64_t all_request = 0;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      bg_cv_.wait(l, [&] {
+        return shutting_down_.load() || compact_all_requested_ > compact_all_done_ ||
+               (compaction_wanted_ && opt_.background_compaction);
+      });
+      if (shutting_down_.load()) {
+        compact_all_status_ = Status::Unavailable("engine is shutting down");
+        compact_all_done_ = compact_all_requested_;
+        bg_cv_.notify_all();
+        return;
+      }
+      all = compact_all_requested_ > compact_all_done_;
+      all_request = compact_all_requested_;
+      if (!all) compaction_wanted_ = false;
+    }
+    Status s = DoCompaction(all);
+    if (!s.ok() && !shutting_down_.load()) {
+      RINGKV_LOG(kError) << "engine: compaction failed: " << s.ToString();
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    if (all) {
+      compact_all_status_ = s;
+      compact_all_done_ = all_request;
+      bg_cv_.notify_all();
+    } else if (s.ok()) {
+      compaction_wanted_ = true;  // look again: the new table may complete another bucket
+    }
+  }
+}
+
+Status DBImpl::DoCompaction(bool all) {
+  CompactionJob job;
+  std::vector<uint64_t> input_numbers;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    const Version& v = *version_;
+    size_t start = 0, count = 0;
+    if (all) {
+      count = v.tables.size();
+    } else {
+      auto pick = PickCompaction(v.metas, static_cast<size_t>(opt_.compaction_min_tables));
+      if (!pick) return Status::OK();
+      start = pick->start;
+      count = pick->count;
+    }
+    if (count == 0) return Status::OK();
+    for (size_t i = 0; i < v.tables.size(); ++i) {
+      if (i >= start && i < start + count) {
+        job.inputs.push_back(v.tables[i]);
+        input_numbers.push_back(v.metas[i].file_number);
+      } else if (i >= start + count) {
+        job.older.push_back(v.tables[i]);
+      }
+    }
+  }
+  job.now_ms = NowMs();
+  job.tombstone_grace_ms = opt_.tombstone_grace_ms;
+  job.is_tombstone = opt_.is_tombstone;
+  job.cancel = &shutting_down_;
+  if (!all && job.inputs.size() < 2) {
+    // A pick is always >= 2 tables; guard anyway so the thread cannot spin.
+    return Status::OK();
+  }
+
+  uint64_t number;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    number = NewFileNumber();
+  }
+  std::string final_path = JoinPath(dir_, TableFileName(number));
+  std::string tmp_path = final_path + ".tmp";
+  auto b = TableBuilder::Create(tmp_path, table_options_);
+  if (!b.ok()) return b.status();
+  TableBuilder& builder = **b;
+  CompactionStats cs;
+  Status s = RunCompaction(job, &builder, &cs);
+  if (s.ok() && cs.records_out > 0) s = builder.Finish();
+  if (!s.ok() || cs.records_out == 0) builder.Abandon();
+  RINGKV_RETURN_IF_ERROR(s);
+  std::shared_ptr<Table> out;
+  TableMeta meta;
+  if (cs.records_out > 0) {
+    RINGKV_RETURN_IF_ERROR(RenameAndSyncDir(tmp_path, final_path, dir_));
+    auto t = Table::Open(final_path, number, cache_.get());
+    if (!t.ok()) return t.status();
+    out = std::move(*t);
+    meta.file_number = number;
+    meta.file_size = builder.FileSize();
+    meta.num_entries = builder.NumEntries();
+    meta.min_seq = cs.min_seq;
+    meta.max_seq = cs.max_seq;
+  }
+
+  {
+    std::lock_guard<std::mutex> il(install_mu_);
+    std::shared_ptr<Version> nv = std::make_shared<Version>();
+    uint64_t log_number;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      log_number = log_number_;
+      // Flushes only prepend, so the inputs are still one adjacent run: replace it in place.
+      const Version& cur = *version_;
+      bool placed = false;
+      for (size_t i = 0; i < cur.tables.size(); ++i) {
+        uint64_t fn = cur.metas[i].file_number;
+        if (std::find(input_numbers.begin(), input_numbers.end(), fn) != input_numbers.end()) {
+          if (!placed && out != nullptr) {
+            nv->tables.push_back(out);
+            nv->metas.push_back(meta);
+          }
+          placed = true;
+          continue;
+        }
+        nv->tables.push_back(cur.tables[i]);
+        nv->metas.push_back(cur.metas[i]);
+      }
+    }
+    s = InstallVersion(nv, log_number);
+    if (!s.ok()) {
+      if (out != nullptr) out->MarkObsolete();
+      return s;
+    }
+  }
+  // Old files go once the last reader drops them (Table deletes itself when obsolete).
+  for (auto& t : job.inputs) t->MarkObsolete();
+  compactions_.fetch_add(1);
+  RINGKV_LOG(kDebug) << "engine: compacted " << job.inputs.size() << " tables into "
+                     << (out ? TableFileName(number) : std::string("nothing")) << " ("
+                     << cs.records_out << " records, " << cs.tombstones_dropped
+                     << " tombstones dropped)";
+  return Status::OK();
+}
+
+Status DBImpl::CompactAll() {
+  RINGKV_RETURN_IF_ERROR(Flush());
+  std::unique_lock<std::mutex> l(mu_);
+  uint64_t ticket = ++compact_all_requested_;
+  bg_cv_.notify_all();
+  bg_cv_.wait(l, [&] { return compact_all_done_ >= ticket; });
+  return compact_all_status_;
+}
+
+EngineStats DBImpl::Stats() {
+  EngineStats st;
+  Snapshot snap = GetSnapshot();
+  st.memtable_bytes = snap.mem->ApproximateMemoryUsage();
+  st.immutable_memtables = snap.imm != nullptr ? 1 : 0;
+  st.sstables = snap.version->tables.size();
+  for (const auto& m : snap.version->metas) st.sstable_bytes += m.file_size;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    st.log_segments = live_logs_.size();
+  }
+  st.flushes = flushes_.load();
+  st.compactions = compactions_.load();
+  st.write_stalls = write_stalls_.load();
+  st.block_cache_hits = cache_->hits();
+  st.block_cache_misses = cache_->misses();
+  st.bloom_negatives = bloom_negatives_.load();
+  st.salvaged_records = salvaged_records_;
+  return st;
+}
+
+}  // namespace ringkv::engine

@@ -1,0 +1,157 @@
+// Skiplist memtable (see memtable.h). Writers publish nodes with release stores so readers that
+// load with acquire see fully built nodes without locks.
+#include "storage-agent/engine/memtable.h"
+
+#include <cstring>
+#include <new>
+
+namespace ringkv::engine {
+
+struct MemTable::Node {
+  uint64_t seq;
+  uint32_t key_len;
+  uint32_t rec_len;
+  const char* data;  // key bytes then record bytes
+  std::atomic<Node*> next_[1];
+
+  std::string_view key() const { return {data, key_len}; }
+  std::string_view record() const { return {data + key_len, rec_len}; }
+  Node* Next(int level) const { return next_[level].load(std::memory_order_acquire); }
+  void SetNext(int level, Node* n) { next_[level].store(n, std::memory_order_release); }
+};
+
+namespace {
+constexpr size_t kBlockBytes = 256 * 1024;
+
+// <0 when node sorts before (key, seq): key ascending, then newer (larger) seq first.
+inline int CompareNode(const MemTable::Node* n, std::string_view key, uint64_t seq) {
+  int c = n->key().compare(key);
+  if (c != 0) return c;
+  if (n->seq > seq) return -1;
+  if (n->seq < seq) return 1;
+  return 0;
+}
+}  // namespace
+
+MemTable::MemTable(uint64_t first_log_number) : first_log_number_(first_log_number) {
+  head_ = NewNode({}, 0, {}, kMaxHeight);
+}
+
+MemTable::~MemTable() = default;  // nodes live in the arena blocks
+
+char* MemTable::Allocate(size_t bytes) {
+  bytes = (bytes + 7) & ~size_t{7};
+  if (bytes > kBlockBytes / 4) {
+    blocks_.emplace_back(new char[bytes]);
+    memory_.fetch_add(bytes, std::memory_order_relaxed);
+    return blocks_.back().get();
+  }
+  if (bytes > alloc_left_) {
+    blocks_.emplace_back(new char[kBlockBytes]);
+    memory_.fetch_add(kBlockBytes, std::memory_order_relaxed);
+    alloc_ptr_ = blocks_.back().get();
+    alloc_left_ = kBlockBytes;
+  }
+  char* p = alloc_ptr_;
+  alloc_ptr_ += bytes;
+  alloc_left_ -= bytes;
+  return p;
+}
+
+int MemTable::RandomHeight() {
+  int h = 1;
+  while (h < kMaxHeight) {
+    rnd_ ^= rnd_ << 13;
+    rnd_ ^= rnd_ >> 7;
+    rnd_ ^= rnd_ << 17;
+    if ((rnd_ & 3) != 0) break;  // branching factor 4
+    ++h;
+  }
+  return h;
+}
+
+MemTable::Node* MemTable::NewNode(std::string_view ikey, uint64_t seq, std::string_view record,
+                                  int h) {
+  size_t node_bytes = sizeof(Node) + sizeof(std::atomic<Node*>) * static_cast<size_t>(h - 1);
+  char* mem = Allocate(node_bytes + ikey.size() + record.size());
+  char* data = mem + node_bytes;
+  if (!ikey.empty()) std::memcpy(data, ikey.data(), ikey.size());
+  if (!record.empty()) std::memcpy(data + ikey.size(), record.data(), record.size());
+  Node* n = reinterpret_cast<Node*>(mem);
+  n->seq = seq;
+  n->key_len = static_cast<uint32_t>(ikey.size());
+  n->rec_len = static_cast<uint32_t>(record.size());
+  n->data = data;
+  for (int i = 0; i < h; ++i) new (&n->next_[i]) std::atomic<Node*>(nullptr);
+  return n;
+}
+
+MemTable::Node* MemTable::FindGreaterOrEqual(std::string_view ikey, uint64_t seq,
+                                             Node** prev) const {
+  Node* x = head_;
+  int level = height() - 1;
+  while (true) {
+    Node* next = x->Next(level);
+    if (next != nullptr && CompareNode(next, ikey, seq) < 0) {
+      x = next;
+    } else {
+      if (prev != nullptr) prev[level] = x;
+      if (level == 0) return next;
+      --level;
+    }
+  }
+}
+
+void MemTable::Add(std::string_view ikey, uint64_t seq, std::string_view record) {
+  Node* prev[kMaxHeight];
+  FindGreaterOrEqual(ikey, seq, prev);
+  int h = RandomHeight();
+  if (h > height()) {
+    for (int i = height(); i < h; ++i) prev[i] = head_;
+    // Readers seeing the new height before the node read head_'s null pointers: harmless.
+    max_height_.store(h, std::memory_order_relaxed);
+  }
+  Node* n = NewNode(ikey, seq, record, h);
+  for (int i = 0; i < h; ++i) {
+    n->next_[i].store(prev[i]->next_[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
+    prev[i]->SetNext(i, n);
+  }
+  entries_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool MemTable::Get(std::string_view ikey, std::string_view* record) const {
+  Node* n = FindGreaterOrEqual(ikey, UINT64_MAX, nullptr);
+  if (n != nullptr && n->key() == ikey) {
+    *record = n->record();
+    return true;
+  }
+  return false;
+}
+
+class MemTable::Iter : public Iterator {
+ public:
+  explicit Iter(const MemTable* m) : m_(m) {}
+  bool Valid() const override { return node_ != nullptr; }
+  void SeekToFirst() override { node_ = m_->head_->Next(0); }
+  void Seek(std::string_view target) override {
+    node_ = m_->FindGreaterOrEqual(target, UINT64_MAX, nullptr);
+  }
+  void Next() override {
+    // Older versions of the same key follow the newest one: skip them.
+    std::string_view k = node_->key();
+    do {
+      node_ = node_->Next(0);
+    } while (node_ != nullptr && node_->key() == k);
+  }
+  std::string_view key() const override { return node_->key(); }
+  std::string_view value() const override { return node_->record(); }
+  Status status() const override { return Status::OK(); }
+
+ private:
+  const MemTable* m_;
+  Node* node_ = nullptr;
+};
+
+std::unique_ptr<Iterator> MemTable::NewIterator() const { return std::make_unique<Iter>(this); }
+
+}  // namespace ringkv::engine

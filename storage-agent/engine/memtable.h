@@ -1,0 +1,62 @@
+// MemTable: the in-memory sorted write buffer, a skiplist in an arena (as LevelDB's). One writer
+// at a time (the engine's group-commit leader) and any number of concurrent lock-free readers.
+// Entries are ordered by internal key, then newest sequence first; readers see the newest.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "storage-agent/engine/iterator.h"
+
+namespace ringkv::engine {
+
+class MemTable {
+ public:
+  // `first_log_number`: the commit-log segment holding this memtable's first write; segments
+  // before it are obsolete once every older memtable is flushed.
+  explicit MemTable(uint64_t first_log_number);
+  ~MemTable();
+  MemTable(const MemTable&) = delete;
+  MemTable& operator=(const MemTable&) = delete;
+
+  // REQUIRES: no concurrent Add. `record` is an encoded record value (record_format.h).
+  void Add(std::string_view ikey, uint64_t seq, std::string_view record);
+  // The newest record of `ikey`; the view lives as long as the memtable.
+  bool Get(std::string_view ikey, std::string_view* record) const;
+  // Walks the newest record per internal key in order. The memtable must outlive it.
+  std::unique_ptr<Iterator> NewIterator() const;
+
+  uint64_t ApproximateMemoryUsage() const { return memory_.load(std::memory_order_relaxed); }
+  uint64_t num_entries() const { return entries_.load(std::memory_order_relaxed); }
+  bool empty() const { return num_entries() == 0; }
+  uint64_t first_log_number() const { return first_log_number_; }
+
+  struct Node;
+
+ private:
+  static constexpr int kMaxHeight = 12;
+  class Iter;
+
+  char* Allocate(size_t bytes);
+  int RandomHeight();
+  Node* NewNode(std::string_view ikey, uint64_t seq, std::string_view record, int height);
+  // First node >= (ikey, seq) in (key asc, seq desc) order; fills prev[] when given.
+  Node* FindGreaterOrEqual(std::string_view ikey, uint64_t seq, Node** prev) const;
+  int height() const { return max_height_.load(std::memory_order_relaxed); }
+
+  const uint64_t first_log_number_;
+  Node* head_;
+  std::atomic<int> max_height_{1};
+  std::atomic<uint64_t> memory_{0};
+  std::atomic<uint64_t> entries_{0};
+  uint64_t rnd_ = 0x2545F4914F6CDD1Dull;
+  // Arena: memory lives until the memtable dies.
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* alloc_ptr_ = nullptr;
+  size_t alloc_left_ = 0;
+};
+
+}  // namespace ringkv::engine

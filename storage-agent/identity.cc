@@ -1,0 +1,107 @@
+// DATA/IDENTITY: one line "ringkv-actor <16 hex digits>\n".
+#include "storage-agent/identity.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace ringkv::storage {
+
+namespace {
+
+constexpr char kPrefix[] = "ringkv-actor ";
+
+Status WriteAllAndSync(const std::string& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno("open " + path, errno);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno("write " + path, err);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno("fsync " + path, err);
+  }
+  if (::close(fd) != 0) return Status::FromErrno("close " + path, errno);
+  return Status::OK();
+}
+
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("open " + dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return Status::FromErrno("fsync " + dir, err);
+  return Status::OK();
+}
+
+version::ActorId RandomActor() {
+  std::random_device rd;
+  std::uniform_int_distribution<uint64_t> dist(1, UINT64_MAX);
+  // Mix two draws so a weak random_device still gives 64 unpredictable bits.
+  uint64_t a = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  std::mt19937_64 gen(a ^ static_cast<uint64_t>(::getpid()) ^
+                      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  return dist(gen);
+}
+
+}  // namespace
+
+Result<version::ActorId> LoadOrCreateIdentity(const std::string& dir, bool* created) {
+  if (created) *created = false;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError("create directory " + dir + ": " + ec.message());
+  const std::string path = dir + "/" + kIdentityFile;
+
+  std::ifstream in(path, std::ios::binary);
+  if (in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    const std::string prefix = kPrefix;
+    if (text.size() != prefix.size() + 16 + 1 || text.compare(0, prefix.size(), prefix) != 0 ||
+        text.back() != '\n') {
+      return Status::Corruption(path + ": not a ringkv identity file (offset 0)");
+    }
+    uint64_t id = 0;
+    for (size_t i = prefix.size(); i < prefix.size() + 16; ++i) {
+      char c = text[i];
+      int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+      if (d < 0) return Status::Corruption(path + ": bad hex digit at offset " + std::to_string(i));
+      id = (id << 4) | static_cast<uint64_t>(d);
+    }
+    if (id == 0) return Status::Corruption(path + ": actor id 0 is invalid");
+    return id;
+  }
+  if (std::filesystem::exists(path, ec)) return Status::IOError("cannot read " + path);
+
+  version::ActorId id = RandomActor();
+  char line[64];
+  std::snprintf(line, sizeof(line), "%s%016llx\n", kPrefix, static_cast<unsigned long long>(id));
+  const std::string tmp = path + ".tmp";
+  RINGKV_RETURN_IF_ERROR(WriteAllAndSync(tmp, line));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno("rename " + tmp, errno);
+  RINGKV_RETURN_IF_ERROR(SyncDir(dir));
+  if (created) *created = true;
+  return id;
+}
+
+}  // namespace ringkv::storage

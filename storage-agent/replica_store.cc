@@ -1,0 +1,107 @@
+// ReplicaStore: version-model read-modify-write over the engine (Open is in replica_store_open.cc
+// so that tests with a fake engine link without the real one).
+#include "storage-agent/replica_store.h"
+
+#include <cassert>
+#include <utility>
+
+namespace ringkv::storage {
+
+namespace {
+
+Status DecodeError(std::string_view key, const Status& s) {
+  return Status::Corruption("stored state of key of " + std::to_string(key.size()) +
+                            " bytes (token " + std::to_string(TokenOf(key)) +
+                            ") does not decode: " + s.message());
+}
+
+}  // namespace
+
+ReplicaStore::ReplicaStore(std::unique_ptr<engine::Engine> engine, version::ActorId actor)
+    : engine_(std::move(engine)), actor_(actor) {
+  assert(actor_ != 0);
+}
+
+bool ReplicaStore::StateIsOnlyTombstones(std::string_view encoded) {
+  auto st = version::KeyState::Decode(encoded);
+  return st.ok() && st->OnlyTombstones();
+}
+
+std::mutex& ReplicaStore::StripeFor(std::string_view key) {
+  return stripes_[TokenOf(key) % kStripes];
+}
+
+Result<version::KeyState> ReplicaStore::Load(std::string_view key) {
+  auto raw = engine_->Get(key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return version::KeyState();
+  auto st = version::KeyState::Decode(**raw);
+  if (!st.ok()) return DecodeError(key, st.status());
+  return std::move(*st);
+}
+
+Result<ReplicaStore::UpdateResult> ReplicaStore::Update(std::string_view key,
+                                                        const version::CausalContext& ctx,
+                                                        std::optional<std::string_view> value,
+                                                        uint64_t max_siblings) {
+  std::lock_guard<std::mutex> lock(StripeFor(key));
+  auto cur = Load(key);
+  if (!cur.ok()) return cur.status();
+  version::KeyState next = std::move(*cur);
+  version::Dot dot = next.Update(ctx, value, actor_);
+  if (next.VersionCount() > max_siblings) {
+    return Status::TooManySiblings("the write would leave " + std::to_string(next.VersionCount()) +
+                                   " versions, more than the cap of " +
+                                   std::to_string(max_siblings));
+  }
+  RINGKV_RETURN_IF_ERROR(engine_->Put(key, next.Encode()));
+  return UpdateResult{std::move(next), dot};
+}
+
+Status ReplicaStore::Sync(std::string_view key, const version::KeyState& state, bool* changed) {
+  if (changed) *changed = false;
+  std::lock_guard<std::mutex> lock(StripeFor(key));
+  auto cur = Load(key);
+  if (!cur.ok()) return cur.status();
+  version::KeyState merged = *cur;
+  merged.Sync(state);
+  if (merged == *cur) return Status::OK();
+  RINGKV_RETURN_IF_ERROR(engine_->Put(key, merged.Encode()));
+  if (changed) *changed = true;
+  return Status::OK();
+}
+
+Result<std::optional<std::string>> ReplicaStore::Get(std::string_view key) {
+  auto raw = engine_->Get(key);
+  if (!raw.ok()) return raw.status();
+  if (raw->has_value()) {
+    auto st = version::KeyState::Decode(**raw);
+    if (!st.ok()) return DecodeError(key, st.status());
+  }
+  return std::move(*raw);
+}
+
+Result<std::optional<version::KeyState>> ReplicaStore::GetState(std::string_view key) {
+  auto raw = engine_->Get(key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::optional<version::KeyState>();
+  auto st = version::KeyState::Decode(**raw);
+  if (!st.ok()) return DecodeError(key, st.status());
+  return std::optional<version::KeyState>(std::move(*st));
+}
+
+Status ReplicaStore::Scan(Token first, Token last, const std::optional<engine::ScanCursor>& after,
+                          size_t limit, std::vector<ScanEntry>* out, bool* more) {
+  std::vector<engine::KeyValue> kvs;
+  RINGKV_RETURN_IF_ERROR(engine_->Scan(first, last, after, limit, &kvs, more));
+  out->clear();
+  out->reserve(kvs.size());
+  for (auto& kv : kvs) {
+    auto st = version::KeyState::Decode(kv.value);
+    if (!st.ok()) return DecodeError(kv.key, st.status());
+    out->push_back(ScanEntry{std::move(kv.key), std::move(kv.value)});
+  }
+  return Status::OK();
+}
+
+}  // namespace ringkv::storage

@@ -1,0 +1,85 @@
+// ReplicaStore: one node's replica data — the Engine holding an encoded version::KeyState per
+// key, plus the node's actor id — and the read-modify-write operations the storage protocol
+// needs (update = a client write coordinated here, sync = merging another replica's state).
+// Read-modify-write of one key is serialized by striped mutexes; different keys run in parallel.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/token.h"
+#include "common/version/causal_context.h"
+#include "common/version/key_state.h"
+#include "storage-agent/engine/engine.h"
+
+namespace ringkv::storage {
+
+class ReplicaStore {
+ public:
+  // Opens the data directory: loads or creates DIR/IDENTITY (storage-agent/identity.h), then
+  // opens the engine with `options` (its is_tombstone is set here). Corruption from the engine
+  // (for example a damaged commit log) is returned as is, naming file and offset.
+  static Result<std::unique_ptr<ReplicaStore>> Open(engine::Options options);
+
+  // Wraps an already open engine (tests use a fake). `actor` must be nonzero.
+  ReplicaStore(std::unique_ptr<engine::Engine> engine, version::ActorId actor);
+
+  // The engine's is_tombstone callback: true when the stored state decodes and holds only
+  // tombstones. An undecodable value is kept (false), never dropped.
+  static bool StateIsOnlyTombstones(std::string_view encoded);
+
+  struct UpdateResult {
+    version::KeyState state;  // the key's state after the write
+    version::Dot dot;         // the dot of the new version
+  };
+  // A client write coordinated by this replica: reads the key's state, applies
+  // KeyState::Update(ctx, value, actor) (value nullopt = tombstone), refuses with
+  // TooManySiblings (writing nothing) when the result would hold more than max_siblings
+  // versions, writes it and returns once the engine made it durable per its sync mode.
+  Result<UpdateResult> Update(std::string_view key, const version::CausalContext& ctx,
+                              std::optional<std::string_view> value, uint64_t max_siblings);
+
+  // Merges another replica's state into ours; writes only when something changed.
+  // *changed (when given) tells whether it did.
+  Status Sync(std::string_view key, const version::KeyState& state, bool* changed = nullptr);
+
+  // The key's encoded state, nullopt when the key has none. Corruption when the stored bytes
+  // do not decode (never wrong data).
+  Result<std::optional<std::string>> Get(std::string_view key);
+  // The same, decoded.
+  Result<std::optional<version::KeyState>> GetState(std::string_view key);
+
+  struct ScanEntry {
+    std::string key;
+    std::string state;  // encoded KeyState (validated)
+  };
+  // Keys with token in [first, last], in (token, key) order, strictly after `after` when given;
+  // at most `limit`. *more when entries remain. Corruption when a stored state does not decode.
+  Status Scan(Token first, Token last, const std::optional<engine::ScanCursor>& after,
+              size_t limit, std::vector<ScanEntry>* out, bool* more);
+
+  Status Flush() { return engine_->Flush(); }
+  Status CompactAll() { return engine_->CompactAll(); }
+  engine::EngineStats EngineStats() { return engine_->Stats(); }
+
+  version::ActorId actor() const { return actor_; }
+
+ private:
+  static constexpr size_t kStripes = 1024;
+  std::mutex& StripeFor(std::string_view key);
+  // Reads and decodes the stored state; an absent key is an empty state.
+  Result<version::KeyState> Load(std::string_view key);
+
+  std::unique_ptr<engine::Engine> engine_;
+  const version::ActorId actor_;
+  std::array<std::mutex, kStripes> stripes_;
+};
+
+}  // namespace ringkv::storage
