@@ -38,3 +38,5 @@ if(RINGKV_BENCH_PEERS)
     message(WARNING "ringkv-engine-bench: LevelDB or RocksDB not found; built without peers")
   endif()
 endif()
+
+ringkv_add_py_test(engine_bench_test ${CMAKE_CURRENT_SOURCE_DIR}/engine_bench_test.py)

@@ -182,7 +182,9 @@ size_t Coordinator::PeerFor(const NodeInfo& node) {
   if (sock.ok()) {
     peer->sock = std::move(*sock);
     Status s = net::Connect(peer->sock, node.storage_endpoint);
-    if (!s.ok()) RINGKV_LOG(kError) << "storage agent of " << node.id << ": " << s.ToString();
+    if (!s.ok()) {
+      RINGKV_LOG(kError) << "storage agent of " << node.id << ": " << s.ToString();
+    }
   } else {
     RINGKV_LOG(kError) << "storage agent of " << node.id << ": " << sock.status().ToString();
   }

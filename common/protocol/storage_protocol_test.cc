@@ -198,7 +198,7 @@ TEST(StorageProtocol, MalformedRequests) {
               "frobnicate");
   ExpectError(MapBuilder(2).Str("rid", "x").Str("op", "ping").body(), kErrBadRequest, 0, "'rid'");
   ExpectError(MapBuilder(2).Int("rid", -1).Str("op", "ping").body(), kErrBadRequest, 0, "'rid'");
-  ExpectError(MapBuilder(2).Float("rid", 1.0).Str("op", "ping").body(), kErrBadRequest, 0);
+  ExpectError(MapBuilder(2).Float("rid", 1.5).Str("op", "ping").body(), kErrBadRequest, 0);
 
   // Keys.
   ExpectError(MapBuilder(2).Uint("rid", 5).Str("op", "get").body(), kErrBadRequest, 5, "'k'");

@@ -21,7 +21,29 @@
 namespace ringkv::version {
 namespace {
 
-using DotSet = std::set<Dot>;
+// Plain sorted vectors stand in for sets: the model is checked after every step, and tree-based
+// sets made the test several times slower under the sanitizer build.
+template <typename T>
+using SortedSet = std::vector<T>;
+using DotSet = SortedSet<Dot>;
+
+template <typename T>
+bool Contains(const SortedSet<T>& s, const T& x) {
+  return std::binary_search(s.begin(), s.end(), x);
+}
+template <typename T>
+void InsertAll(SortedSet<T>* s, const SortedSet<T>& o) {
+  if (o.empty()) return;
+  SortedSet<T> out;
+  out.reserve(s->size() + o.size());
+  std::set_union(s->begin(), s->end(), o.begin(), o.end(), std::back_inserter(out));
+  s->swap(out);
+}
+template <typename T>
+void Insert(SortedSet<T>* s, const T& x) {
+  auto it = std::lower_bound(s->begin(), s->end(), x);
+  if (it == s->end() || !(*it == x)) s->insert(it, x);
+}
 
 struct ModelVersion {
   Dot dot;
@@ -46,42 +68,45 @@ struct Replica {
   ActorId actor;
   KeyState state;
   // Explicit model.
-  std::set<ModelVersion> stored;
+  SortedSet<ModelVersion> stored;
   DotSet seen;
   // Oracle.
-  std::set<size_t> known;  // indices into the global write log
+  SortedSet<size_t> known;  // indices into the global write log
   DotSet superseded;       // union of the contexts of the known writes
 };
 
 // A state in flight (a sync message): the implementation's and both models' views of it.
 struct Message {
   KeyState state;
-  std::set<ModelVersion> stored;
+  SortedSet<ModelVersion> stored;
   DotSet seen;
-  std::set<size_t> known;
+  SortedSet<size_t> known;
   DotSet superseded;
 };
 
 DotSet DotsOf(const CausalContext& c) {
   DotSet out;
   for (const Dot& e : c.vector()) {
-    for (uint64_t i = 1; i <= e.counter; ++i) out.insert({e.actor, i});
+    for (uint64_t i = 1; i <= e.counter; ++i) out.push_back({e.actor, i});
   }
-  out.insert(c.cloud().begin(), c.cloud().end());
+  InsertAll(&out, DotSet(c.cloud().begin(), c.cloud().end()));
   return out;
 }
 
-void ModelSync(std::set<ModelVersion>* stored, DotSet* seen, const std::set<ModelVersion>& o_stored,
+// Whether `stored` holds version v (the same dot and value).
+bool Holds(const SortedSet<ModelVersion>& stored, const ModelVersion& v) { return Contains(stored, v); }
+
+void ModelSync(SortedSet<ModelVersion>* stored, DotSet* seen, const SortedSet<ModelVersion>& o_stored,
                const DotSet& o_seen) {
-  std::set<ModelVersion> out;
+  SortedSet<ModelVersion> out;
   for (const auto& v : *stored) {
-    if (o_stored.count(v) || !o_seen.count(v.dot)) out.insert(v);
+    if (Holds(o_stored, v) || !Contains(o_seen, v.dot)) Insert(&out, v);
   }
   for (const auto& v : o_stored) {
-    if (stored->count(v) || !seen->count(v.dot)) out.insert(v);
+    if (Holds(*stored, v) || !Contains(*seen, v.dot)) Insert(&out, v);
   }
   *stored = std::move(out);
-  seen->insert(o_seen.begin(), o_seen.end());
+  InsertAll(seen, o_seen);
 }
 
 class Simulation {
@@ -157,8 +182,8 @@ class Simulation {
   void SyncInto(Replica* rep, const Message& m) {
     rep->state.Sync(m.state);
     ModelSync(&rep->stored, &rep->seen, m.stored, m.seen);
-    rep->known.insert(m.known.begin(), m.known.end());
-    rep->superseded.insert(m.superseded.begin(), m.superseded.end());
+    InsertAll(&rep->known, m.known);
+    InsertAll(&rep->superseded, m.superseded);
   }
 
   void Put() {
@@ -172,28 +197,28 @@ class Simulation {
                                      rep.actor);
     ASSERT_EQ(rep.state.VersionCount(), expect_count);
     // Explicit model of update.
-    std::set<ModelVersion> kept;
+    SortedSet<ModelVersion> kept;
     for (const auto& v : rep.stored) {
-      if (!c.dots.count(v.dot)) kept.insert(v);
+      if (!Contains(c.dots, v.dot)) kept.push_back(v);
     }
-    rep.seen.insert(c.dots.begin(), c.dots.end());
+    InsertAll(&rep.seen, c.dots);
     uint64_t max = 0;
     for (const Dot& d : rep.seen) {
       if (d.actor == rep.actor) max = std::max(max, d.counter);
     }
     ASSERT_EQ(dot, (Dot{rep.actor, max + 1}));
     ASSERT_TRUE(issued_.insert(dot).second) << "dot issued twice";
-    kept.insert(ModelVersion{dot, tombstone, value});
+    Insert(&kept, ModelVersion{dot, tombstone, value});
     rep.stored = std::move(kept);
-    rep.seen.insert(dot);
+    Insert(&rep.seen, dot);
     // Oracle.
     log_.push_back(Write{dot, tombstone, value});
-    rep.known.insert(log_.size() - 1);
-    rep.superseded.insert(c.dots.begin(), c.dots.end());
+    Insert(&rep.known, log_.size() - 1);
+    InsertAll(&rep.superseded, c.dots);
     // The put reply's ctx: request ctx plus the new dot.
     ClientCtx reply = c;
     reply.ctx.Add(dot);
-    reply.dots.insert(dot);
+    Insert(&reply.dots, dot);
     Remember(std::move(reply));
     // Replicate: usually to some others right away, otherwise later.
     for (auto& other : replicas_) {
@@ -234,8 +259,8 @@ class Simulation {
       Message m = Snapshot(replicas_[i]);
       merged.state.Sync(m.state);
       ModelSync(&merged.stored, &merged.seen, m.stored, m.seen);
-      merged.known.insert(m.known.begin(), m.known.end());
-      merged.superseded.insert(m.superseded.begin(), m.superseded.end());
+      InsertAll(&merged.known, m.known);
+      InsertAll(&merged.superseded, m.superseded);
     }
     KeyState reverse;
     for (auto it = idx.rbegin(); it != idx.rend(); ++it) reverse.Sync(replicas_[*it].state);
@@ -256,18 +281,17 @@ class Simulation {
     rep = Replica{NewActor(), {}, {}, {}, {}, {}};
   }
 
-  void CheckState(const KeyState& s, const std::set<ModelVersion>& stored, const DotSet& seen,
-                  const std::set<size_t>& known, const DotSet& superseded) {
+  void CheckState(const KeyState& s, const SortedSet<ModelVersion>& stored, const DotSet& seen,
+                  const SortedSet<size_t>& known, const DotSet& superseded) {
     // Explicit model: the same versions and the same seen set.
-    std::set<ModelVersion> got;
-    for (const Version& v : s.versions()) got.insert(ModelVersion{v.dot, v.tombstone, v.value});
-    ASSERT_EQ(got.size(), s.versions().size());
-    ASSERT_EQ(got, stored);
+    SortedSet<ModelVersion> got;
+    for (const Version& v : s.versions()) got.push_back(ModelVersion{v.dot, v.tombstone, v.value});
+    ASSERT_EQ(got, stored);  // also sorted by dot, no dot twice
     ASSERT_EQ(DotsOf(s.context()), seen);
     // Oracle: live values are exactly the known, non-superseded, non-tombstone writes.
     std::set<std::string> live;
     for (size_t w : known) {
-      if (!superseded.count(log_[w].dot) && !log_[w].tombstone) live.insert(log_[w].value);
+      if (!Contains(superseded, log_[w].dot) && !log_[w].tombstone) live.insert(log_[w].value);
     }
     const std::vector<std::string> expect(live.begin(), live.end());
     ASSERT_EQ(s.LiveValues(), expect);

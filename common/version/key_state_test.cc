@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
+#include <time.h>
+
+#include <cstdio>
 #include <random>
 
 namespace ringkv::version {
@@ -236,7 +238,7 @@ TEST(KeyStateTest, DecodeNeverCrashesOnRandomBytesOrMutations) {
     seeds.push_back(s.Encode());
   }
   int accepted = 0;
-  for (int iter = 0; iter < 200000; ++iter) {
+  for (int iter = 0; iter < 100000; ++iter) {
     std::string s;
     if (iter % 4 == 0) {
       s.resize(rng() % 48);
@@ -270,28 +272,35 @@ TEST(KeyStateTest, DecodeNeverCrashesOnRandomBytesOrMutations) {
 }
 
 // The hot path: a one-version state (one actor in the vector) is encoded and decoded on every
-// request. Generous bounds so that sanitizer and loaded CI builds pass; typical figures are
-// printed (a few hundred ns at most in a release build).
+// request. Measured in thread CPU time so a loaded machine does not skew it; the bound (far above
+// the few hundred ns a release build takes) is only checked in optimized, unsanitized builds.
+double ThreadCpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
 TEST(KeyStateTest, OneVersionEncodeDecodeIsFast) {
   KeyState s;
   s.Update({}, std::string(100, 'v'), 0x1234567890abcdefULL);
   const std::string enc = s.Encode();
-  constexpr int kIters = 200000;
+  const std::string cenc = s.context().Encode();
+  constexpr int kIters = 50000;
   size_t sink = 0;
-  auto t0 = std::chrono::steady_clock::now();
+  const double t0 = ThreadCpuNs();
   for (int i = 0; i < kIters; ++i) sink += s.Encode().size();
-  auto t1 = std::chrono::steady_clock::now();
+  const double t1 = ThreadCpuNs();
   for (int i = 0; i < kIters; ++i) sink += KeyState::Decode(enc)->VersionCount();
-  auto t2 = std::chrono::steady_clock::now();
-  CausalContext ctx = s.context();
-  const std::string cenc = ctx.Encode();
+  const double t2 = ThreadCpuNs();
   for (int i = 0; i < kIters; ++i) sink += CausalContext::Decode(cenc)->vector().size();
-  auto t3 = std::chrono::steady_clock::now();
-  auto ns = [](auto a, auto b) { return std::chrono::duration<double, std::nano>(b - a).count() / kIters; };
+  const double t3 = ThreadCpuNs();
+  const double encode_ns = (t1 - t0) / kIters, decode_ns = (t2 - t1) / kIters;
   std::printf("1-version KeyState (100-byte value): encode %.0f ns, decode %.0f ns; ctx decode %.0f ns "
-              "(%zu)\n", ns(t0, t1), ns(t1, t2), ns(t2, t3), sink % 10);
-  EXPECT_LT(ns(t0, t1), 5000);
-  EXPECT_LT(ns(t1, t2), 5000);
+              "(%zu)\n", encode_ns, decode_ns, (t3 - t2) / kIters, sink % 10);
+#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  EXPECT_LT(encode_ns, 2000);
+  EXPECT_LT(decode_ns, 2000);
+#endif
 }
 
 // ---- Scenarios from the design notes ("Tests that show it"). ----

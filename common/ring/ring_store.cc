@@ -1,0 +1,372 @@
+// RingStore over the sqlite3 C API (see ring_store.h and docs/ring.md for the schema).
+#include "common/ring/ring_store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
+#include <utility>
+
+namespace ringkv {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes(
+  id               TEXT PRIMARY KEY,
+  dc               TEXT NOT NULL,
+  rack             TEXT NOT NULL,
+  client_endpoint  TEXT NOT NULL,
+  storage_endpoint TEXT NOT NULL,
+  gossip_endpoint  TEXT NOT NULL,
+  vnodes           INTEGER NOT NULL,
+  state            TEXT NOT NULL,
+  tokens           BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS replication(
+  dc     TEXT PRIMARY KEY,
+  factor INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', 1);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('version', 0);
+)sql";
+
+// Tokens as 8-byte big-endian integers, concatenated: compact and byte-order independent.
+std::string EncodeTokens(const std::vector<Token>& tokens) {
+  std::string out(tokens.size() * 8, '\0');
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    for (int b = 0; b < 8; ++b) {
+      out[i * 8 + static_cast<size_t>(b)] = static_cast<char>(tokens[i] >> (56 - 8 * b));
+    }
+  }
+  return out;
+}
+
+bool DecodeTokens(const void* data, size_t size, std::vector<Token>* out) {
+  if (size % 8 != 0) return false;
+  const auto* p = static_cast<const unsigned char*>(data);
+  out->resize(size / 8);
+  for (size_t i = 0; i < out->size(); ++i) {
+    Token t = 0;
+    for (int b = 0; b < 8; ++b) t = (t << 8) | p[i * 8 + static_cast<size_t>(b)];
+    (*out)[i] = t;
+  }
+  return true;
+}
+
+Status SqlError(sqlite3* db, const std::string& what, int rc) {
+  std::string msg = "ring store: " + what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Busy(msg);
+  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return Status::Corruption(msg);
+  return Status::IOError(msg);
+}
+
+// A prepared statement that finalizes itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Status status(const std::string& what) const {
+    return rc_ == SQLITE_OK ? Status::OK() : SqlError(db_, what, rc_);
+  }
+  void Text(int i, const std::string& s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
+  void Blob(int i, const std::string& s) {
+    sqlite3_bind_blob(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
+  void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  // SQLITE_ROW or SQLITE_DONE; anything else is an error.
+  int Step() { return sqlite3_step(stmt_); }
+  std::string ColText(int i) {
+    const unsigned char* p = sqlite3_column_text(stmt_, i);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, i)))
+             : std::string();
+  }
+  int64_t ColInt(int i) { return sqlite3_column_int64(stmt_, i); }
+  const void* ColBlob(int i) { return sqlite3_column_blob(stmt_, i); }
+  size_t ColBytes(int i) { return static_cast<size_t>(sqlite3_column_bytes(stmt_, i)); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+Status Exec(sqlite3* db, const char* sql, const std::string& what) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::OK();
+  std::string msg = "ring store: " + what + ": " + (err ? err : sqlite3_errstr(rc));
+  sqlite3_free(err);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Busy(msg);
+  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return Status::Corruption(msg);
+  return Status::IOError(msg);
+}
+
+// Rolls back unless committed: every early return inside a transaction leaves the file as it was.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  ~Transaction() {
+    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  // IMMEDIATE takes the write lock up front, so two seeding processes queue on the busy
+  // timeout instead of failing at their first write (a deferred upgrade cannot wait in WAL).
+  Status Begin(bool write) {
+    RINGKV_RETURN_IF_ERROR(Exec(db_, write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction"));
+    open_ = true;
+    return Status::OK();
+  }
+  Status Commit() {
+    RINGKV_RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit"));
+    open_ = false;
+    return Status::OK();
+  }
+
+ private:
+  sqlite3* db_;
+  bool open_ = false;
+};
+
+Result<uint64_t> ReadVersion(sqlite3* db) {
+  Stmt st(db, "SELECT value FROM meta WHERE key = 'version'");
+  RINGKV_RETURN_IF_ERROR(st.status("read version"));
+  int rc = st.Step();
+  if (rc == SQLITE_ROW) return static_cast<uint64_t>(st.ColInt(0));
+  if (rc == SQLITE_DONE) return Status::Corruption("ring store: meta table has no version row");
+  return SqlError(db, "read version", rc);
+}
+
+Result<RingSnapshot> ReadAll(sqlite3* db) {
+  RingSnapshot snap;
+  auto v = ReadVersion(db);
+  if (!v.ok()) return v.status();
+  snap.version = *v;
+  Stmt nodes(db,
+             "SELECT id, dc, rack, client_endpoint, storage_endpoint, gossip_endpoint, vnodes, "
+             "state, tokens FROM nodes ORDER BY id");
+  RINGKV_RETURN_IF_ERROR(nodes.status("read nodes"));
+  int rc;
+  while ((rc = nodes.Step()) == SQLITE_ROW) {
+    NodeInfo n;
+    n.id = nodes.ColText(0);
+    n.dc = nodes.ColText(1);
+    n.rack = nodes.ColText(2);
+    n.client_endpoint = nodes.ColText(3);
+    n.storage_endpoint = nodes.ColText(4);
+    n.gossip_endpoint = nodes.ColText(5);
+    int64_t vnodes = nodes.ColInt(6);
+    if (vnodes < 1 || vnodes > kMaxVnodes) {
+      return Status::Corruption("ring store: node " + n.id + " has vnodes " +
+                                std::to_string(vnodes));
+    }
+    n.vnodes = static_cast<uint32_t>(vnodes);
+    std::string state = nodes.ColText(7);
+    if (!ParseNodeState(state, &n.state)) {
+      return Status::Corruption("ring store: node " + n.id + " has unknown state '" + state + "'");
+    }
+    if (!DecodeTokens(nodes.ColBlob(8), nodes.ColBytes(8), &n.tokens) ||
+        n.tokens.size() != n.vnodes) {
+      return Status::Corruption("ring store: node " + n.id + " has a malformed token list");
+    }
+    snap.nodes.push_back(std::move(n));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db, "read nodes", rc);
+  Stmt rep(db, "SELECT dc, factor FROM replication ORDER BY dc");
+  RINGKV_RETURN_IF_ERROR(rep.status("read replication"));
+  while ((rc = rep.Step()) == SQLITE_ROW) {
+    snap.replication.per_dc[rep.ColText(0)] = static_cast<int>(rep.ColInt(1));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db, "read replication", rc);
+  return snap;
+}
+
+Status BumpVersion(sqlite3* db) {
+  return Exec(db, "UPDATE meta SET value = value + 1 WHERE key = 'version'", "bump version");
+}
+
+// Everything of a node that comes from configuration (state excluded: run-time knowledge).
+bool SameConfig(const NodeInfo& a, const NodeInfo& b) {
+  return a.id == b.id && a.dc == b.dc && a.rack == b.rack &&
+         a.client_endpoint == b.client_endpoint && a.storage_endpoint == b.storage_endpoint &&
+         a.gossip_endpoint == b.gossip_endpoint && a.vnodes == b.vnodes && a.tokens == b.tokens;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RingStore>> RingStore::Open(const std::string& path, int busy_timeout_ms) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = "ring store: open " + path + ": " +
+                      (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return Status::IOError(msg);
+  }
+  std::unique_ptr<RingStore> store(new RingStore(db, path));
+  sqlite3_busy_timeout(db, busy_timeout_ms);
+  sqlite3_extended_result_codes(db, 0);
+  // Switching to WAL needs a moment of exclusive access; when another process is doing the same
+  // the busy handler is not always consulted, so retry a bounded number of times.
+  Status wal;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (;;) {
+    wal = Exec(db, "PRAGMA journal_mode=WAL", "enable WAL on " + path);
+    if (wal.ok() || wal.code() != Status::Code::kBusy ||
+        std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  RINGKV_RETURN_IF_ERROR(wal);
+  // FULL: the ring changes rarely and a coordinator must never read a torn one after a crash.
+  RINGKV_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous=FULL", "set synchronous"));
+  {
+    Transaction tx(db);
+    RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/true));
+    RINGKV_RETURN_IF_ERROR(Exec(db, kSchema, "create schema in " + path));
+    Stmt st(db, "SELECT value FROM meta WHERE key = 'schema'");
+    RINGKV_RETURN_IF_ERROR(st.status("read schema version"));
+    if (st.Step() != SQLITE_ROW || st.ColInt(0) != kSchemaVersion) {
+      return Status::Corruption("ring store: " + path + " has an unknown schema version");
+    }
+    RINGKV_RETURN_IF_ERROR(tx.Commit());
+  }
+  return store;
+}
+
+RingStore::~RingStore() { sqlite3_close(db_); }
+
+Result<bool> RingStore::Seed(const std::vector<NodeInfo>& nodes, const Replication& replication) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SeedLocked(nodes, replication, /*only_if_empty=*/false);
+}
+
+Result<bool> RingStore::SeedIfEmpty(const std::vector<NodeInfo>& nodes,
+                                    const Replication& replication) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SeedLocked(nodes, replication, /*only_if_empty=*/true);
+}
+
+Result<bool> RingStore::SeedLocked(const std::vector<NodeInfo>& nodes,
+                                   const Replication& replication, bool only_if_empty) {
+  auto ring = Ring::Build(nodes, replication);  // validates and derives the tokens
+  if (!ring.ok()) return ring.status();
+  Transaction tx(db_);
+  RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/true));
+  auto current = ReadAll(db_);
+  if (!current.ok()) return current.status();
+  if (only_if_empty && current->version != 0) return false;
+
+  std::map<std::string, const NodeInfo*> old;
+  for (const NodeInfo& n : current->nodes) old[n.id] = &n;
+  bool changed = current->replication != replication || current->nodes.size() != nodes.size();
+  for (const NodeInfo& n : ring->nodes()) {
+    auto it = old.find(n.id);
+    if (it == old.end() || !SameConfig(*it->second, n)) changed = true;
+  }
+  if (!changed) {
+    RINGKV_RETURN_IF_ERROR(tx.Commit());
+    return false;
+  }
+  RINGKV_RETURN_IF_ERROR(Exec(db_, "DELETE FROM replication", "clear replication"));
+  for (const auto& [dc, factor] : replication.per_dc) {
+    Stmt st(db_, "INSERT INTO replication(dc, factor) VALUES (?1, ?2)");
+    RINGKV_RETURN_IF_ERROR(st.status("write replication"));
+    st.Text(1, dc);
+    st.Int(2, factor);
+    int rc = st.Step();
+    if (rc != SQLITE_DONE) return SqlError(db_, "write replication", rc);
+  }
+  // Nodes no longer configured leave; the others are rewritten keeping their run-time state.
+  RINGKV_RETURN_IF_ERROR(Exec(db_, "CREATE TEMP TABLE IF NOT EXISTS keep(id TEXT PRIMARY KEY)",
+                              "temp table"));
+  RINGKV_RETURN_IF_ERROR(Exec(db_, "DELETE FROM keep", "temp table"));
+  for (const NodeInfo& n : ring->nodes()) {
+    Stmt keep(db_, "INSERT INTO keep(id) VALUES (?1)");
+    RINGKV_RETURN_IF_ERROR(keep.status("write nodes"));
+    keep.Text(1, n.id);
+    int rc = keep.Step();
+    if (rc != SQLITE_DONE) return SqlError(db_, "write nodes", rc);
+
+    auto it = old.find(n.id);
+    NodeState state = it == old.end() ? n.state : it->second->state;
+    Stmt st(db_,
+            "INSERT OR REPLACE INTO nodes(id, dc, rack, client_endpoint, storage_endpoint, "
+            "gossip_endpoint, vnodes, state, tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    RINGKV_RETURN_IF_ERROR(st.status("write nodes"));
+    st.Text(1, n.id);
+    st.Text(2, n.dc);
+    st.Text(3, n.rack);
+    st.Text(4, n.client_endpoint);
+    st.Text(5, n.storage_endpoint);
+    st.Text(6, n.gossip_endpoint);
+    st.Int(7, n.vnodes);
+    st.Text(8, NodeStateName(state));
+    st.Blob(9, EncodeTokens(n.tokens));
+    rc = st.Step();
+    if (rc != SQLITE_DONE) return SqlError(db_, "write node " + n.id, rc);
+  }
+  RINGKV_RETURN_IF_ERROR(
+      Exec(db_, "DELETE FROM nodes WHERE id NOT IN (SELECT id FROM keep)", "remove nodes"));
+  RINGKV_RETURN_IF_ERROR(Exec(db_, "DELETE FROM keep", "temp table"));
+  RINGKV_RETURN_IF_ERROR(BumpVersion(db_));
+  RINGKV_RETURN_IF_ERROR(tx.Commit());
+  return true;
+}
+
+Result<RingSnapshot> RingStore::Load() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);  // one read transaction: nodes, replication and version agree
+  RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/false));
+  auto snap = ReadAll(db_);
+  if (!snap.ok()) return snap.status();
+  RINGKV_RETURN_IF_ERROR(tx.Commit());
+  return snap;
+}
+
+Result<uint64_t> RingStore::Version() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ReadVersion(db_);
+}
+
+Status RingStore::SetState(const std::string& node_id, NodeState state) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/true));
+  Stmt st(db_, "UPDATE nodes SET state = ?1 WHERE id = ?2 AND state != ?1");
+  RINGKV_RETURN_IF_ERROR(st.status("set state"));
+  st.Text(1, NodeStateName(state));
+  st.Text(2, node_id);
+  int rc = st.Step();
+  if (rc != SQLITE_DONE) return SqlError(db_, "set state of " + node_id, rc);
+  if (sqlite3_changes(db_) == 0) {
+    Stmt exists(db_, "SELECT 1 FROM nodes WHERE id = ?1");
+    RINGKV_RETURN_IF_ERROR(exists.status("set state"));
+    exists.Text(1, node_id);
+    if (exists.Step() != SQLITE_ROW) {
+      return Status::NotFound("ring store: no node '" + node_id + "'");
+    }
+    return tx.Commit();  // already in that state: no new version
+  }
+  RINGKV_RETURN_IF_ERROR(BumpVersion(db_));
+  return tx.Commit();
+}
+
+}  // namespace ringkv

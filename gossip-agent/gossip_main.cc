@@ -1,0 +1,58 @@
+// ringkv-gossip: the per-node membership agent. Today it seeds the node's ring.db from the
+// static configuration and answers ping/ring; real gossip arrives with the next issue.
+#include <signal.h>
+
+#include <iostream>
+
+#include "common/logging.h"
+#include "common/options.h"
+#include "common/ring/cluster_config.h"
+#include "gossip-agent/gossip_server.h"
+
+int main(int argc, char** argv) {
+  namespace po = ringkv::po;
+  ringkv::gossip::GossipOptions opts;
+  po::options_description desc(
+      "Options (membership is STATIC in this release: the ring comes from the --node options\n"
+      "and no state is exchanged with other gossip agents yet; that is the next issue)");
+  ringkv::AddClusterOptions(desc);
+  desc.add_options()
+      ("data-dir", po::value(&opts.data_dir)->required(),
+       "directory for ring.db (the ring in SQLite, read by the coordinator); created if missing")
+      ("listen", po::value(&opts.listen),
+       "ROUTER endpoint to bind (default: this node's gossip= endpoint)");
+  po::variables_map vm;
+  if (auto rc = ringkv::ParseProgramOptions(
+          argc, argv, "ringkv-gossip",
+          "ringkv-gossip --node-id ID --node SPEC [--node SPEC ...] [--replication 3|dc1:3,dc2:2]"
+          " --data-dir DIR [--listen tcp://HOST:PORT]\n\n"
+          "Seeds DIR/ring.db from the configuration and answers MessagePack requests\n"
+          "{op:\"ping\"} and {op:\"ring\"} on --listen. Static membership: no gossip between\n"
+          "agents yet (see docs/ring.md).",
+          desc, vm)) {
+    return *rc;
+  }
+  auto cluster = ringkv::ClusterConfigFromOptions(vm);
+  if (!cluster.ok()) {
+    std::cerr << "ringkv-gossip: " << cluster.status().message() << " (see --help)\n";
+    return 2;
+  }
+  opts.cluster = std::move(*cluster);
+  if (opts.listen.empty()) opts.listen = opts.cluster.self().gossip_endpoint;
+
+  // Block the stop signals before the ZeroMQ context starts its threads, so that every thread
+  // inherits the mask and the signals are read only from the reactor's signalfd.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+
+  zmq::context_t ctx(1);
+  ringkv::Status s = ringkv::gossip::RunGossipAgent(opts, ctx);
+  if (!s.ok()) {
+    RINGKV_LOG(kError) << s.ToString();
+    return 1;
+  }
+  return 0;
+}

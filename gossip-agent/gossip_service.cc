@@ -1,0 +1,134 @@
+// Request handling of the gossip agent (see gossip_service.h for the protocol).
+#include "gossip-agent/gossip_service.h"
+
+#include <optional>
+#include <vector>
+
+#include "common/msgpack_util.h"
+
+namespace ringkv::gossip {
+
+namespace {
+
+// Fields echoed from the request so that callers can match replies.
+struct Echo {
+  const msgpack::object* id = nullptr;
+  const msgpack::object* rid = nullptr;
+  uint32_t count() const { return (id ? 1 : 0) + (rid ? 1 : 0); }
+};
+
+void PackHeader(mp::Packer& p, const Echo& echo, bool ok, uint32_t extra) {
+  p.pack_map(2 + echo.count() + extra);
+  mp::PackStr(p, "v");
+  p.pack_uint64(1);
+  mp::PackStr(p, "ok");
+  if (ok) {
+    p.pack_true();
+  } else {
+    p.pack_false();
+  }
+  if (echo.id) {
+    mp::PackStr(p, "id");
+    mp::PackObject(p, *echo.id);
+  }
+  if (echo.rid) {
+    mp::PackStr(p, "rid");
+    mp::PackObject(p, *echo.rid);
+  }
+}
+
+std::string Error(const Echo& echo, std::string_view code, const std::string& message) {
+  mp::Buffer buf;
+  mp::Packer p(buf);
+  PackHeader(p, echo, false, 1);
+  mp::PackStr(p, "error");
+  p.pack_map(2);
+  mp::PackStr(p, "code");
+  mp::PackStr(p, code);
+  mp::PackStr(p, "message");
+  mp::PackStr(p, message);
+  return std::string(buf.data(), buf.size());
+}
+
+std::string TokensBlob(const std::vector<Token>& tokens) {
+  std::string out(tokens.size() * 8, '\0');
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    for (int b = 0; b < 8; ++b) {
+      out[i * 8 + static_cast<size_t>(b)] = static_cast<char>(tokens[i] >> (56 - 8 * b));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string GossipService::ErrorReply(std::string_view code, const std::string& message) {
+  return Error(Echo{}, code, message);
+}
+
+std::string GossipService::Handle(std::string_view body) {
+  auto decoded = mp::Decode(body);
+  if (!decoded.ok()) return Error(Echo{}, kErrBadRequest, decoded.status().message());
+  auto map = mp::MapView::Of(decoded->root());
+  if (!map.ok()) return Error(Echo{}, kErrBadRequest, map.status().message());
+  Echo echo{map->Find("id"), map->Find("rid")};
+  auto op = map->Str("op");
+  if (!op.ok()) return Error(echo, kErrBadRequest, op.status().message());
+  if (!op->has_value()) return Error(echo, kErrBadRequest, "field 'op' is required");
+  const std::string& name = **op;
+
+  mp::Buffer buf;
+  mp::Packer p(buf);
+  if (name == kOpPing) {
+    PackHeader(p, echo, true, 1);
+    mp::PackStr(p, "node");
+    mp::PackStr(p, node_id_);
+    return std::string(buf.data(), buf.size());
+  }
+  if (name == kOpRing) {
+    auto with_tokens = map->Bool("tokens");
+    if (!with_tokens.ok()) return Error(echo, kErrBadRequest, with_tokens.status().message());
+    const bool tokens = with_tokens->value_or(false);
+    auto snap = store_->Load();
+    if (!snap.ok()) return Error(echo, kErrInternal, snap.status().ToString());
+    PackHeader(p, echo, true, 3);
+    mp::PackStr(p, "version");
+    p.pack_uint64(snap->version);
+    mp::PackStr(p, "replication");
+    p.pack_map(static_cast<uint32_t>(snap->replication.per_dc.size()));
+    for (const auto& [dc, factor] : snap->replication.per_dc) {
+      mp::PackStr(p, dc);
+      p.pack_int(factor);
+    }
+    mp::PackStr(p, "nodes");
+    p.pack_array(static_cast<uint32_t>(snap->nodes.size()));
+    for (const NodeInfo& n : snap->nodes) {
+      p.pack_map(tokens ? 9 : 8);
+      mp::PackStr(p, "id");
+      mp::PackStr(p, n.id);
+      mp::PackStr(p, "dc");
+      mp::PackStr(p, n.dc);
+      mp::PackStr(p, "rack");
+      mp::PackStr(p, n.rack);
+      mp::PackStr(p, "client");
+      mp::PackStr(p, n.client_endpoint);
+      mp::PackStr(p, "storage");
+      mp::PackStr(p, n.storage_endpoint);
+      mp::PackStr(p, "gossip");
+      mp::PackStr(p, n.gossip_endpoint);
+      mp::PackStr(p, "vnodes");
+      p.pack_uint32(n.vnodes);
+      mp::PackStr(p, "state");
+      mp::PackStr(p, NodeStateName(n.state));
+      if (tokens) {
+        mp::PackStr(p, "tokens");
+        mp::PackBin(p, TokensBlob(n.tokens));
+      }
+    }
+    return std::string(buf.data(), buf.size());
+  }
+  std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
+  return Error(echo, kErrUnknownOp, "unknown op '" + shown + "' (the gossip agent answers ping and ring)");
+}
+
+}  // namespace ringkv::gossip

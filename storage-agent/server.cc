@@ -1,0 +1,350 @@
+// Server: ROUTER frontend + load-balanced worker pool over inproc (see server.h).
+#include "storage-agent/server.h"
+
+#include <deque>
+#include <utility>
+
+#include "common/logging.h"
+#include "common/net/zmq_util.h"
+
+namespace ringkv::storage {
+
+namespace sp = storage_protocol;
+
+namespace {
+
+constexpr char kReady[] = "READY";
+constexpr int kTickMs = 50;
+// Frames beyond an envelope of a few identities and one body are refused; reading stops there.
+constexpr size_t kMaxFrames = 8;
+// Messages handled per socket per poll round, so neither side starves the other.
+constexpr int kBurst = 64;
+
+std::string ErrorBody(uint64_t rid, std::string_view code, std::string msg) {
+  return sp::EncodeReply(sp::ErrorReply(rid, code, std::move(msg)));
+}
+
+// Best-effort rid of a body for an error reply produced before decoding proper.
+uint64_t RidOf(std::string_view body) {
+  uint64_t rid = 0;
+  (void)sp::DecodeRequest(body, &rid);
+  return rid;
+}
+
+}  // namespace
+
+Server::Server(ReplicaStore* store, ServerOptions options)
+    : store_(store), options_(std::move(options)) {
+  if (options_.threads < 1) options_.threads = 1;
+  if (options_.max_queue < 1) options_.max_queue = 1;
+  backend_endpoint_ = "inproc://ringkv-storage-workers";
+}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  std::promise<Status> bound;
+  auto fut = bound.get_future();
+  frontend_ = std::thread([this, p = std::move(bound)]() mutable { FrontendLoop(std::move(p)); });
+  Status s = fut.get();
+  if (!s.ok()) {
+    frontend_.join();
+    return s;
+  }
+  for (int i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  started_ = true;
+  return Status::OK();
+}
+
+void Server::Stop() {
+  if (!started_) return;
+  started_ = false;
+  stopping_ = true;
+  if (frontend_.joinable()) frontend_.join();
+  workers_stop_ = true;
+  for (auto& w : workers_) {
+    if (w.joinable()) w.join();
+  }
+  workers_.clear();
+}
+
+void Server::FrontendLoop(std::promise<Status> bound) {
+  net::SocketOptions fo;
+  // Giant frames are dropped by ZeroMQ itself (the peer is disconnected); bodies between
+  // kMaxBodyBytes and this bound get a too_large reply.
+  fo.max_msg_size = static_cast<int64_t>(sp::kMaxBodyBytes + (64u << 10));
+  fo.heartbeat_ivl_ms = 5000;
+  fo.heartbeat_timeout_ms = 15000;
+  auto front = net::MakeSocket(ctx_, zmq::socket_type::router, fo);
+  if (!front.ok()) {
+    bound.set_value(front.status());
+    return;
+  }
+  Status s = net::Bind(*front, options_.listen);
+  if (!s.ok()) {
+    bound.set_value(s);
+    return;
+  }
+  endpoint_ = net::LastEndpoint(*front);
+  net::SocketOptions bo;
+  bo.send_hwm = 0;  // bounded by the worker count: a worker holds at most one request
+  bo.recv_hwm = 0;
+  auto back = net::MakeSocket(ctx_, zmq::socket_type::router, bo);
+  if (!back.ok()) {
+    bound.set_value(back.status());
+    return;
+  }
+  s = net::Bind(*back, backend_endpoint_);
+  if (!s.ok()) {
+    bound.set_value(s);
+    return;
+  }
+  bound.set_value(Status::OK());
+
+  std::deque<std::string> idle;          // worker identities ready for a request
+  std::deque<net::Frames> pending;       // [route...][""][body] waiting for a worker
+  size_t in_flight = 0;
+
+  auto reply_front = [&](const net::Frames& route, std::string_view body) {
+    Status rs = net::SendRouted(*front, route, body, 0);
+    if (!rs.ok()) {
+      RINGKV_LOG(kDebug) << "reply dropped: " << rs.ToString();
+    }
+  };
+  auto dispatch = [&](net::Frames msg) {
+    std::string worker = std::move(idle.front());
+    idle.pop_front();
+    net::Frames out;
+    out.reserve(msg.size() + 1);
+    out.push_back(std::move(worker));
+    for (auto& f : msg) out.push_back(std::move(f));
+    Status ds = net::SendFrames(*back, out, 1000);
+    if (!ds.ok()) {
+      RINGKV_LOG(kWarn) << "dispatch to worker failed: " << ds.ToString();
+    }
+    ++in_flight;
+  };
+
+  auto on_front = [&] {
+    for (int i = 0; i < kBurst; ++i) {
+      bool truncated = false;
+      auto frames = net::RecvFrames(*front, 0, kMaxFrames, &truncated);
+      if (!frames.ok()) break;
+      ++requests_;
+      net::Envelope env = net::SplitEnvelope(std::move(*frames));
+      if (env.route.empty()) continue;  // nothing to answer to
+      const char* problem = nullptr;
+      if (truncated || env.body.size() > 1) {
+        problem = "the body must be one frame after the empty delimiter";
+      } else if (!env.has_delimiter) {
+        problem = "missing the empty delimiter frame before the body";
+      } else if (env.body.empty() || env.body[0].empty()) {
+        problem = "empty body";
+      }
+      if (problem) {
+        ++errors_;
+        uint64_t rid = env.body.empty() ? 0 : RidOf(env.body[0]);
+        reply_front(env.route, ErrorBody(rid, sp::kErrBadRequest, problem));
+        continue;
+      }
+      if (env.body[0].size() > sp::kMaxBodyBytes) {
+        ++errors_;
+        reply_front(env.route, ErrorBody(0, sp::kErrTooLarge,
+                                         "body of " + std::to_string(env.body[0].size()) +
+                                             " bytes exceeds " +
+                                             std::to_string(sp::kMaxBodyBytes)));
+        continue;
+      }
+      net::Frames msg = std::move(env.route);
+      msg.emplace_back();
+      msg.push_back(std::move(env.body[0]));
+      if (!idle.empty()) {
+        dispatch(std::move(msg));
+      } else if (pending.size() < options_.max_queue) {
+        pending.push_back(std::move(msg));
+      } else {
+        ++busy_;
+        ++errors_;
+        net::Frames route(msg.begin(), msg.end() - 2);
+        reply_front(route, ErrorBody(RidOf(msg.back()), sp::kErrBusy,
+                                     "request queue full (" +
+                                         std::to_string(options_.max_queue) + ")"));
+      }
+    }
+    queued_ = pending.size();
+    in_flight_ = in_flight;
+  };
+
+  auto on_back = [&] {
+    for (int i = 0; i < kBurst; ++i) {
+      auto frames = net::RecvFrames(*back, 0, 64);
+      if (!frames.ok()) break;
+      if (frames->size() < 2) continue;
+      std::string worker = std::move((*frames)[0]);
+      if (!(frames->size() == 2 && (*frames)[1] == kReady)) {
+        // [worker][route...][""][reply]
+        if (in_flight > 0) --in_flight;
+        std::vector<std::string_view> out(frames->begin() + 1, frames->end());
+        Status rs = net::SendFrames(*front, out, 0);
+        if (!rs.ok()) {
+          RINGKV_LOG(kDebug) << "reply dropped: " << rs.ToString();
+        }
+      }
+      idle.push_back(std::move(worker));
+      if (!pending.empty()) {
+        net::Frames next = std::move(pending.front());
+        pending.pop_front();
+        dispatch(std::move(next));
+      }
+    }
+    queued_ = pending.size();
+    in_flight_ = in_flight;
+  };
+
+  int64_t drain_deadline = 0;
+  while (true) {
+    bool stopping = stopping_.load();
+    if (stopping) {
+      if (drain_deadline == 0) drain_deadline = net::NowMs() + options_.drain_timeout_ms;
+      if ((pending.empty() && in_flight == 0) || net::NowMs() > drain_deadline) break;
+    }
+    zmq::pollitem_t items[2] = {{back->handle(), 0, ZMQ_POLLIN, 0},
+                                {front->handle(), 0, ZMQ_POLLIN, 0}};
+    // While stopping the client socket is no longer read: new requests are not accepted.
+    size_t n = stopping ? 1 : 2;
+    try {
+      zmq::poll(items, n, std::chrono::milliseconds(kTickMs));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      RINGKV_LOG(kError) << "frontend poll failed: " << e.what();
+      break;
+    }
+    if (items[0].revents & ZMQ_POLLIN) on_back();
+    if (n == 2 && (items[1].revents & ZMQ_POLLIN)) on_front();
+  }
+  if (!pending.empty() || in_flight > 0) {
+    RINGKV_LOG(kWarn) << "stopped with " << pending.size() << " queued and " << in_flight
+                      << " in-flight requests unanswered";
+  }
+}
+
+void Server::WorkerLoop() {
+  auto sock = net::MakeSocket(ctx_, zmq::socket_type::dealer);
+  if (!sock.ok()) {
+    RINGKV_LOG(kError) << "worker socket: " << sock.status().ToString();
+    return;
+  }
+  Status s = net::Connect(*sock, backend_endpoint_);
+  if (s.ok()) s = net::SendFrames(*sock, net::Frames{kReady}, 1000);
+  if (!s.ok()) {
+    RINGKV_LOG(kError) << "worker start: " << s.ToString();
+    return;
+  }
+  while (!workers_stop_.load()) {
+    auto frames = net::RecvFrames(*sock, kTickMs, 64);
+    if (!frames.ok()) continue;  // timeout: check the stop flag again
+    if (frames->size() < 2) continue;
+    // [route...][""][body]: answer on the same route.
+    std::string body = std::move(frames->back());
+    frames->back() = HandleBody(body);
+    Status rs = net::SendFrames(*sock, *frames, 1000);
+    if (!rs.ok()) {
+      RINGKV_LOG(kWarn) << "worker reply: " << rs.ToString();
+    }
+  }
+}
+
+std::string Server::HandleBody(std::string_view body) {
+  uint64_t rid = 0;
+  std::string code;
+  auto req = sp::DecodeRequest(body, &rid, &code);
+  if (!req.ok()) {
+    ++errors_;
+    return ErrorBody(rid, code.empty() ? sp::kErrBadRequest : code, req.status().message());
+  }
+  sp::Reply reply = Handle(*req);
+  reply.rid = req->rid;
+  if (!reply.ok) ++errors_;
+  return sp::EncodeReply(reply);
+}
+
+sp::Reply Server::Handle(const sp::Request& req) {
+  auto fail = [&](const Status& st) {
+    if (st.IsCorruption()) {
+      RINGKV_LOG(kError) << req.op << ": " << st.ToString();
+    }
+    return sp::ErrorReply(req.rid, sp::ErrorCodeOf(st), st.message());
+  };
+  sp::Reply r;
+  if (req.op == sp::kPing) {
+    r.actor = store_->actor();
+    r.node = options_.node_id;
+  } else if (req.op == sp::kGet) {
+    auto got = store_->Get(req.key);
+    if (!got.ok()) return fail(got.status());
+    r.state = std::move(*got);
+  } else if (req.op == sp::kUpdate) {
+    version::CausalContext ctx;
+    if (!req.ctx.empty()) {
+      auto c = version::CausalContext::Decode(req.ctx);
+      if (!c.ok()) {
+        return sp::ErrorReply(req.rid, sp::kErrBadRequest, "ctx: " + c.status().message());
+      }
+      ctx = std::move(*c);
+    }
+    std::optional<std::string_view> value;
+    if (!req.tombstone) value = req.value;
+    auto up = store_->Update(req.key, ctx, value, req.max_siblings);
+    if (!up.ok()) return fail(up.status());
+    r.state = up->state.Encode();
+    r.dot = up->dot;
+  } else if (req.op == sp::kSync) {
+    auto st = version::KeyState::Decode(req.state);
+    if (!st.ok()) {
+      return sp::ErrorReply(req.rid, sp::kErrBadRequest, "state: " + st.status().message());
+    }
+    Status ss = store_->Sync(req.key, *st);
+    if (!ss.ok()) return fail(ss);
+  } else if (req.op == sp::kScan) {
+    std::optional<engine::ScanCursor> after;
+    if (req.after_token) after = engine::ScanCursor{*req.after_token, req.after_key};
+    std::vector<ReplicaStore::ScanEntry> entries;
+    bool more = false;
+    Status ss = store_->Scan(req.first, req.last, after, req.limit, &entries, &more);
+    if (!ss.ok()) return fail(ss);
+    r.items.reserve(entries.size());
+    for (auto& e : entries) r.items.push_back(sp::ScanItem{std::move(e.key), std::move(e.state)});
+    r.more = more;
+  } else if (req.op == sp::kStats) {
+    engine::EngineStats es = store_->EngineStats();
+    r.stats = {{"memtable_bytes", es.memtable_bytes},
+               {"immutable_memtables", es.immutable_memtables},
+               {"sstables", es.sstables},
+               {"sstable_bytes", es.sstable_bytes},
+               {"log_segments", es.log_segments},
+               {"flushes", es.flushes},
+               {"compactions", es.compactions},
+               {"write_stalls", es.write_stalls},
+               {"block_cache_hits", es.block_cache_hits},
+               {"block_cache_misses", es.block_cache_misses},
+               {"bloom_negatives", es.bloom_negatives},
+               {"salvaged_records", es.salvaged_records},
+               {"requests", requests_.load()},
+               {"errors", errors_.load()},
+               {"busy", busy_.load()},
+               {"queued", queued_.load()},
+               {"in_flight", in_flight_.load()},
+               {"threads", static_cast<uint64_t>(options_.threads)}};
+  } else if (req.op == sp::kFlush) {
+    Status ss = store_->Flush();
+    if (!ss.ok()) return fail(ss);
+  } else if (req.op == sp::kCompact) {
+    Status ss = store_->CompactAll();
+    if (!ss.ok()) return fail(ss);
+  } else {
+    return sp::ErrorReply(req.rid, sp::kErrUnknownOp, "unknown op '" + req.op + "'");
+  }
+  return r;
+}
+
+}  // namespace ringkv::storage

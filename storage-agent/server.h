@@ -1,0 +1,75 @@
+// Server: the storage agent's ZeroMQ front. A frontend thread owns the client-facing ROUTER and
+// an inproc ROUTER to a pool of worker threads (the load-balancing broker of the ZeroMQ guide:
+// a request goes only to an idle worker, so one slow disk operation never holds up requests
+// behind it). Requests wait in a bounded queue while all workers are busy; when it is full the
+// frontend answers `busy` at once. Workers decode requests and run them on the ReplicaStore.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/protocol/storage_protocol.h"
+#include "common/status.h"
+#include "storage-agent/replica_store.h"
+
+namespace ringkv::storage {
+
+struct ServerOptions {
+  std::string listen = "tcp://127.0.0.1:7100";  // ZeroMQ endpoint the ROUTER binds
+  std::string node_id;                          // reported by ping
+  int threads = 8;                              // worker threads
+  size_t max_queue = 1024;                      // requests waiting for a worker
+  int drain_timeout_ms = 30000;                 // Stop(): longest wait for in-flight work
+};
+
+class Server {
+ public:
+  // `store` must outlive the server.
+  Server(ReplicaStore* store, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts the threads; returns once requests are being served, or the bind error.
+  Status Start();
+  // Stops accepting requests, finishes the queued and in-flight ones, joins every thread.
+  // Idempotent.
+  void Stop();
+  // The bound endpoint (a wildcard port resolved).
+  const std::string& endpoint() const { return endpoint_; }
+
+  // Runs one request body through the same code the workers use (for tests and tools).
+  std::string HandleBody(std::string_view body);
+
+ private:
+  void FrontendLoop(std::promise<Status> bound);
+  void WorkerLoop();
+  storage_protocol::Reply Handle(const storage_protocol::Request& req);
+
+  ReplicaStore* store_;
+  ServerOptions options_;
+  std::string endpoint_;
+  std::string backend_endpoint_;
+  zmq::context_t ctx_;
+  std::thread frontend_;
+  std::vector<std::thread> workers_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> workers_stop_{false};
+  bool started_ = false;
+
+  // Counters for the stats op.
+  std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> errors_{0};
+  std::atomic<uint64_t> busy_{0};
+  std::atomic<uint64_t> queued_{0};
+  std::atomic<uint64_t> in_flight_{0};
+};
+
+}  // namespace ringkv::storage

@@ -1,0 +1,137 @@
+// ringkv-storage options (see storage_options.h).
+#include "storage-agent/storage_options.h"
+
+#include <iostream>
+
+#include "common/options.h"
+
+namespace ringkv::storage {
+
+bool ParseDurationMs(const std::string& text, int64_t* out_ms) {
+  if (text.empty() || text[0] == '-' || text[0] == '+') return false;
+  size_t pos = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(text, &pos);
+  } catch (...) {
+    return false;
+  }
+  const std::string suffix = text.substr(pos);
+  unsigned long long mult;
+  if (suffix == "ms") {
+    mult = 1;
+  } else if (suffix.empty() || suffix == "s") {
+    mult = 1000;
+  } else if (suffix == "m") {
+    mult = 60ull * 1000;
+  } else if (suffix == "h") {
+    mult = 3600ull * 1000;
+  } else if (suffix == "d") {
+    mult = 24ull * 3600 * 1000;
+  } else {
+    return false;
+  }
+  if (n > static_cast<unsigned long long>(INT64_MAX) / mult) return false;
+  *out_ms = static_cast<int64_t>(n * mult);
+  return true;
+}
+
+ParsedOptions ParseStorageOptions(int argc, char** argv) {
+  const std::string prog = "ringkv-storage";
+  po::options_description desc("ringkv-storage options");
+  desc.add_options()
+      ("data-dir", po::value<std::string>()->required(),
+       "data directory (created when missing; holds IDENTITY, the commit log and SSTables)")
+      ("listen", po::value<std::string>()->default_value("tcp://127.0.0.1:7100"),
+       "ZeroMQ endpoint the ROUTER socket binds")
+      ("node-id", po::value<std::string>()->default_value(""),
+       "this node's name in the ring, reported by ping")
+      ("sync", po::value<std::string>()->default_value("batch"),
+       "commit log durability before a write is acknowledged: always (fsync each write), "
+       "batch (group fsync every --batch-window-ms), none (OS page cache only)")
+      ("batch-window-ms", po::value<int>()->default_value(2), "group-commit window for --sync batch")
+      ("memtable-size", po::value<std::string>()->default_value("32M"),
+       "memtable size that triggers a flush to an SSTable (suffix K, M, G)")
+      ("block-size", po::value<std::string>()->default_value("4K"), "SSTable data block size")
+      ("bloom-bits", po::value<int>()->default_value(10), "Bloom filter bits per key (0: none)")
+      ("compression", po::value<std::string>()->default_value("lz4"),
+       "SSTable block compression: lz4, zstd or none")
+      ("block-cache", po::value<std::string>()->default_value("64M"), "block cache capacity")
+      ("log-segment-size", po::value<std::string>()->default_value("64M"),
+       "commit log segment size before rolling to a new one")
+      ("tombstone-grace", po::value<std::string>()->default_value("864000s"),
+       "how long a key holding only tombstones is kept before compaction may drop it; "
+       "a number with suffix ms, s (default), m, h or d")
+      ("threads", po::value<int>()->default_value(8), "worker threads running requests")
+      ("max-queue", po::value<int>()->default_value(1024),
+       "requests waiting for a worker; past it requests get error `busy` at once")
+      ("salvage", po::bool_switch()->default_value(false),
+       "start even when the commit log has corrupt records: skip them (and log how many) "
+       "instead of refusing to start");
+
+  po::variables_map vm;
+  ParsedOptions out;
+  auto rc = ParseProgramOptions(argc, argv, prog,
+                                "ringkv-storage --data-dir DIR [--listen tcp://HOST:PORT] [options]",
+                                desc, vm);
+  if (rc) {
+    out.exit_code = *rc;
+    return out;
+  }
+  auto bad = [&](const std::string& msg) {
+    std::cerr << prog << ": " << msg << " (see --help)\n";
+    out.exit_code = 2;
+    return out;
+  };
+
+  StorageOptions o;
+  o.engine.dir = vm["data-dir"].as<std::string>();
+  if (o.engine.dir.empty()) return bad("--data-dir must not be empty");
+  o.server.listen = vm["listen"].as<std::string>();
+  o.server.node_id = vm["node-id"].as<std::string>();
+  if (!engine::ParseSyncMode(vm["sync"].as<std::string>(), &o.engine.sync_mode)) {
+    return bad("--sync must be always, batch or none");
+  }
+  o.engine.batch_window_ms = vm["batch-window-ms"].as<int>();
+  if (o.engine.batch_window_ms < 0 || o.engine.batch_window_ms > 1000) {
+    return bad("--batch-window-ms must be 0..1000");
+  }
+  struct SizeOpt {
+    const char* name;
+    uint64_t* dst;
+    uint64_t min;
+  } sizes[] = {{"memtable-size", &o.engine.memtable_bytes, 4096},
+               {"block-size", &o.engine.block_bytes, 256},
+               {"block-cache", &o.engine.block_cache_bytes, 0},
+               {"log-segment-size", &o.engine.log_segment_bytes, 4096}};
+  for (const auto& s : sizes) {
+    uint64_t v = 0;
+    if (!ParseByteSize(vm[s.name].as<std::string>(), &v)) {
+      return bad(std::string("--") + s.name + " must be a size such as 4096, 64K, 32M or 1G");
+    }
+    if (v < s.min) {
+      return bad(std::string("--") + s.name + " must be at least " + std::to_string(s.min));
+    }
+    *s.dst = v;
+  }
+  o.engine.bloom_bits_per_key = vm["bloom-bits"].as<int>();
+  if (o.engine.bloom_bits_per_key < 0 || o.engine.bloom_bits_per_key > 64) {
+    return bad("--bloom-bits must be 0..64");
+  }
+  if (!engine::ParseCompression(vm["compression"].as<std::string>(), &o.engine.compression)) {
+    return bad("--compression must be lz4, zstd or none");
+  }
+  if (!ParseDurationMs(vm["tombstone-grace"].as<std::string>(), &o.engine.tombstone_grace_ms)) {
+    return bad("--tombstone-grace must be a duration such as 864000s, 10d or 500ms");
+  }
+  o.server.threads = vm["threads"].as<int>();
+  if (o.server.threads < 1 || o.server.threads > 256) return bad("--threads must be 1..256");
+  int q = vm["max-queue"].as<int>();
+  if (q < 1 || q > 1000000) return bad("--max-queue must be 1..1000000");
+  o.server.max_queue = static_cast<size_t>(q);
+  o.engine.salvage = vm["salvage"].as<bool>();
+  out.options = std::move(o);
+  return out;
+}
+
+}  // namespace ringkv::storage

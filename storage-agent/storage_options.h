@@ -1,0 +1,30 @@
+// Command-line/config options of ringkv-storage: parsing, validation and the mapping onto
+// engine::Options and ServerOptions. Every option is listed with its default in --help.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "storage-agent/engine/engine.h"
+#include "storage-agent/server.h"
+
+namespace ringkv::storage {
+
+struct StorageOptions {
+  engine::Options engine;  // engine.dir is --data-dir
+  ServerOptions server;
+};
+
+// Parses argv (and --config FILE). Returns the options, or the exit code main should return:
+// 0 after --help, 2 after a bad option (already reported on stderr, one clear line).
+struct ParsedOptions {
+  std::optional<StorageOptions> options;
+  int exit_code = 0;
+};
+ParsedOptions ParseStorageOptions(int argc, char** argv);
+
+// "864000s", "10d", "1500ms", "2h", "30m" -> milliseconds; a bare number is seconds.
+// False when malformed or negative.
+bool ParseDurationMs(const std::string& text, int64_t* out_ms);
+
+}  // namespace ringkv::storage
