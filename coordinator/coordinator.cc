@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <optional>
 
 #include "common/logging.h"
@@ -37,6 +38,7 @@ struct Coordinator::Peer {
   std::string node_id;
   std::string endpoint;
   zmq::socket_t sock;
+  zmq::socket_t monitor;  // PAIR receiving sock's connect/disconnect events
   bool up = false;
   bool in_ring = true;
   int64_t next_ping_ms = 0;
@@ -151,12 +153,14 @@ Status Coordinator::ApplyRing(Ring ring) {
     RINGKV_LOG(kWarn) << "this node (" << opts_.node_id
                       << ") is not in the ring: local_quorum cannot be met";
   }
-  // Poll items: the client socket, then every peer (stable indexes).
-  items_.resize(1 + peers_.size());
+  // Poll items: the client socket, then per peer its DEALER and its monitor (stable indexes).
+  items_.resize(1 + 2 * peers_.size());
   items_[0] = zmq::pollitem_t{client_ ? client_.handle() : nullptr, 0, ZMQ_POLLIN, 0};
   for (size_t i = 0; i < peers_.size(); ++i) {
     void* s = peers_[i]->sock.handle();
-    items_[1 + i] = zmq::pollitem_t{s, 0, static_cast<short>(s ? ZMQ_POLLIN : 0), 0};
+    void* m = peers_[i]->monitor.handle();
+    items_[1 + 2 * i] = zmq::pollitem_t{s, 0, static_cast<short>(s ? ZMQ_POLLIN : 0), 0};
+    items_[2 + 2 * i] = zmq::pollitem_t{m, 0, static_cast<short>(m ? ZMQ_POLLIN : 0), 0};
   }
   return Status::OK();
 }
@@ -181,6 +185,20 @@ size_t Coordinator::PeerFor(const NodeInfo& node) {
   auto sock = net::MakeSocket(ctx_, zmq::socket_type::dealer, so);
   if (sock.ok()) {
     peer->sock = std::move(*sock);
+    // Connection events tell at once when an agent's connection drops (it is down) or forms
+    // (ping it now rather than at the next interval).
+    const std::string mon = "inproc://coordinator-peer-monitor-" + std::to_string(peers_.size());
+    if (zmq_socket_monitor(peer->sock.handle(), mon.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) == 0) {
+      try {
+        peer->monitor = zmq::socket_t(ctx_, zmq::socket_type::pair);
+        peer->monitor.set(zmq::sockopt::linger, 0);
+        peer->monitor.connect(mon);
+      } catch (const zmq::error_t& e) {
+        RINGKV_LOG(kWarn) << "no connection events for " << node.id << ": " << e.what();
+        peer->monitor = zmq::socket_t();
+      }
+    }
     Status s = net::Connect(peer->sock, node.storage_endpoint);
     if (!s.ok()) {
       RINGKV_LOG(kError) << "storage agent of " << node.id << ": " << s.ToString();
@@ -308,7 +326,12 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
       // Peers first: their replies complete requests and free slots.
       const size_t n = items_.size();
       for (size_t i = 1; i < n && i < items_.size(); ++i) {
-        if (items_[i].revents & ZMQ_POLLIN) DrainPeer(i - 1);
+        if (!(items_[i].revents & ZMQ_POLLIN)) continue;
+        if (i % 2 == 1) {
+          DrainPeer((i - 1) / 2);
+        } else {
+          DrainMonitor((i - 1) / 2);
+        }
       }
       if (serving && (items_[0].revents & ZMQ_POLLIN)) DrainClient();
     }
@@ -633,6 +656,30 @@ bool Coordinator::SendUpdateTo(Op& op, int slot) {
   s.sent_ms = Now();
   op.outstanding = 1;
   return true;
+}
+
+void Coordinator::DrainMonitor(size_t peer) {
+  void* s = peers_[peer]->monitor.handle();
+  for (int n = 0; n < kDrainBatch; ++n) {
+    zmq::message_t event;
+    if (zmq_msg_recv(event.handle(), s, ZMQ_DONTWAIT) < 0) return;
+    bool more = event.more();
+    while (more) {  // the endpoint frame
+      zmq::message_t part;
+      if (zmq_msg_recv(part.handle(), s, 0) < 0) break;
+      more = part.more();
+    }
+    if (event.size() < 2) continue;
+    uint16_t id;
+    std::memcpy(&id, event.data(), sizeof(id));
+    if (id == ZMQ_EVENT_DISCONNECTED) {
+      MarkDown(peer, "connection dropped");
+    } else if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      Peer& p = *peers_[peer];
+      p.ping_sent_ms = -1;
+      p.next_ping_ms = 0;  // ping now
+    }
+  }
 }
 
 void Coordinator::DrainPeer(size_t peer) {

@@ -82,6 +82,7 @@ class Coordinator {
   void StartUpdate(Op& op, const std::string& ctx_bytes);
   bool SendUpdateTo(Op& op, int slot);
   void DrainPeer(size_t peer);
+  void DrainMonitor(size_t peer);
   void HandleStorageReply(size_t peer, storage_protocol::Reply& reply);
   void OnReadReply(Op& op, int slot, storage_protocol::Reply& reply);
   void OnUpdateReply(Op& op, int slot, storage_protocol::Reply& reply);
@@ -108,7 +109,7 @@ class Coordinator {
   std::string local_dc_name_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::unordered_map<std::string, size_t> peer_by_endpoint_;
-  std::vector<zmq::pollitem_t> items_;  // [0] client, then peers_ in order
+  std::vector<zmq::pollitem_t> items_;  // [0] client, then per peer: DEALER, monitor
   int64_t next_ring_poll_ms_ = 0;
   int64_t next_ping_check_ms_ = 0;
 

@@ -16,7 +16,7 @@ namespace ringkv {
 
 // Default tokens per node: chosen with ringkv-ring-balance so that 10 nodes stay within 1.10 of
 // the mean load and adding an 11th moves at most 1.10 x the ideal 1/11 (docs/ring.md).
-inline constexpr uint32_t kDefaultVnodes = 256;
+inline constexpr uint32_t kDefaultVnodes = 1024;
 inline constexpr uint32_t kMaxVnodes = 65536;
 // Limits that keep PreferenceList allocation-free (per-DC state lives on the stack).
 inline constexpr size_t kMaxDataCenters = 32;

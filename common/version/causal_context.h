@@ -64,7 +64,6 @@ class CausalContext {
   bool operator==(const CausalContext&) const = default;
 
  private:
-  friend class KeyState;
   friend class ContextCodec;
   // Folds cloud dots covered by or contiguous with the vector into it.
   void Compact();

@@ -1,25 +1,16 @@
-// Sharded LRU block cache (see block_cache.h). Each shard is a hash map into a recency list
-// under one mutex; counters are kept per shard under that mutex so a hit costs no extra
-// atomic traffic.
+// Sharded LRU block cache (see block_cache.h). Each shard is an intrusive hash table (chains
+// of nodes that are also the links of the recency list) under one mutex: a hit touches the
+// bucket, the node and its list neighbours, nothing else. Counters are kept per shard under
+// that mutex so a hit costs no extra atomic traffic.
 #include "storage-agent/engine/block_cache.h"
 
-#include <iterator>
-#include <list>
 #include <mutex>
-#include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace ringkv::engine {
 
 namespace {
-
-struct CacheKey {
-  uint64_t file_number;
-  uint64_t offset;
-  bool operator==(const CacheKey& o) const {
-    return file_number == o.file_number && offset == o.offset;
-  }
-};
 
 inline uint64_t Mix(uint64_t file_number, uint64_t offset) {
   uint64_t h = file_number * 0x9e3779b97f4a7c15ull ^ offset;
@@ -29,32 +20,72 @@ inline uint64_t Mix(uint64_t file_number, uint64_t offset) {
   return h;
 }
 
-struct CacheKeyHash {
-  size_t operator()(const CacheKey& k) const { return Mix(k.file_number, k.offset); }
+struct Node {
+  uint64_t file_number;
+  uint64_t offset;
+  uint64_t hash;
+  uint64_t charge;
+  Node* chain;  // next in the hash bucket
+  Node* prev;   // recency list: head.next is the most recently used
+  Node* next;
+  std::shared_ptr<const std::string> block;
 };
 
 }  // namespace
 
 struct BlockCache::Shard {
-  struct Entry {
-    CacheKey key;
-    std::shared_ptr<const std::string> block;
-    uint64_t charge;
-  };
-  using List = std::list<Entry>;  // front: most recently used
-
   mutable std::mutex mu;
   uint64_t capacity = 0;
   uint64_t usage = 0;
   uint64_t hits = 0;
   uint64_t misses = 0;
-  List lru;
-  std::unordered_map<CacheKey, List::iterator, CacheKeyHash> map;
+  size_t count = 0;
+  std::vector<Node*> buckets = std::vector<Node*>(64, nullptr);  // power of two
+  Node head{0, 0, 0, 0, nullptr, &head, &head, nullptr};
 
-  void Remove(List::iterator it) {
-    usage -= it->charge;
-    map.erase(it->key);
-    lru.erase(it);
+  Shard() = default;
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+  ~Shard() {
+    for (Node* n = head.next; n != &head;) {
+      Node* next = n->next;
+      delete n;
+      n = next;
+    }
+  }
+
+  Node** Slot(uint64_t file_number, uint64_t offset, uint64_t hash) {
+    Node** p = &buckets[hash & (buckets.size() - 1)];
+    while (*p != nullptr && ((*p)->file_number != file_number || (*p)->offset != offset)) {
+      p = &(*p)->chain;
+    }
+    return p;
+  }
+  void Unlink(Node* n) {
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+  }
+  void PushFront(Node* n) {
+    n->next = head.next;
+    n->prev = &head;
+    head.next->prev = n;
+    head.next = n;
+  }
+  // Removes n from the table and the list; the caller deletes it (outside the lock).
+  void Detach(Node* n) {
+    *Slot(n->file_number, n->offset, n->hash) = n->chain;
+    Unlink(n);
+    usage -= n->charge;
+    --count;
+  }
+  void Grow() {
+    std::vector<Node*> bigger(buckets.size() * 2, nullptr);
+    for (Node* n = head.next; n != &head; n = n->next) {
+      Node** b = &bigger[n->hash & (bigger.size() - 1)];
+      n->chain = *b;
+      *b = n;
+    }
+    buckets.swap(bigger);
   }
 };
 
@@ -67,66 +98,76 @@ BlockCache::BlockCache(uint64_t capacity_bytes)
 
 BlockCache::~BlockCache() = default;
 
-BlockCache::Shard& BlockCache::ShardFor(uint64_t file_number, uint64_t offset) const {
-  if (num_shards_ == 1) return shards_[0];
-  return shards_[Mix(file_number, offset) >> 60];  // kShards == 16: the top four bits
+BlockCache::Shard& BlockCache::ShardFor(uint64_t hash) const {
+  return shards_[num_shards_ == 1 ? 0 : hash >> 60];
 }
 
 std::shared_ptr<const std::string> BlockCache::Lookup(uint64_t file_number, uint64_t offset) {
-  Shard& s = ShardFor(file_number, offset);
+  const uint64_t h = Mix(file_number, offset);
+  Shard& s = ShardFor(h);
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.map.find(CacheKey{file_number, offset});
-  if (it == s.map.end()) {
+  Node* n = *s.Slot(file_number, offset, h);
+  if (n == nullptr) {
     ++s.misses;
     return nullptr;
   }
   ++s.hits;
-  s.lru.splice(s.lru.begin(), s.lru, it->second);
-  return it->second->block;
+  if (s.head.next != n) {
+    s.Unlink(n);
+    s.PushFront(n);
+  }
+  return n->block;
 }
 
 void BlockCache::Insert(uint64_t file_number, uint64_t offset,
                         std::shared_ptr<const std::string> block) {
   if (!block) return;
   const uint64_t charge = block->size() + kEntryOverhead;
-  Shard& s = ShardFor(file_number, offset);
-  // The evicted blocks are released after the lock is dropped.
-  Shard::List evicted;
+  const uint64_t h = Mix(file_number, offset);
+  Shard& s = ShardFor(h);
+  // Evicted nodes (and the blocks only they hold) are freed after the lock is dropped.
+  std::vector<Node*> evicted;
   {
     std::lock_guard<std::mutex> lock(s.mu);
-    const CacheKey key{file_number, offset};
-    auto it = s.map.find(key);
-    if (it != s.map.end()) {
-      evicted.splice(evicted.end(), s.lru, it->second);
-      s.usage -= evicted.back().charge;
-      s.map.erase(it);
+    if (Node* old = *s.Slot(file_number, offset, h)) {
+      s.Detach(old);
+      evicted.push_back(old);
     }
-    if (charge > s.capacity) return;
-    s.lru.push_front(Shard::Entry{key, std::move(block), charge});
-    s.map.emplace(key, s.lru.begin());
-    s.usage += charge;
-    while (s.usage > s.capacity && !s.lru.empty()) {
-      auto last = std::prev(s.lru.end());
-      s.usage -= last->charge;
-      s.map.erase(last->key);
-      evicted.splice(evicted.end(), s.lru, last);
+    if (charge <= s.capacity) {
+      Node* n = new Node{file_number, offset, h, charge, nullptr, nullptr, nullptr, std::move(block)};
+      Node** slot = &s.buckets[h & (s.buckets.size() - 1)];
+      n->chain = *slot;
+      *slot = n;
+      s.PushFront(n);
+      s.usage += charge;
+      ++s.count;
+      while (s.usage > s.capacity && s.head.prev != &s.head) {
+        Node* victim = s.head.prev;
+        s.Detach(victim);
+        evicted.push_back(victim);
+      }
+      if (s.count > s.buckets.size()) s.Grow();
     }
   }
+  for (Node* n : evicted) delete n;
 }
 
 void BlockCache::EraseFile(uint64_t file_number) {
   for (int i = 0; i < num_shards_; ++i) {
     Shard& s = shards_[i];
-    Shard::List dropped;
-    std::lock_guard<std::mutex> lock(s.mu);
-    for (auto it = s.lru.begin(); it != s.lru.end();) {
-      auto cur = it++;
-      if (cur->key.file_number == file_number) {
-        s.usage -= cur->charge;
-        s.map.erase(cur->key);
-        dropped.splice(dropped.end(), s.lru, cur);
+    std::vector<Node*> dropped;
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      for (Node* n = s.head.next; n != &s.head;) {
+        Node* next = n->next;
+        if (n->file_number == file_number) {
+          s.Detach(n);
+          dropped.push_back(n);
+        }
+        n = next;
       }
     }
+    for (Node* n : dropped) delete n;
   }
 }
 
@@ -161,7 +202,7 @@ size_t BlockCache::entries() const {
   size_t total = 0;
   for (int i = 0; i < num_shards_; ++i) {
     std::lock_guard<std::mutex> lock(shards_[i].mu);
-    total += shards_[i].map.size();
+    total += shards_[i].count;
   }
   return total;
 }

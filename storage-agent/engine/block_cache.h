@@ -39,7 +39,8 @@ class BlockCache {
  private:
   struct Shard;
   static constexpr int kShards = 16;
-  Shard& ShardFor(uint64_t file_number, uint64_t offset) const;
+  // kShards == 16: a sharded cache picks by the top four bits of the key's hash.
+  Shard& ShardFor(uint64_t hash) const;
 
   const uint64_t capacity_;
   int num_shards_;

@@ -40,6 +40,8 @@ MemTable::MemTable(uint64_t first_log_number) : first_log_number_(first_log_numb
 MemTable::~MemTable() = default;  // nodes live in the arena blocks
 
 char* MemTable::Allocate(size_t bytes) {
+  // Counts bytes handed out (plus the wasted tail of a retired block), not whole blocks, so a
+  // small memtable bound is honoured; real usage exceeds the count by at most one block.
   bytes = (bytes + 7) & ~size_t{7};
   if (bytes > kBlockBytes / 4) {
     blocks_.emplace_back(new char[bytes]);
@@ -47,11 +49,12 @@ char* MemTable::Allocate(size_t bytes) {
     return blocks_.back().get();
   }
   if (bytes > alloc_left_) {
+    memory_.fetch_add(alloc_left_, std::memory_order_relaxed);
     blocks_.emplace_back(new char[kBlockBytes]);
-    memory_.fetch_add(kBlockBytes, std::memory_order_relaxed);
     alloc_ptr_ = blocks_.back().get();
     alloc_left_ = kBlockBytes;
   }
+  memory_.fetch_add(bytes, std::memory_order_relaxed);
   char* p = alloc_ptr_;
   alloc_ptr_ += bytes;
   alloc_left_ -= bytes;

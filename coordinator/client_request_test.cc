@@ -1,0 +1,149 @@
+// Client protocol parsing: every malformed case gets the code client-protocol.md names.
+#include "coordinator/client_request.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace ringkv::coordinator {
+namespace {
+
+// A tiny MessagePack map builder for the tests.
+class Map {
+ public:
+  Map& Int(const std::string& k, int64_t v) { return Add(k, [v](mp::Packer& p) { p.pack_int64(v); }); }
+  Map& Str(const std::string& k, const std::string& v) { return Add(k, [v](mp::Packer& p) { mp::PackStr(p, v); }); }
+  Map& Bin(const std::string& k, const std::string& v) { return Add(k, [v](mp::Packer& p) { mp::PackBin(p, v); }); }
+  Map& Float(const std::string& k, double v) { return Add(k, [v](mp::Packer& p) { p.pack_double(v); }); }
+  Map& Bool(const std::string& k, bool v) { return Add(k, [v](mp::Packer& p) { if (v) p.pack_true(); else p.pack_false(); }); }
+  Map& Nil(const std::string& k) { return Add(k, [](mp::Packer& p) { p.pack_nil(); }); }
+  std::string Bytes() const {
+    mp::Buffer b;
+    mp::Packer p(b);
+    p.pack_map(static_cast<uint32_t>(fields_.size()));
+    for (const auto& [k, f] : fields_) {
+      mp::PackStr(p, k);
+      f(p);
+    }
+    return std::string(b.data(), b.size());
+  }
+
+ private:
+  Map& Add(const std::string& k, std::function<void(mp::Packer&)> f) {
+    fields_.emplace_back(k, std::move(f));
+    return *this;
+  }
+  std::vector<std::pair<std::string, std::function<void(mp::Packer&)>>> fields_;
+};
+
+Map Put() { return Map().Int("v", 1).Str("op", "put").Bin("key", "k").Bin("value", "x"); }
+Map Get() { return Map().Int("v", 1).Str("op", "get").Bin("key", "k"); }
+
+std::optional<ErrorCode> ErrorOf(const std::string& body, ClientRequest* out = nullptr) {
+  ClientRequest req;
+  ClientError err;
+  RequestLimits limits;
+  if (ParseRequest(body, limits, out ? out : &req, &err)) return std::nullopt;
+  return err.code;
+}
+
+TEST(ClientRequestTest, AcceptsWellFormedRequests) {
+  ClientRequest req;
+  EXPECT_EQ(ErrorOf(Put().Bytes(), &req), std::nullopt);
+  EXPECT_EQ(req.op, ClientOp::kPut);
+  EXPECT_EQ(req.key, "k");
+  EXPECT_EQ(req.value, "x");
+  EXPECT_EQ(req.timeout_ms, 2000u);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "ping").Bytes()), std::nullopt);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "status").Bytes()), std::nullopt);
+  EXPECT_EQ(ErrorOf(Get().Str("r", "one").Int("timeout_ms", 60000).Bytes()), std::nullopt);
+  EXPECT_EQ(ErrorOf(Put().Int("w", 3).Str("consistency", "strong").Bytes()), std::nullopt);
+  EXPECT_EQ(ErrorOf(Put().Str("w", "each_quorum").Bytes()), std::nullopt);
+  EXPECT_EQ(ErrorOf(Put().Str("unknown_field", "ignored").Bytes()), std::nullopt);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "put").Str("key", "k").Str("value", "").Bytes()),
+            std::nullopt);
+  // An empty ctx is the empty context.
+  EXPECT_EQ(ErrorOf(Put().Bin("ctx", "").Bytes()), std::nullopt);
+}
+
+TEST(ClientRequestTest, EnvelopeAndVersionErrors) {
+  EXPECT_EQ(ErrorOf("\xc1garbage"), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(""), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf("\x93\x01\x02\x03"), ErrorCode::kBadRequest);   // an array
+  EXPECT_EQ(ErrorOf("\xdd\xff\xff\xff\xff"), ErrorCode::kBadRequest);  // huge array header
+  EXPECT_EQ(ErrorOf(Put().Bytes() + "x"), ErrorCode::kBadRequest);  // trailing bytes
+  EXPECT_EQ(ErrorOf(Map().Str("op", "get").Bin("key", "k").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Str("v", "1").Str("op", "get").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Float("v", 1.0).Str("op", "get").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Bool("v", true).Str("op", "get").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 2).Str("op", "get").Bytes()), ErrorCode::kUnsupportedVersion);
+  EXPECT_EQ(ErrorOf(Map().Int("v", -1).Str("op", "get").Bytes()), ErrorCode::kUnsupportedVersion);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Int("op", 3).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "frobnicate").Bytes()), ErrorCode::kUnknownOp);
+}
+
+TEST(ClientRequestTest, FieldErrors) {
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "get").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "get").Bin("key", "").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "get").Bin("key", std::string(1025, 'k')).Bytes()),
+            ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "get").Bin("key", std::string(1024, 'k')).Bytes()),
+            std::nullopt);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "get").Int("key", 5).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "put").Bin("key", "k").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "put").Bin("key", "k").Int("value", 1).Bytes()),
+            ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "put").Bin("key", "k").Bin("value", std::string(10240, 'v')).Bytes()),
+            ErrorCode::kTooLarge);
+  EXPECT_EQ(ErrorOf(Map().Int("v", 1).Str("op", "put").Bin("key", "k").Bin("value", std::string(10239, 'v')).Bytes()),
+            std::nullopt);
+  EXPECT_EQ(ErrorOf(Put().Bin("ctx", "not a context").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Put().Int("ctx", 1).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Put().Nil("ctx").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Str("r", "two").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Str("r", "2").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Int("r", 0).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Int("r", 4).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Int("r", -1).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Str("r", "each_quorum").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Put().Float("w", 2.0).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Put().Bool("w", true).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Int("timeout_ms", 0).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Int("timeout_ms", 60001).Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Str("timeout_ms", "100").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Str("consistency", "x").Bytes()), ErrorCode::kBadRequest);
+  EXPECT_EQ(ErrorOf(Get().Int("consistency", 1).Bytes()), ErrorCode::kBadRequest);
+}
+
+TEST(ClientRequestTest, IdIsCapturedEvenOnErrors) {
+  ClientRequest req;
+  ClientError err;
+  RequestLimits limits;
+  std::string body = Map().Int("v", 2).Str("op", "get").Str("id", "abc").Bytes();
+  EXPECT_FALSE(ParseRequest(body, limits, &req, &err));
+  EXPECT_EQ(err.code, ErrorCode::kUnsupportedVersion);
+  mp::Buffer b;
+  mp::Packer p(b);
+  mp::PackStr(p, "abc");
+  EXPECT_EQ(req.id, std::string(b.data(), b.size()));
+}
+
+TEST(ClientRequestTest, RepliesAreMapsWithVAndOk) {
+  const std::string reply = EncodeError("\x07", ErrorCode::kTimeout, "late");
+  auto d = mp::Decode(reply);
+  ASSERT_TRUE(d.ok());
+  auto m = mp::MapView::Of(d->root());
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(*m->Int("v").value(), 1);
+  EXPECT_EQ(*m->Bool("ok").value(), false);
+  EXPECT_EQ(*m->Int("id").value(), 7);
+  const msgpack::object* e = m->Find("error");
+  ASSERT_NE(e, nullptr);
+  auto em = mp::MapView::Of(*e);
+  EXPECT_EQ(*em->Str("code").value(), "timeout");
+  EXPECT_EQ(std::string(ErrorCodeName(ErrorCode::kTooManySiblings)), "too_many_siblings");
+}
+
+}  // namespace
+}  // namespace ringkv::coordinator

@@ -1,0 +1,208 @@
+"""Spawns real ringkv-storage and ringkv-coordinator processes on 127.0.0.1 for the
+coordinator's process tests, and talks the raw client and storage protocols to them.
+
+Every process a Cluster starts is recorded by its Popen handle and only those are ever
+signalled. Ports come from the coordinator's range 21000-21999; each test module passes its own
+base so that modules never collide.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import msgpack
+import zmq
+
+BIN = os.environ.get("RINGKV_BIN") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
+CTX = zmq.Context.instance()
+
+
+def pack(obj):
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def unpack(data):
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)
+
+
+def decode_state(st):
+    """Live values of an encoded KeyState (0x01 + msgpack [ctx, [[actor, counter, v|nil]...]])."""
+    if not st:
+        return []
+    assert st[0] == 1, st[:1]
+    ctx, versions = msgpack.unpackb(st[1:], raw=False, strict_map_key=False)
+    return sorted(v for (_a, _c, v) in versions if v is not None)
+
+
+def send_frames(endpoint, frames, timeout=5.0, dealer=True):
+    """Sends raw frames on a fresh DEALER (or REQ) and returns the reply frames (None: none)."""
+    s = CTX.socket(zmq.DEALER if dealer else zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(endpoint)
+    try:
+        s.send_multipart(frames)
+        if s.poll(int(timeout * 1000)) == 0:
+            return None
+        return s.recv_multipart()
+    finally:
+        s.close()
+
+
+def raw_request(endpoint, body, timeout=5.0):
+    """One request body (bytes) through a REQ socket; the decoded reply map."""
+    frames = send_frames(endpoint, [body], timeout, dealer=False)
+    assert frames is not None, "no reply from %s within %ss" % (endpoint, timeout)
+    assert len(frames) == 1, frames
+    return unpack(frames[0])
+
+
+def request(endpoint, msg, timeout=5.0):
+    return raw_request(endpoint, pack(msg), timeout)
+
+
+class Node:
+    def __init__(self, cluster, i, dc, rack, base):
+        self.cluster = cluster
+        self.id = "n%d" % (i + 1)
+        self.dc = dc
+        self.rack = rack
+        self.client = "tcp://127.0.0.1:%d" % base
+        self.storage = "tcp://127.0.0.1:%d" % (base + 1)
+        self.gossip = "tcp://127.0.0.1:%d" % (base + 2)
+        self.dir = os.path.join(cluster.dir, self.id)
+        os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
+        self.storage_proc = None
+        self.coord_proc = None
+
+    def spec(self):
+        return "id=%s,dc=%s,rack=%s,client=%s,storage=%s,gossip=%s" % (
+            self.id, self.dc, self.rack, self.client, self.storage, self.gossip)
+
+    def _spawn(self, name, args):
+        log = open(os.path.join(self.dir, "logs", name + ".log"), "ab")
+        try:
+            return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    start_new_session=True)
+        finally:
+            log.close()
+
+    def start_storage(self):
+        assert self.storage_proc is None or self.storage_proc.poll() is not None
+        self.storage_proc = self._spawn("storage", [
+            os.path.join(BIN, "ringkv-storage"), "--data-dir", os.path.join(self.dir, "data"),
+            "--listen", self.storage, "--node-id", self.id, "--sync", "none", "--threads", "2"])
+
+    def start_coordinator(self):
+        assert self.coord_proc is None or self.coord_proc.poll() is not None
+        args = [os.path.join(BIN, "ringkv-coordinator"), "--node-id", self.id,
+                "--listen", self.client, "--replication", self.cluster.replication,
+                "--ring-db", os.path.join(self.dir, "ring.db")]
+        for n in self.cluster.nodes:
+            args += ["--node", n.spec()]
+        args += self.cluster.coord_args
+        self.coord_proc = self._spawn("coordinator", args)
+
+    def kill(self, which, sig=signal.SIGKILL):
+        proc = self.storage_proc if which == "storage" else self.coord_proc
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def req(self, msg, timeout=5.0):
+        return request(self.client, msg, timeout)
+
+    def storage_get(self, key, timeout=5.0):
+        """The live values this node's storage agent holds for `key` (direct storage protocol)."""
+        frames = send_frames(self.storage, [b"", pack({"op": "get", "rid": 7, "k": key})], timeout)
+        assert frames is not None, "storage agent %s did not answer" % self.id
+        reply = unpack(frames[-1])
+        assert reply.get("ok"), reply
+        return decode_state(reply.get("st"))
+
+
+class Cluster:
+    """nodes: list of (dc, rack). replication: "3" or "dc1:2,dc2:1"."""
+
+    def __init__(self, base_port, layout=None, n=3, replication="3", coord_args=()):
+        self.dir = tempfile.mkdtemp(prefix="ringkv-coord-test-")
+        self.replication = replication
+        self.coord_args = list(coord_args)
+        layout = layout or [("dc1", "r%d" % (i % 3 + 1)) for i in range(n)]
+        self.nodes = [Node(self, i, dc, rack, base_port + 10 * i)
+                      for i, (dc, rack) in enumerate(layout)]
+
+    def start(self):
+        try:
+            for n in self.nodes:
+                n.start_storage()
+            for n in self.nodes:
+                n.start_coordinator()
+            for n in self.nodes:
+                self.wait_ping(n)
+            self.wait_all_up()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ping(self, node, timeout=20.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                r = request(node.client, {"v": 1, "op": "ping"}, timeout=0.5)
+                if r.get("ok"):
+                    return
+            except AssertionError:
+                pass
+            for p in (node.coord_proc, node.storage_proc):
+                if p is not None and p.poll() is not None:
+                    raise AssertionError("%s exited with %s; logs in %s" %
+                                         (node.id, p.returncode, node.dir))
+        raise AssertionError("coordinator %s did not answer ping; logs in %s" % (node.id, node.dir))
+
+    def wait_all_up(self, timeout=15.0, nodes=None):
+        """Waits until every coordinator's status shows every member not down."""
+        end = time.time() + timeout
+        for n in nodes or self.nodes:
+            while True:
+                st = n.req({"v": 1, "op": "status"})
+                if all(m["state"] != "down" for m in st["members"]):
+                    break
+                if time.time() > end:
+                    raise AssertionError("members still down on %s: %s" % (n.id, st["members"]))
+                time.sleep(0.05)
+
+    def wait_down(self, ids, timeout=5.0, nodes=None):
+        """Waits until the given coordinators' status shows members `ids` down."""
+        end = time.time() + timeout
+        for n in nodes or self.nodes:
+            while True:
+                st = n.req({"v": 1, "op": "status"})
+                if all(m["state"] == "down" for m in st["members"] if m["node"] in ids):
+                    break
+                if time.time() > end:
+                    raise AssertionError("members not down on %s: %s" % (n.id, st["members"]))
+                time.sleep(0.05)
+
+    def stop(self):
+        for n in self.nodes:
+            n.kill("coordinator", signal.SIGTERM)
+        for n in self.nodes:
+            n.kill("storage", signal.SIGTERM)
+        if os.environ.get("RINGKV_KEEP_TEST_DIRS"):
+            print("test dir kept:", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
