@@ -105,7 +105,16 @@ class RingkvLocalTest(unittest.TestCase):
             self.assertEqual(status_rows(self.local("status").stdout)[("n2", "storage")][2], "down")
             p = self.local("start", "n2", "storage")
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertEqual(c.get("kept", r="all").values, [b"v1"])
+            # The coordinators mark the agent up at their next ping of it (~500 ms).
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    self.assertEqual(c.get("kept", r="all").values, [b"v1"])
+                    break
+                except ringkv.Unavailable:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
 
     def test_errors(self):
         cases = [
