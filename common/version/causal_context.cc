@@ -33,7 +33,8 @@ uint64_t CausalContext::MaxCounter(ActorId actor) const {
     // The last cloud dot of `actor`: the one before the first dot of a larger actor.
     auto it = std::lower_bound(cloud_.begin(), cloud_.end(), Dot{actor + 1, 0});
     if (actor == UINT64_MAX) it = cloud_.end();
-    if (it != cloud_.begin() && std::prev(it)->actor == actor) n = std::max(n, std::prev(it)->counter);
+    if (it != cloud_.begin() && std::prev(it)->actor == actor)
+      n = std::max(n, std::prev(it)->counter);
   }
   return n;
 }
@@ -195,7 +196,8 @@ bool ContextCodec::DecodeBody(cmp::Reader* in, uint64_t max_counter, CausalConte
     if (d.counter == 0) return (*error = "context cloud dot with counter 0"), false;
     if (d.counter > max_counter) return (*error = "context counter out of range"), false;
     if (!out->cloud_.empty() && d <= out->cloud_.back()) {
-      *error = d == out->cloud_.back() ? "duplicate dot in context cloud" : "context cloud not sorted";
+      *error =
+          d == out->cloud_.back() ? "duplicate dot in context cloud" : "context cloud not sorted";
       return false;
     }
     while (v != out->vv_.cend() && v->actor < d.actor) ++v;
@@ -203,7 +205,8 @@ bool ContextCodec::DecodeBody(cmp::Reader* in, uint64_t max_counter, CausalConte
     // Compacted: the dot is neither covered by the vector nor next in line after it (the
     // counters are at most max_counter < UINT64_MAX, so vn + 1 cannot wrap). The previous
     // cloud dot of the same actor, being smaller, already passed the same test.
-    if (d.counter <= vn + 1) return (*error = "context cloud dot not compacted into the vector"), false;
+    if (d.counter <= vn + 1)
+      return (*error = "context cloud dot not compacted into the vector"), false;
     out->cloud_.push_back(d);
   }
   return true;
@@ -212,7 +215,8 @@ bool ContextCodec::DecodeBody(cmp::Reader* in, uint64_t max_counter, CausalConte
 Result<CausalContext> CausalContext::Decode(std::string_view bytes) {
   CausalContext cc;
   if (bytes.empty()) return cc;
-  if (bytes[0] != kVersionFormat) return Status::InvalidArgument("ctx: unknown format version byte");
+  if (bytes[0] != kVersionFormat)
+    return Status::InvalidArgument("ctx: unknown format version byte");
   cmp::Reader in(bytes.substr(1));
   const char* error;
   if (!ContextCodec::DecodeBody(&in, kMaxContextCounter, &cc, &error)) {

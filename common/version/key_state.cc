@@ -24,7 +24,8 @@ constexpr uint64_t kMaxStateCounter = UINT64_MAX - 1;
 
 }  // namespace
 
-Dot KeyState::Update(const CausalContext& ctx, std::optional<std::string_view> value, ActorId actor) {
+Dot KeyState::Update(const CausalContext& ctx, std::optional<std::string_view> value,
+                     ActorId actor) {
   if (!ctx.empty()) {
     std::erase_if(versions_, [&](const Version& v) { return ctx.Covers(v.dot); });
     cc_.Merge(ctx);
@@ -92,7 +93,8 @@ std::vector<std::string> KeyState::LiveValues() const {
 }
 
 bool KeyState::HasLive() const {
-  return std::any_of(versions_.begin(), versions_.end(), [](const Version& v) { return !v.tombstone; });
+  return std::any_of(versions_.begin(), versions_.end(),
+                     [](const Version& v) { return !v.tombstone; });
 }
 
 bool KeyState::OnlyTombstones() const { return !HasLive(); }
@@ -122,7 +124,8 @@ std::string KeyState::Encode() const {
 Result<KeyState> KeyState::Decode(std::string_view bytes) {
   KeyState ks;
   if (bytes.empty()) return ks;
-  if (bytes[0] != kVersionFormat) return Status::InvalidArgument("key state: unknown format version byte");
+  if (bytes[0] != kVersionFormat)
+    return Status::InvalidArgument("key state: unknown format version byte");
   cmp::Reader in(bytes.substr(1));
   const char* error = "malformed key state";
   auto fail = [&] { return Status::InvalidArgument(std::string("key state: ") + error); };
@@ -141,7 +144,8 @@ Result<KeyState> KeyState::Decode(std::string_view bytes) {
     }
     if (v.dot.counter == 0) return (error = "version with counter 0"), fail();
     if (!ks.versions_.empty() && v.dot <= ks.versions_.back().dot) {
-      error = v.dot == ks.versions_.back().dot ? "duplicate version dot" : "versions not sorted by dot";
+      error =
+          v.dot == ks.versions_.back().dot ? "duplicate version dot" : "versions not sorted by dot";
       return fail();
     }
     if (!ks.cc_.Covers(v.dot)) return (error = "version dot not covered by the context"), fail();

@@ -42,7 +42,7 @@ class KeyState {
 
   // Number of versions (live values and tombstones) — what the sibling cap counts.
   size_t VersionCount() const { return versions_.size(); }
-  // Distinct live (non-tombstone) values, each once, in a deterministic order.
+  // Distinct live (non-tombstone) values, each once, sorted bytewise.
   std::vector<std::string> LiveValues() const;
   bool HasLive() const;
   // True when there is nothing but tombstones (or nothing at all): what compaction may drop

@@ -96,10 +96,12 @@ DotSet DotsOf(const CausalContext& c) {
 }
 
 // Whether `stored` holds version v (the same dot and value).
-bool Holds(const SortedSet<ModelVersion>& stored, const ModelVersion& v) { return Contains(stored, v); }
+bool Holds(const SortedSet<ModelVersion>& stored, const ModelVersion& v) {
+  return Contains(stored, v);
+}
 
-void ModelSync(SortedSet<ModelVersion>* stored, DotSet* seen, const SortedSet<ModelVersion>& o_stored,
-               const DotSet& o_seen) {
+void ModelSync(SortedSet<ModelVersion>* stored, DotSet* seen,
+               const SortedSet<ModelVersion>& o_stored, const DotSet& o_seen) {
   SortedSet<ModelVersion> out;
   for (const auto& v : *stored) {
     if (Holds(o_stored, v) || !Contains(o_seen, v.dot)) Insert(&out, v);
@@ -145,7 +147,8 @@ class Simulation {
     while (!inflight_.empty()) Deliver();
     for (int round = 0; round < 2; ++round) {
       for (size_t i = 0; i < replicas_.size(); ++i) {
-        for (size_t j = 0; j < replicas_.size(); ++j) SyncInto(&replicas_[i], Snapshot(replicas_[j]));
+        for (size_t j = 0; j < replicas_.size(); ++j)
+          SyncInto(&replicas_[i], Snapshot(replicas_[j]));
       }
     }
     CheckAll();
@@ -195,8 +198,8 @@ class Simulation {
     // A small value pool so identical values (retries) happen often.
     const std::string value = tombstone ? "" : std::string(1, static_cast<char>('a' + rng_() % 6));
     const size_t expect_count = rep.state.VersionCountAfterUpdate(c.ctx);
-    const Dot dot = rep.state.Update(c.ctx, tombstone ? std::nullopt : std::optional<std::string_view>(value),
-                                     rep.actor);
+    const Dot dot = rep.state.Update(
+        c.ctx, tombstone ? std::nullopt : std::optional<std::string_view>(value), rep.actor);
     ASSERT_EQ(rep.state.VersionCount(), expect_count);
     // Explicit model of update.
     SortedSet<ModelVersion> kept;
@@ -331,7 +334,8 @@ class Simulation {
       // Absorption of what is already known: a ⊔ (a ⊔ b) = a ⊔ b.
       ASSERT_EQ(join(a, join(a, b)).Encode(), join(a, b).Encode());
     }
-    if (algebra_pool_.size() > 16) algebra_pool_.erase(algebra_pool_.begin(), algebra_pool_.begin() + 8);
+    if (algebra_pool_.size() > 16)
+      algebra_pool_.erase(algebra_pool_.begin(), algebra_pool_.begin() + 8);
   }
 
   std::mt19937_64 rng_;

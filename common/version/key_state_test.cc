@@ -26,7 +26,8 @@ std::string Hex(std::string_view s) {
 
 std::string Unhex(std::string_view h) {
   std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
   return out;
 }
 
@@ -295,8 +296,10 @@ TEST(KeyStateTest, OneVersionEncodeDecodeIsFast) {
   for (int i = 0; i < kIters; ++i) sink += CausalContext::Decode(cenc)->vector().size();
   const double t3 = ThreadCpuNs();
   const double encode_ns = (t1 - t0) / kIters, decode_ns = (t2 - t1) / kIters;
-  std::printf("1-version KeyState (100-byte value): encode %.0f ns, decode %.0f ns; ctx decode %.0f ns "
-              "(%zu)\n", encode_ns, decode_ns, (t3 - t2) / kIters, sink % 10);
+  std::printf(
+      "1-version KeyState (100-byte value): encode %.0f ns, decode %.0f ns; ctx decode %.0f ns "
+      "(%zu)\n",
+      encode_ns, decode_ns, (t3 - t2) / kIters, sink % 10);
 #if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   EXPECT_LT(encode_ns, 2000);
   EXPECT_LT(decode_ns, 2000);
