@@ -2,11 +2,13 @@
 # The README's demo: starts a local 3-node cluster in DIR (default /tmp/ringkv-demo) with
 # ringkv-local and walks through the ringkv CLI: put, get, two concurrent blind puts that leave
 # siblings, resolving them, delete, status. The cluster stays up afterwards.
-# Usage: scripts/demo.sh [DIR]   (binaries from $RINGKV_BIN, default build/bin of this checkout)
+# Usage: scripts/demo.sh [DIR]   (binaries from $RINGKV_BIN, default build/bin of this checkout;
+# ports from $RINGKV_DEMO_BASE_PORT, default 7400: node i uses base+10(i-1) .. +2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-/tmp/ringkv-demo}
 bin=${RINGKV_BIN:-$PWD/build/bin}
+base=${RINGKV_DEMO_BASE_PORT:-7400}
 for b in ringkv ringkv-local ringkv-storage ringkv-coordinator ringkv-gossip; do
   if [ ! -x "$bin/$b" ]; then
     echo "demo: $bin/$b is missing; build first: cmake -S . -B build && cmake --build build" >&2
@@ -15,7 +17,15 @@ for b in ringkv ringkv-local ringkv-storage ringkv-coordinator ringkv-gossip; do
 done
 
 step() { printf '\n== %s\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+# Prints the command as typed (arguments with spaces in quotes), then runs it.
+show() {
+  local a line='$'
+  for a in "$@"; do
+    case $a in *' '*) line+=" \"$a\"" ;; *) line+=" $a" ;; esac
+  done
+  printf '%s\n' "${line/#\$ $bin\//\$ }"
+  "$@"
+}
 ringkv() { "$bin/ringkv" "$@"; }
 
 if [ -f "$dir/cluster.json" ] && "$bin/ringkv-local" status --dir "$dir" | grep -q ' up'; then
@@ -24,8 +34,8 @@ if [ -f "$dir/cluster.json" ] && "$bin/ringkv-local" status --dir "$dir" | grep 
 fi
 
 step "start a 3-node cluster in $dir (each node: storage, coordinator and gossip agents)"
-printf '$ ringkv-local up --nodes 3 --dir %s\n' "$dir"
-endpoints=$("$bin/ringkv-local" up --nodes 3 --dir "$dir")
+printf '$ ringkv-local up --nodes 3 --dir %s --base-port %s\n' "$dir" "$base"
+endpoints=$("$bin/ringkv-local" up --nodes 3 --dir "$dir" --base-port "$base")
 echo "$endpoints"
 export RINGKV_ENDPOINTS
 RINGKV_ENDPOINTS=$(echo "$endpoints" | paste -sd, -)

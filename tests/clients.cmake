@@ -12,3 +12,4 @@ ringkv_add_test(cpp_client_cluster_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/clie
   LIBS ringkv_client LABELS integration)
 set_tests_properties(cpp_client_cluster_test PROPERTIES TIMEOUT 600
   ENVIRONMENT "RINGKV_BIN=${CMAKE_BINARY_DIR}/bin")
+ringkv_add_py_test(clients_demo ${CMAKE_CURRENT_SOURCE_DIR}/clients/test_demo.py)
