@@ -237,13 +237,12 @@ std::optional<Reply> Client::Impl::Call(const char* op, const std::function<void
         return std::nullopt;
       }
     } catch (const zmq::error_t& e) {
-      // A bad endpoint string or a socket error: report it as a transport failure of this
-      // coordinator and move on like a lost reply.
-      if (!tried.empty()) tried += ", ";
-      tried += options.endpoints[current] + " (" + e.what() + ")";
+      // A malformed endpoint or a socket error: retrying would fail the same way.
+      const std::string ep = options.endpoints[current];
       socket.reset();
       current = (current + 1) % options.endpoints.size();
-      continue;
+      *err = MakeError(ErrorCode::kTransport, "cannot use endpoint '" + ep + "': " + e.what());
+      return std::nullopt;
     }
     // No reply in time: this REQ socket is stuck for good. Close it and go to the next one.
     if (tried.find(options.endpoints[current]) == std::string::npos) {

@@ -408,6 +408,14 @@ TEST(ClientTest, TransportErrorAfterRetries) {
   EXPECT_TRUE(c2.Put("k", "v", "", &err).has_value());
 }
 
+TEST(ClientTest, MalformedEndpointFailsAtOnce) {
+  Client c(Options{.endpoints = {"not-an-endpoint"}});
+  Error err;
+  EXPECT_FALSE(c.Ping(&err).has_value());
+  EXPECT_EQ(err.code, ErrorCode::kTransport);
+  EXPECT_NE(err.message.find("cannot use endpoint 'not-an-endpoint'"), std::string::npos) << err.message;
+}
+
 TEST(ClientTest, NoEndpointsIsATransportError) {
   Client c(Options{});
   Error err;

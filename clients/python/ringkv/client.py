@@ -166,7 +166,11 @@ class Client:
         self.close()
         s = self._context.socket(zmq.REQ)
         s.setsockopt(zmq.LINGER, 0)
-        s.connect(self.endpoints[self._current])
+        try:
+            s.connect(self.endpoints[self._current])
+        except zmq.ZMQError as e:
+            s.close(linger=0)
+            raise TransportError("cannot use endpoint '%s': %s" % (self.endpoints[self._current], e))
         self._socket = s
 
     def _call(self, request, timeout_ms=None):

@@ -196,6 +196,11 @@ class ClientTest(unittest.TestCase):
         self.assertIsNone(c.resolve("k", lambda vs: self.fail("merge called")))
         self.assertEqual(len(f.requests), 2)
 
+    def test_malformed_endpoint(self):
+        with self.assertRaises(ringkv.TransportError) as cm:
+            self.client(["not-an-endpoint"]).ping()
+        self.assertIn("cannot use endpoint 'not-an-endpoint'", str(cm.exception))
+
     def test_no_endpoints(self):
         with self.assertRaises(ValueError):
             ringkv.Client([])
