@@ -28,9 +28,10 @@ show() {
 }
 ringkv() { "$bin/ringkv" "$@"; }
 
-if [ -f "$dir/cluster.json" ] && "$bin/ringkv-local" status --dir "$dir" | grep -q ' up'; then
-  step "a cluster from an earlier run is still up in $dir: stopping it first"
+if [ -f "$dir/cluster.json" ]; then
+  step "a cluster from an earlier run is in $dir: stopping it and starting afresh"
   "$bin/ringkv-local" down --dir "$dir"
+  rm -rf "$dir"
 fi
 
 step "start a 3-node cluster in $dir (each node: storage, coordinator and gossip agents)"
