@@ -1,6 +1,8 @@
 // Client protocol parsing and reply encoding; every rule cites client-protocol.md.
 #include "coordinator/client_request.h"
 
+#include <cstring>
+
 namespace ringkv::coordinator {
 
 namespace {
@@ -17,6 +19,44 @@ bool DecodeBounded(std::string_view body, msgpack::object_handle* out) {
     return offset == body.size();
   } catch (const std::exception&) {
     return false;
+  }
+}
+
+// Re-packs a decoded object exactly as it was sent. msgpack-c's own packer writes a float with
+// an integral value (2.0) as an integer, which would not echo `id` unchanged, so floats are
+// written here with their original width.
+void PackExact(mp::Packer& p, mp::Buffer& buf, const msgpack::object& o) {
+  switch (o.type) {
+    case msgpack::type::FLOAT32: {
+      float f = static_cast<float>(o.via.f64);
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      char b[5] = {static_cast<char>(0xca)};
+      for (int i = 0; i < 4; ++i) b[1 + i] = static_cast<char>(bits >> (24 - 8 * i));
+      buf.write(b, 5);
+      return;
+    }
+    case msgpack::type::FLOAT64: {
+      uint64_t bits;
+      std::memcpy(&bits, &o.via.f64, 8);
+      char b[9] = {static_cast<char>(0xcb)};
+      for (int i = 0; i < 8; ++i) b[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+      buf.write(b, 9);
+      return;
+    }
+    case msgpack::type::ARRAY:
+      p.pack_array(o.via.array.size);
+      for (uint32_t i = 0; i < o.via.array.size; ++i) PackExact(p, buf, o.via.array.ptr[i]);
+      return;
+    case msgpack::type::MAP:
+      p.pack_map(o.via.map.size);
+      for (uint32_t i = 0; i < o.via.map.size; ++i) {
+        PackExact(p, buf, o.via.map.ptr[i].key);
+        PackExact(p, buf, o.via.map.ptr[i].val);
+      }
+      return;
+    default:
+      p.pack(o);
   }
 }
 
@@ -134,7 +174,7 @@ bool ParseRequest(std::string_view body, const RequestLimits& limits, ClientRequ
   if (const msgpack::object* id = m.Find("id")) {
     mp::Buffer b;
     mp::Packer p(b);
-    mp::PackObject(p, *id);
+    PackExact(p, b, *id);
     out->id.assign(b.data(), b.size());
   }
 

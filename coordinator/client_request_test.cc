@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <functional>
 #include <map>
 
 namespace ringkv::coordinator {
@@ -14,12 +16,23 @@ class Map {
   Map& Int(const std::string& k, int64_t v) { return Add(k, [v](mp::Packer& p) { p.pack_int64(v); }); }
   Map& Str(const std::string& k, const std::string& v) { return Add(k, [v](mp::Packer& p) { mp::PackStr(p, v); }); }
   Map& Bin(const std::string& k, const std::string& v) { return Add(k, [v](mp::Packer& p) { mp::PackBin(p, v); }); }
-  Map& Float(const std::string& k, double v) { return Add(k, [v](mp::Packer& p) { p.pack_double(v); }); }
+  // Raw float64: msgpack-c's pack_double writes integral values (2.0) as integers.
+  Map& Float(const std::string& k, double v) {
+    return Add(k, [this, v](mp::Packer& p) {
+      (void)p;
+      uint64_t bits;
+      std::memcpy(&bits, &v, 8);
+      char b[9] = {static_cast<char>(0xcb)};
+      for (int i = 0; i < 8; ++i) b[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+      raw_->write(b, 9);
+    });
+  }
   Map& Bool(const std::string& k, bool v) { return Add(k, [v](mp::Packer& p) { if (v) p.pack_true(); else p.pack_false(); }); }
   Map& Nil(const std::string& k) { return Add(k, [](mp::Packer& p) { p.pack_nil(); }); }
   std::string Bytes() const {
     mp::Buffer b;
     mp::Packer p(b);
+    raw_ = &b;
     p.pack_map(static_cast<uint32_t>(fields_.size()));
     for (const auto& [k, f] : fields_) {
       mp::PackStr(p, k);
@@ -34,6 +47,7 @@ class Map {
     return *this;
   }
   std::vector<std::pair<std::string, std::function<void(mp::Packer&)>>> fields_;
+  mutable mp::Buffer* raw_ = nullptr;
 };
 
 Map Put() { return Map().Int("v", 1).Str("op", "put").Bin("key", "k").Bin("value", "x"); }
@@ -75,6 +89,13 @@ TEST(ClientRequestTest, EnvelopeAndVersionErrors) {
   EXPECT_EQ(ErrorOf(Map().Str("op", "get").Bin("key", "k").Bytes()), ErrorCode::kBadRequest);
   EXPECT_EQ(ErrorOf(Map().Str("v", "1").Str("op", "get").Bytes()), ErrorCode::kBadRequest);
   EXPECT_EQ(ErrorOf(Map().Float("v", 1.0).Str("op", "get").Bytes()), ErrorCode::kBadRequest);
+  {  // an integral float id is echoed as a float
+    ClientRequest req;
+    ClientError err;
+    EXPECT_TRUE(ParseRequest(Map().Int("v", 1).Str("op", "ping").Float("id", 2.0).Bytes(),
+                             RequestLimits(), &req, &err));
+    EXPECT_EQ(req.id, std::string("\xcb\x40\x00\x00\x00\x00\x00\x00\x00", 9));
+  }
   EXPECT_EQ(ErrorOf(Map().Bool("v", true).Str("op", "get").Bytes()), ErrorCode::kBadRequest);
   EXPECT_EQ(ErrorOf(Map().Int("v", 2).Str("op", "get").Bytes()), ErrorCode::kUnsupportedVersion);
   EXPECT_EQ(ErrorOf(Map().Int("v", -1).Str("op", "get").Bytes()), ErrorCode::kUnsupportedVersion);

@@ -159,8 +159,12 @@ class DataPathTest(unittest.TestCase):
             self.assertEqual(g["values"], [b"L"])
         self.assertEqual(get(CLUSTER.nodes[1], b"levels", r="all")["acks"], 3)
         self.assertGreaterEqual(get(CLUSTER.nodes[1], b"levels", r="one")["acks"], 1)
+        ctx = get(CLUSTER.nodes[1], b"levels")["ctx"]
         for w in ["one", "quorum", "all", 1, 2, 3, "local_quorum", "each_quorum"]:
-            self.assertTrue(put(CLUSTER.nodes[2], b"levels", b"L", w=w)["ok"], w)
+            r = put(CLUSTER.nodes[2], b"levels", b"L", ctx=ctx, w=w)
+            self.assertTrue(r["ok"], (w, r))
+            ctx = r["ctx"]
+        self.assertEqual(get(CLUSTER.nodes[0], b"levels", r="all")["values"], [b"L"])
 
     def test_ctx_from_one_coordinator_works_on_another(self):
         a, b, c = CLUSTER.nodes
