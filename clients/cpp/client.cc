@@ -106,10 +106,11 @@ class Request {
   bool reads_ = false, writes_ = false;
 };
 
-// A decoded successful reply.
+// A decoded successful reply. The root map is viewed on demand: a MapView points into the
+// handle's root object, which moves with the handle.
 struct Reply {
   mp::Decoded decoded;
-  std::optional<mp::MapView> map;
+  mp::MapView map() const { return mp::MapView::Of(decoded.root()).value(); }  // checked in Call
 };
 
 Error MakeError(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
@@ -212,15 +213,14 @@ std::optional<Reply> Client::Impl::Call(const char* op, const std::function<void
           *err = Malformed(map.status().message());
           return std::nullopt;
         }
-        reply.map = map.value();
-        auto ok = reply.map->Bool("ok");
+        auto ok = map->Bool("ok");
         if (!ok.ok() || !ok.value().has_value()) {
           *err = Malformed("no boolean 'ok'");
           return std::nullopt;
         }
         if (*ok.value()) return reply;
         std::string code = "internal", message;
-        if (const msgpack::object* e = reply.map->Find("error")) {
+        if (const msgpack::object* e = map->Find("error")) {
           auto emap = mp::MapView::Of(*e);
           if (emap.ok()) {
             auto c = emap->Str("code");
@@ -290,7 +290,7 @@ std::optional<GetResult> Client::Get(const std::string& key, Error* err) {
   auto reply = impl_->Call("get", [&](Request& r) { r.Key(key).R(); }, err);
   if (!reply) return std::nullopt;
   GetResult out;
-  const mp::MapView& m = *reply->map;
+  const mp::MapView m = reply->map();
   if (!ReadCtxAcks(m, &out.ctx, &out.acks, err)) return std::nullopt;
   auto found = m.Bool("found");
   if (!found.ok()) {
@@ -320,7 +320,7 @@ std::optional<WriteResult> Client::Put(const std::string& key, const std::string
   auto reply = impl_->Call("put", [&](Request& r) { r.Key(key).Value(value).Ctx(ctx).W(); }, err);
   if (!reply) return std::nullopt;
   WriteResult out;
-  if (!ReadCtxAcks(*reply->map, &out.ctx, &out.acks, err)) return std::nullopt;
+  if (!ReadCtxAcks(reply->map(), &out.ctx, &out.acks, err)) return std::nullopt;
   return out;
 }
 
@@ -330,14 +330,14 @@ std::optional<WriteResult> Client::Delete(const std::string& key, const std::str
   auto reply = impl_->Call("delete", [&](Request& r) { r.Key(key).Ctx(ctx).W().R(); }, err);
   if (!reply) return std::nullopt;
   WriteResult out;
-  if (!ReadCtxAcks(*reply->map, &out.ctx, &out.acks, err)) return std::nullopt;
+  if (!ReadCtxAcks(reply->map(), &out.ctx, &out.acks, err)) return std::nullopt;
   return out;
 }
 
 std::optional<std::string> Client::Ping(Error* err) {
   auto reply = impl_->Call("ping", [](Request&) {}, err);
   if (!reply) return std::nullopt;
-  auto node = reply->map->Str("node");
+  auto node = reply->map().Str("node");
   if (!node.ok()) {
     *err = Malformed(node.status().message());
     return std::nullopt;
@@ -348,7 +348,7 @@ std::optional<std::string> Client::Ping(Error* err) {
 std::optional<StatusResult> Client::Status(Error* err) {
   auto reply = impl_->Call("status", [](Request&) {}, err);
   if (!reply) return std::nullopt;
-  const mp::MapView& m = *reply->map;
+  const mp::MapView m = reply->map();
   StatusResult out;
   auto node = m.Str("node");
   auto dc = m.Str("dc");
