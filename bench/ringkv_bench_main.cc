@@ -1,7 +1,8 @@
 // ringkv-bench: a closed-loop load generator for a ringkv cluster (YCSB core workloads A, B, C).
 // Each client thread owns one Client (one REQ connection) and issues one request at a time; an
-// update carries the context its client last got for that key (from a get or put reply), as an
-// application would, so siblings come only from real concurrency. Prints throughput, latency
+// update carries the context its client last got for that key (from a get or put reply; for a
+// key it never saw, it reads one first), as an application would, so siblings come only from
+// real concurrency. Prints throughput, latency
 // percentiles per op type, errors by code, sibling counts and its own CPU use.
 #include <sys/resource.h>
 
@@ -41,6 +42,7 @@ struct BenchOptions {
   bool zipfian = false;
   char workload = 'A';
   bool load = false;
+  bool ctx_miss_read = true;  // fetch a context with a get before updating an unseen key
   std::string r, w;
   int timeout_ms = 2000;
   uint64_t seed = 1;
@@ -54,6 +56,7 @@ struct ThreadStats {
   uint64_t gets_found = 0, gets_missing = 0, gets_with_siblings = 0, values_seen = 0;
   uint64_t max_siblings = 0;
   uint64_t blind_updates = 0;  // updates of keys this client had no context for
+  uint64_t ctx_fetches = 0;    // gets issued only to learn a context before such an update
 
   void Merge(const ThreadStats& o) {
     read.Merge(o.read);
@@ -68,6 +71,7 @@ struct ThreadStats {
     values_seen += o.values_seen;
     max_siblings = std::max(max_siblings, o.max_siblings);
     blind_updates += o.blind_updates;
+    ctx_fetches += o.ctx_fetches;
   }
 };
 
@@ -157,6 +161,18 @@ class Worker {
 
   void DoUpdate(const std::string& key) {
     auto it = ctx_.find(key);
+    if (it == ctx_.end() && o_.ctx_miss_read) {
+      // An application updates what it has read: learn the key's context first. This get is
+      // not one of the workload's ops (it is counted as ctx_fetches) but its time is spent.
+      client::Error err;
+      auto r = client_->Get(key, &err);
+      ++stats_.ctx_fetches;
+      if (!r) {
+        ++stats_.errors[std::string("ctx_fetch_") + client::ErrorCodeName(err.code)];
+        return;
+      }
+      it = ctx_.insert_or_assign(key, r->ctx).first;
+    }
     const std::string ctx = it == ctx_.end() ? std::string() : it->second;
     if (it == ctx_.end()) ++stats_.blind_updates;
     const std::string value(values_.Next(o_.value_size));
@@ -253,25 +269,28 @@ int RunBench(const BenchOptions& o) {
   std::printf("errors total=%" PRIu64 "%s\n", errors, by_code.c_str());
   std::printf("siblings gets_found=%" PRIu64 " gets_missing=%" PRIu64
               " gets_with_siblings=%" PRIu64 " mean_values=%.3f max_values=%" PRIu64
-              " blind_updates=%" PRIu64 "\n",
+              " blind_updates=%" PRIu64 " ctx_fetches=%" PRIu64 "\n",
               s.gets_found, s.gets_missing, s.gets_with_siblings,
               s.gets_found ? static_cast<double>(s.values_seen) / s.gets_found : 0.0,
-              s.max_siblings, s.blind_updates);
+              s.max_siblings, s.blind_updates, s.ctx_fetches);
   std::printf("cpu user_sys_s=%.3f cpu_pct_of_one_core=%.1f\n", cpu,
               secs > 0 ? 100.0 * cpu / secs : 0.0);
   // One line with the headline figures, for scripts.
+  // requests_per_s also counts the gets that only fetched a context (--ctx-miss read).
   std::printf("summary workload=%c clients=%d seconds=%.3f ops=%" PRIu64 " ops_per_s=%.0f "
-              "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%" PRIu64 " cpu_pct=%.1f\n",
+              "requests_per_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%" PRIu64
+              " cpu_pct=%.1f\n",
               o.workload, o.clients, secs, all.Count(), secs > 0 ? all.Count() / secs : 0.0,
-              all.Percentile(0.5) / 1e6, all.Percentile(0.99) / 1e6,
-              all.Percentile(0.999) / 1e6, errors, secs > 0 ? 100.0 * cpu / secs : 0.0);
+              secs > 0 ? (all.Count() + s.ctx_fetches) / secs : 0.0, all.Percentile(0.5) / 1e6,
+              all.Percentile(0.99) / 1e6, all.Percentile(0.999) / 1e6, errors,
+              secs > 0 ? 100.0 * cpu / secs : 0.0);
   std::fflush(stdout);
   return all.Count() > 0 ? 0 : 1;
 }
 
 int Main(int argc, char** argv) {
   BenchOptions o;
-  std::string endpoints, distribution, workload;
+  std::string endpoints, distribution, workload, ctx_miss;
   po::options_description desc("ringkv-bench options");
   desc.add_options()
       ("endpoints", po::value<std::string>(&endpoints)->required(),
@@ -289,6 +308,9 @@ int Main(int argc, char** argv) {
       ("workload", po::value<std::string>(&workload)->default_value("A"),
        "A: 50/50 read/update, B: 95/5, C: read only")
       ("load", po::bool_switch(&o.load), "write every key once before the measured phase")
+      ("ctx-miss", po::value<std::string>(&ctx_miss)->default_value("read"),
+       "update of a key this client has no context for: 'read' gets it first (counted as "
+       "ctx_fetches, not as an op), 'blind' writes without one (adds a sibling)")
       ("r", po::value<std::string>(&o.r)->default_value(""), "read quorum (default: cluster's)")
       ("w", po::value<std::string>(&o.w)->default_value(""), "write quorum (default: cluster's)")
       ("timeout-ms", po::value<int>(&o.timeout_ms)->default_value(2000), "per-request deadline")
@@ -314,6 +336,8 @@ int Main(int argc, char** argv) {
   if (o.value_size > 65536) return fail("--value-size must be at most 65536");
   if (o.timeout_ms < 1 || o.timeout_ms > 60000) return fail("--timeout-ms must be 1..60000");
   if (o.ops > static_cast<uint64_t>(INT64_MAX)) return fail("--ops too large");
+  if (ctx_miss == "blind") o.ctx_miss_read = false;
+  else if (ctx_miss != "read") return fail("--ctx-miss must be read or blind");
   if (distribution == "zipfian") o.zipfian = true;
   else if (distribution != "uniform") return fail("--distribution must be uniform or zipfian");
   if (workload == "A" || workload == "a") o.workload = 'A';

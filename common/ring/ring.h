@@ -54,10 +54,14 @@ struct Replication {
 
 // One node spec on a command line or in a config file:
 // "id=n1,dc=dc1,rack=r1,client=tcp://127.0.0.1:7400,storage=tcp://127.0.0.1:7401,
-//  gossip=tcp://127.0.0.1:7402,vnodes=256"
+//  gossip=tcp://127.0.0.1:7402,vnodes=1024"  (optional state=joining|normal|leaving|down).
+// InvalidArgument naming the spec and the bad field (unknown, duplicate, malformed, missing id).
 Result<NodeInfo> ParseNodeSpec(const std::string& spec);
 std::string FormatNodeSpec(const NodeInfo& n);
 
+// Immutable after Build: const methods may be called from any number of threads. Pointers
+// returned by PreferenceList and Find point into this Ring and stay valid while it lives (moving
+// a Ring keeps them valid; a copy has its own). nodes() holds each node's tokens filled in.
 class Ring {
  public:
   Ring() = default;

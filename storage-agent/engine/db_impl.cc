@@ -620,7 +620,8 @@ void DBImpl::CompactionThread() {
       all_request = compact_all_requested_;
       if (!all) compaction_wanted_ = false;
     }
-    Status s = DoCompaction(all);
+    bool did_work = false;
+    Status s = DoCompaction(all, &did_work);
     if (!s.ok() && !shutting_down_.load()) {
       RINGKV_LOG(kError) << "engine: compaction failed: " << s.ToString();
     }
@@ -629,13 +630,14 @@ void DBImpl::CompactionThread() {
       compact_all_status_ = s;
       compact_all_done_ = all_request;
       bg_cv_.notify_all();
-    } else if (s.ok()) {
+    } else if (s.ok() && did_work) {
       compaction_wanted_ = true;  // look again: the new table may complete another bucket
     }
   }
 }
 
-Status DBImpl::DoCompaction(bool all) {
+Status DBImpl::DoCompaction(bool all, bool* did_work) {
+  *did_work = false;
   CompactionJob job;
   std::vector<uint64_t> input_numbers;
   {
@@ -731,6 +733,7 @@ Status DBImpl::DoCompaction(bool all) {
   // Old files go once the last reader drops them (Table deletes itself when obsolete).
   for (auto& t : job.inputs) t->MarkObsolete();
   compactions_.fetch_add(1);
+  *did_work = true;
   RINGKV_LOG(kDebug) << "engine: compacted " << job.inputs.size() << " tables into "
                      << (out ? TableFileName(number) : std::string("nothing")) << " ("
                      << cs.records_out << " records, " << cs.tombstones_dropped

@@ -68,7 +68,8 @@ class DBImpl : public Engine {
   Status Recover();
   void FlushThread();
   void CompactionThread();
-  Status DoCompaction(bool all);
+  // Merges one picked bucket (or every table when `all`); *did_work says whether it did.
+  Status DoCompaction(bool all, bool* did_work);
   int64_t NowMs() const;
   uint64_t NewFileNumber();
 

@@ -35,7 +35,7 @@ struct Options {
   std::string dir;                                  // created when missing
   SyncMode sync_mode = SyncMode::kBatch;
   int batch_window_ms = 2;                          // group-commit window for kBatch
-  uint64_t memtable_bytes = 32ull << 20;            // a full memtable is flushed in background
+  uint64_t memtable_bytes = 4ull << 20;             // a full memtable is flushed in background
   uint64_t log_segment_bytes = 64ull << 20;         // commit log segment size before rolling
   uint64_t block_bytes = 4096;                      // SSTable data block target size
   int bloom_bits_per_key = 10;

@@ -60,7 +60,7 @@ TEST(EngineModelTest, RandomOpsMatchModel) {
   constexpr int kOps = 200000;
   constexpr int kKeys = 8000;
   auto start = std::chrono::steady_clock::now();
-  uint64_t reads = 0, checkpoints = 0;
+  uint64_t reads = 0, checkpoints = 0, flushes = 0, compactions = 0;
   for (int i = 1; i <= kOps; ++i) {
     std::string k = "key-" + std::to_string(rng() % kKeys);
     auto mk = std::make_pair(TokenOf(k), k);
@@ -109,6 +109,8 @@ TEST(EngineModelTest, RandomOpsMatchModel) {
           break;
         case 2:
         case 3:
+          flushes += e->Stats().flushes;
+          compactions += e->Stats().compactions;
           e.reset();  // close; the next open replays the log
           opened = Engine::Open(o);
           ASSERT_TRUE(opened.ok()) << opened.status().ToString();
@@ -121,15 +123,18 @@ TEST(EngineModelTest, RandomOpsMatchModel) {
   }
   CheckScan(e.get(), model);
   EngineStats st = e->Stats();
+  flushes += st.flushes;
+  compactions += st.compactions;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("model test: %d ops (%llu reads) in %.1f s; flushes=%llu compactions=%llu "
               "sstables=%llu checkpoints=%llu keys=%zu\n",
               kOps, static_cast<unsigned long long>(reads), secs,
-              static_cast<unsigned long long>(st.flushes),
-              static_cast<unsigned long long>(st.compactions),
+              static_cast<unsigned long long>(flushes),
+              static_cast<unsigned long long>(compactions),
               static_cast<unsigned long long>(st.sstables),
               static_cast<unsigned long long>(checkpoints), model.size());
-  EXPECT_GT(st.flushes + st.compactions, 0u);
+  EXPECT_GT(flushes, 10u);  // many tables were made
+  EXPECT_GT(compactions, 0u);
 }
 
 }  // namespace

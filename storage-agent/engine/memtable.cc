@@ -5,26 +5,45 @@
 #include <cstring>
 #include <new>
 
+#include "common/coding.h"
+
 namespace ringkv::engine {
 
 struct MemTable::Node {
+  uint64_t prefix;  // first 8 key bytes as a big-endian number: most comparisons end here
   uint64_t seq;
   uint32_t key_len;
   uint32_t rec_len;
   const char* data;  // key bytes then record bytes
-  std::atomic<Node*> next_[1];
+  // The node's `height` links follow the struct in the arena (no flexible array: that would be
+  // out-of-bounds indexing as far as the language and UBSan are concerned).
+  std::atomic<Node*>* links() { return reinterpret_cast<std::atomic<Node*>*>(this + 1); }
+  const std::atomic<Node*>* links() const {
+    return reinterpret_cast<const std::atomic<Node*>*>(this + 1);
+  }
 
   std::string_view key() const { return {data, key_len}; }
   std::string_view record() const { return {data + key_len, rec_len}; }
-  Node* Next(int level) const { return next_[level].load(std::memory_order_acquire); }
-  void SetNext(int level, Node* n) { next_[level].store(n, std::memory_order_release); }
+  Node* Next(int level) const { return links()[level].load(std::memory_order_acquire); }
+  void SetNext(int level, Node* n) { links()[level].store(n, std::memory_order_release); }
 };
 
 namespace {
 constexpr size_t kBlockBytes = 256 * 1024;
 
+// The first 8 bytes of a key (zero-padded) as a number whose order is the bytes' order. For
+// internal keys this is the ring token, which almost always decides a comparison.
+inline uint64_t KeyPrefix(std::string_view k) {
+  if (k.size() >= 8) return __builtin_bswap64(coding::DecodeFixed64(k.data()));
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
+  return v;
+}
+
 // <0 when node sorts before (key, seq): key ascending, then newer (larger) seq first.
-inline int CompareNode(const MemTable::Node* n, std::string_view key, uint64_t seq) {
+inline int CompareNode(const MemTable::Node* n, uint64_t prefix, std::string_view key,
+                       uint64_t seq) {
+  if (n->prefix != prefix) return n->prefix < prefix ? -1 : 1;
   int c = n->key().compare(key);
   if (c != 0) return c;
   if (n->seq > seq) return -1;
@@ -75,27 +94,30 @@ int MemTable::RandomHeight() {
 
 MemTable::Node* MemTable::NewNode(std::string_view ikey, uint64_t seq, std::string_view record,
                                   int h) {
-  size_t node_bytes = sizeof(Node) + sizeof(std::atomic<Node*>) * static_cast<size_t>(h - 1);
+  static_assert(sizeof(Node) % alignof(std::atomic<Node*>) == 0);
+  size_t node_bytes = sizeof(Node) + sizeof(std::atomic<Node*>) * static_cast<size_t>(h);
   char* mem = Allocate(node_bytes + ikey.size() + record.size());
   char* data = mem + node_bytes;
   if (!ikey.empty()) std::memcpy(data, ikey.data(), ikey.size());
   if (!record.empty()) std::memcpy(data + ikey.size(), record.data(), record.size());
-  Node* n = reinterpret_cast<Node*>(mem);
+  Node* n = new (mem) Node;
+  n->prefix = KeyPrefix(ikey);
   n->seq = seq;
   n->key_len = static_cast<uint32_t>(ikey.size());
   n->rec_len = static_cast<uint32_t>(record.size());
   n->data = data;
-  for (int i = 0; i < h; ++i) new (&n->next_[i]) std::atomic<Node*>(nullptr);
+  for (int i = 0; i < h; ++i) new (&n->links()[i]) std::atomic<Node*>(nullptr);
   return n;
 }
 
 MemTable::Node* MemTable::FindGreaterOrEqual(std::string_view ikey, uint64_t seq,
                                              Node** prev) const {
+  const uint64_t prefix = KeyPrefix(ikey);
   Node* x = head_;
   int level = height() - 1;
   while (true) {
     Node* next = x->Next(level);
-    if (next != nullptr && CompareNode(next, ikey, seq) < 0) {
+    if (next != nullptr && CompareNode(next, prefix, ikey, seq) < 0) {
       x = next;
     } else {
       if (prev != nullptr) prev[level] = x;
@@ -116,7 +138,8 @@ void MemTable::Add(std::string_view ikey, uint64_t seq, std::string_view record)
   }
   Node* n = NewNode(ikey, seq, record, h);
   for (int i = 0; i < h; ++i) {
-    n->next_[i].store(prev[i]->next_[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
+    n->links()[i].store(prev[i]->links()[i].load(std::memory_order_relaxed),
+                        std::memory_order_relaxed);
     prev[i]->SetNext(i, n);
   }
   entries_.fetch_add(1, std::memory_order_relaxed);

@@ -93,7 +93,8 @@ class Node:
         assert self.storage_proc is None or self.storage_proc.poll() is not None
         self.storage_proc = self._spawn("storage", [
             os.path.join(BIN, "ringkv-storage"), "--data-dir", os.path.join(self.dir, "data"),
-            "--listen", self.storage, "--node-id", self.id, "--sync", "none", "--threads", "2"])
+            "--listen", self.storage, "--node-id", self.id,
+            "--sync", os.environ.get("RINGKV_TEST_SYNC", "none"), "--threads", "2"])
 
     def start_coordinator(self):
         assert self.coord_proc is None or self.coord_proc.poll() is not None

@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+# Process test of ringkv-bench against a real 3-node cluster from ringkv-local (ports
+# 23600-23622): the op bound is exact, a single client that always carries its context never
+# creates siblings, errors are zero on a healthy cluster, bad flags exit 2. Timings are printed.
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BIN = os.environ.get("RINGKV_BIN", os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
+BENCH = os.path.join(BIN, "ringkv-bench")
+LOCAL = os.path.join(BIN, "ringkv-local")
+BASE_PORT = 23600
+
+
+def fields(line):
+    return dict(w.split("=", 1) for w in line.split() if "=" in w)
+
+
+def lines_by_head(text):
+    return {l.split()[0]: fields(l) for l in text.splitlines() if l.strip()}
+
+
+class ClusterBenchTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="ringkv-bench-test-")
+        cls.dir = os.path.join(cls.tmp.name, "cluster")
+        p = subprocess.run([LOCAL, "up", "--nodes", "3", "--dir", cls.dir, "--base-port",
+                            str(BASE_PORT)], capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            cls.tmp.cleanup()
+            raise RuntimeError("ringkv-local up failed: " + p.stderr)
+        cls.endpoints = ",".join(l.strip() for l in p.stdout.splitlines() if l.strip())
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run([LOCAL, "down", "--dir", cls.dir], capture_output=True, timeout=120)
+        cls.tmp.cleanup()
+
+    def bench(self, *args, timeout=120):
+        p = subprocess.run([BENCH, "--endpoints", self.endpoints, "--r", "2", "--w", "2", *args],
+                           capture_output=True, text=True, timeout=timeout)
+        sys.stderr.write(p.stdout + p.stderr)
+        return p
+
+    def test_single_client_with_context_makes_no_siblings(self):
+        # Keys 0-199 belong to this test: one client loads them, then updates with the ctx it
+        # got, so every write descends from the previous one.
+        p = self.bench("--clients", "1", "--keys", "200", "--load", "--workload", "A",
+                       "--ops", "400", "--duration", "60", "--seed", "11")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = lines_by_head(p.stdout)
+        self.assertEqual(out["load"]["ops"], "200")
+        self.assertEqual(out["summary"]["ops"], "400")  # the --ops bound is exact
+        self.assertEqual(out["errors"]["total"], "0")
+        self.assertEqual(out["siblings"]["gets_with_siblings"], "0")
+        self.assertEqual(out["siblings"]["blind_updates"], "0")
+        self.assertEqual(out["siblings"]["ctx_fetches"], "0")
+        self.assertEqual(out["siblings"]["gets_missing"], "0")
+        for head in ("read", "update", "all"):
+            self.assertGreater(float(out[head]["p99_ms"]), 0)
+            self.assertGreaterEqual(float(out[head]["p99_ms"]), float(out[head]["p50_ms"]))
+
+    def test_concurrent_clients_read_only_and_duration_bound(self):
+        p = self.bench("--clients", "4", "--keys", "200", "--workload", "C",
+                       "--distribution", "zipfian", "--duration", "2", "--seed", "12")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = lines_by_head(p.stdout)
+        self.assertNotIn("update", out)
+        self.assertLess(float(out["summary"]["seconds"]), 2 + 2 * 2.5)  # + one request deadline
+        self.assertGreater(int(out["summary"]["ops"]), 0)
+        self.assertIn("cpu_pct_of_one_core", out["cpu"])
+
+    def test_unreachable_cluster_counts_errors(self):
+        p = subprocess.run([BENCH, "--endpoints", f"tcp://127.0.0.1:{BASE_PORT + 99}",
+                            "--clients", "1", "--ops", "2", "--duration", "10",
+                            "--timeout-ms", "200"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        out = lines_by_head(p.stdout)
+        self.assertEqual(out["errors"]["total"], "2")
+        self.assertIn("transport", out["errors"])
+
+    def test_bad_flags_exit_2(self):
+        for args in (["--workload", "D"], ["--clients", "0"], ["--distribution", "pareto"],
+                     ["--ctx-miss", "guess"], ["--bogus"]):
+            p = subprocess.run([BENCH, "--endpoints", self.endpoints, *args],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
+            self.assertIn("ringkv-bench", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,114 @@
+// Tests of the gossip agent's request handling without sockets: ping, ring, and bad input.
+#include "gossip-agent/gossip_service.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "common/msgpack_util.h"
+
+namespace ringkv::gossip {
+namespace {
+
+class GossipServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ringkv_gossip_service_testXXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto store = RingStore::Open(dir_ + "/ring.db");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    std::vector<NodeInfo> nodes;
+    for (const char* id : {"a", "b"}) {
+      NodeInfo n;
+      n.id = id;
+      n.vnodes = 4;
+      n.client_endpoint = std::string("tcp://127.0.0.1:1/") + id;
+      nodes.push_back(n);
+    }
+    ASSERT_TRUE(store_->Seed(nodes, *Replication::Parse("2")).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Runs one request body through a fresh service and decodes the reply.
+  mp::Decoded Call(const std::string& body) {
+    GossipService service("a", store_.get());
+    auto d = mp::Decode(service.Handle(body));
+    EXPECT_TRUE(d.ok()) << "reply is MessagePack";
+    return std::move(*d);
+  }
+  static std::string Map(std::initializer_list<std::pair<const char*, const char*>> fields) {
+    mp::Buffer buf;
+    mp::Packer p(buf);
+    p.pack_map(static_cast<uint32_t>(fields.size()));
+    for (const auto& [k, v] : fields) {
+      mp::PackStr(p, k);
+      mp::PackStr(p, v);
+    }
+    return std::string(buf.data(), buf.size());
+  }
+  static std::string ErrorCode(const mp::Decoded& d) {
+    auto m = mp::MapView::Of(d.root());
+    const msgpack::object* e = m->Find("error");
+    if (!e) return "";
+    return **mp::MapView::Of(*e)->Str("code");
+  }
+
+  std::string dir_;
+  std::unique_ptr<RingStore> store_;
+};
+
+TEST_F(GossipServiceTest, Ping) {
+  auto d = Call(Map({{"op", "ping"}, {"id", "req-1"}}));
+  auto m = mp::MapView::Of(d.root());
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(**m->Bool("ok"), true);
+  EXPECT_EQ(**m->Str("node"), "a");
+  EXPECT_EQ(**m->Str("id"), "req-1");
+  EXPECT_EQ(**m->Int("v"), 1);
+}
+
+TEST_F(GossipServiceTest, Ring) {
+  auto d = Call(Map({{"op", "ring"}}));
+  auto m = mp::MapView::Of(d.root());
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(**m->Bool("ok"), true);
+  EXPECT_EQ(**m->Uint("version"), 1u);
+  const msgpack::object* nodes = m->Find("nodes");
+  ASSERT_NE(nodes, nullptr);
+  ASSERT_EQ(nodes->type, msgpack::type::ARRAY);
+  ASSERT_EQ(nodes->via.array.size, 2u);
+  auto b = mp::MapView::Of(nodes->via.array.ptr[1]);
+  EXPECT_EQ(**b->Str("id"), "b");
+  EXPECT_EQ(**b->Str("client"), "tcp://127.0.0.1:1/b");
+  EXPECT_EQ(**b->Str("state"), "normal");
+  EXPECT_EQ(**b->Uint("vnodes"), 4u);
+  auto rep = mp::MapView::Of(*m->Find("replication"));
+  EXPECT_EQ(**rep->Int("dc1"), 2);
+
+  ASSERT_TRUE(store_->SetState("b", NodeState::kDown).ok());
+  auto after = Call(Map({{"op", "ring"}}));
+  auto m2 = mp::MapView::Of(after.root());
+  EXPECT_EQ(**m2->Uint("version"), 2u);
+  auto b2 = mp::MapView::Of(m2->Find("nodes")->via.array.ptr[1]);
+  EXPECT_EQ(**b2->Str("state"), "down");
+}
+
+TEST_F(GossipServiceTest, BadInput) {
+  EXPECT_EQ(ErrorCode(Call("\xc1")), "bad_request");
+  EXPECT_EQ(ErrorCode(Call("")), "bad_request");
+  EXPECT_EQ(ErrorCode(Call("\x93\x01\x02\x03")), "bad_request");  // an array
+  EXPECT_EQ(ErrorCode(Call(Map({{"opx", "ping"}}))), "bad_request");
+  EXPECT_EQ(ErrorCode(Call(Map({{"op", "ring"}, {"tokens", "yes"}}))), "bad_request");
+  EXPECT_EQ(ErrorCode(Call(Map({{"op", "join"}}))), "unknown_op");
+  EXPECT_EQ(ErrorCode(Call(Map({{"op", "ping"}}) + "x")), "bad_request");  // trailing bytes
+}
+
+}  // namespace
+}  // namespace ringkv::gossip
