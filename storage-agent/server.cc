@@ -19,6 +19,8 @@ constexpr int kTickMs = 50;
 constexpr size_t kMaxFrames = 8;
 // Messages handled per socket per poll round, so neither side starves the other.
 constexpr int kBurst = 64;
+// A scan reply stops adding items past this many bytes (and sets `more`).
+constexpr size_t kMaxScanReplyBytes = sp::kMaxBodyBytes / 2;
 
 std::string ErrorBody(uint64_t rid, std::string_view code, std::string msg) {
   return sp::EncodeReply(sp::ErrorReply(rid, code, std::move(msg)));
@@ -120,7 +122,11 @@ void Server::FrontendLoop(std::promise<Status> bound) {
     for (auto& f : msg) out.push_back(std::move(f));
     Status ds = net::SendFrames(*back, out, 1000);
     if (!ds.ok()) {
-      RINGKV_LOG(kWarn) << "dispatch to worker failed: " << ds.ToString();
+      RINGKV_LOG(kError) << "dispatch to worker failed: " << ds.ToString();
+      ++errors_;
+      net::Frames route(out.begin() + 1, out.end() - 2);
+      reply_front(route, ErrorBody(RidOf(out.back()), sp::kErrInternal, "no worker took it"));
+      return;
     }
     ++in_flight;
   };
@@ -262,10 +268,18 @@ std::string Server::HandleBody(std::string_view body) {
     ++errors_;
     return ErrorBody(rid, code.empty() ? sp::kErrBadRequest : code, req.status().message());
   }
-  sp::Reply reply = Handle(*req);
-  reply.rid = req->rid;
-  if (!reply.ok) ++errors_;
-  return sp::EncodeReply(reply);
+  try {
+    sp::Reply reply = Handle(*req);
+    reply.rid = req->rid;
+    if (!reply.ok) ++errors_;
+    return sp::EncodeReply(reply);
+  } catch (const std::exception& e) {
+    // Nothing below should throw (Status everywhere); this keeps one request's surprise
+    // (e.g. bad_alloc on a huge state) from taking the agent down.
+    ++errors_;
+    RINGKV_LOG(kError) << req->op << ": unexpected exception: " << e.what();
+    return ErrorBody(rid, sp::kErrInternal, std::string("unexpected exception: ") + e.what());
+  }
 }
 
 sp::Reply Server::Handle(const sp::Request& req) {
@@ -312,8 +326,18 @@ sp::Reply Server::Handle(const sp::Request& req) {
     bool more = false;
     Status ss = store_->Scan(req.first, req.last, after, req.limit, &entries, &more);
     if (!ss.ok()) return fail(ss);
+    // Keep a reply well under the body limit peers accept: stop early and report `more`; the
+    // peer resumes after the last item it got.
+    size_t bytes = 0;
     r.items.reserve(entries.size());
-    for (auto& e : entries) r.items.push_back(sp::ScanItem{std::move(e.key), std::move(e.state)});
+    for (auto& e : entries) {
+      bytes += e.key.size() + e.state.size() + 16;
+      if (!r.items.empty() && bytes > kMaxScanReplyBytes) {
+        more = true;
+        break;
+      }
+      r.items.push_back(sp::ScanItem{std::move(e.key), std::move(e.state)});
+    }
     r.more = more;
   } else if (req.op == sp::kStats) {
     engine::EngineStats es = store_->EngineStats();

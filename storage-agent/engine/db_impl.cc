@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 
 #include "common/coding.h"
@@ -264,9 +265,9 @@ Status DBImpl::Write(Writer* w) {
     // Encode every record once: [ikey][record] pairs in rec_scratch_, framed ones in log_scratch_.
     log_scratch_.clear();
     rec_scratch_.clear();
-    std::vector<std::pair<size_t, size_t>> spans;  // (ikey length, record length) per writer
-    spans.reserve(group.size());
-    std::string payload;
+    std::vector<std::pair<size_t, size_t>>& spans = span_scratch_;  // (ikey, record) lengths
+    spans.clear();
+    std::string& payload = payload_scratch_;
     for (Writer* x : group) {
       size_t start = rec_scratch_.size();
       AppendInternalKey(&rec_scratch_, TokenOf(x->key), x->key);
@@ -298,6 +299,12 @@ Status DBImpl::Write(Writer* w) {
                  std::string_view(rec_scratch_.data() + pos + klen, rlen));
         pos += klen + rlen;
       }
+    }
+    if (log_scratch_.capacity() > (4u << 20)) {
+      // A huge value passed through: do not keep its buffers for the engine's lifetime.
+      std::string().swap(log_scratch_);
+      std::string().swap(rec_scratch_);
+      std::string().swap(payload_scratch_);
     }
     l.lock();
     if (sync_start != 0) last_sync_us_ = sync_start;
@@ -396,18 +403,26 @@ Status DBImpl::Flush() {
 // Reads
 
 Result<std::optional<std::string>> DBImpl::Get(std::string_view key) {
-  std::string ikey = InternalKeyOf(key);
+  // Short keys (the common case) build their internal key on the stack: no allocation.
+  char stack_key[256];
+  std::string heap_key;
+  std::string_view ikey;
+  if (key.size() + kTokenBytes <= sizeof(stack_key)) {
+    uint64_t token = TokenOf(key);
+    for (int i = 7; i >= 0; --i, token >>= 8) stack_key[i] = static_cast<char>(token & 0xff);
+    if (!key.empty()) std::memcpy(stack_key + kTokenBytes, key.data(), key.size());
+    ikey = std::string_view(stack_key, kTokenBytes + key.size());
+  } else {
+    heap_key = InternalKeyOf(key);
+    ikey = heap_key;
+  }
   Snapshot snap = GetSnapshot();
   std::string_view rec;
   std::optional<std::string> table_rec;
   bool found = snap.mem->Get(ikey, &rec) || (snap.imm != nullptr && snap.imm->Get(ikey, &rec));
   if (!found) {
     for (const auto& t : snap.version->tables) {
-      if (!t->MayContain(ikey)) {
-        bloom_negatives_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      auto r = t->Get(ikey);
+      auto r = t->Get(ikey);  // checks the table's Bloom filter first (and counts negatives)
       if (!r.ok()) return r.status();
       if (r->has_value()) {
         table_rec = std::move(**r);
@@ -579,11 +594,11 @@ void DBImpl::FlushThread() {
       if (s.ok()) {
         {
           std::lock_guard<std::mutex> l(mu_);
+          flushes_.fetch_add(1);  // before waking Flush() callers, who may read Stats()
           imm_.reset();
           compaction_wanted_ = true;
           bg_cv_.notify_all();
         }
-        flushes_.fetch_add(1);
         DeleteObsoleteLogs(log_number);
         RINGKV_LOG(kDebug) << "engine: flushed memtable to " << TableFileName(meta.file_number)
                            << " (" << meta.num_entries << " entries, " << meta.file_size
@@ -731,7 +746,10 @@ Status DBImpl::DoCompaction(bool all, bool* did_work) {
     }
   }
   // Old files go once the last reader drops them (Table deletes itself when obsolete).
-  for (auto& t : job.inputs) t->MarkObsolete();
+  for (auto& t : job.inputs) {
+    retired_bloom_negatives_.fetch_add(t->bloom_negatives());
+    t->MarkObsolete();
+  }
   compactions_.fetch_add(1);
   *did_work = true;
   RINGKV_LOG(kDebug) << "engine: compacted " << job.inputs.size() << " tables into "
@@ -757,6 +775,8 @@ EngineStats DBImpl::Stats() {
   st.immutable_memtables = snap.imm != nullptr ? 1 : 0;
   st.sstables = snap.version->tables.size();
   for (const auto& m : snap.version->metas) st.sstable_bytes += m.file_size;
+  st.bloom_negatives = retired_bloom_negatives_.load();
+  for (const auto& t : snap.version->tables) st.bloom_negatives += t->bloom_negatives();
   {
     std::lock_guard<std::mutex> l(mu_);
     st.log_segments = live_logs_.size();
@@ -766,7 +786,6 @@ EngineStats DBImpl::Stats() {
   st.write_stalls = write_stalls_.load();
   st.block_cache_hits = cache_->hits();
   st.block_cache_misses = cache_->misses();
-  st.bloom_negatives = bloom_negatives_.load();
   st.salvaged_records = salvaged_records_;
   return st;
 }

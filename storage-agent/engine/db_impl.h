@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "storage-agent/engine/block_cache.h"
@@ -96,10 +97,13 @@ class DBImpl : public Engine {
   uint64_t compact_all_requested_ = 0, compact_all_done_ = 0;
   Status compact_all_status_;
   int64_t last_sync_us_ = 0;  // start of the last batch fdatasync (steady clock)
-  std::string log_scratch_;   // leader-only buffers
+  std::string log_scratch_;   // leader-only buffers, reused to keep the write path lean
   std::string rec_scratch_;
+  std::string payload_scratch_;
+  std::vector<std::pair<size_t, size_t>> span_scratch_;
 
-  std::atomic<uint64_t> flushes_{0}, compactions_{0}, write_stalls_{0}, bloom_negatives_{0};
+  std::atomic<uint64_t> flushes_{0}, compactions_{0}, write_stalls_{0};
+  std::atomic<uint64_t> retired_bloom_negatives_{0};  // of tables compacted away
   uint64_t salvaged_records_ = 0;
 
   std::thread flush_thread_, compaction_thread_;

@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage-agent/engine/block_cache.h"
@@ -441,6 +442,41 @@ TEST(TableTest, ObsoleteTableIsUnlinkedWhenLastReferenceDrops) {
   ASSERT_TRUE(Write(keep, m, TableOptions{}).ok());
   { auto k = Table::Open(keep, 10, &cache); ASSERT_TRUE(k.ok()); }
   EXPECT_TRUE(fs::exists(keep));
+}
+
+TEST(TableTest, ConcurrentGetsAndIteratorsShareOneTableAndCache) {
+  TempDir dir;
+  const std::string path = dir.File("c.sst");
+  const Model m = RandomModel(20000, 23);
+  ASSERT_TRUE(Write(path, m, TableOptions{}).ok());
+  BlockCache cache(256 << 10);  // much smaller than the table: constant eviction
+  auto t = Table::Open(path, 4, &cache);
+  ASSERT_TRUE(t.ok());
+  std::shared_ptr<Table> table = *t;
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : m) keys.push_back(k);
+  std::vector<int> errors(4, 0);
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 4; ++th) {
+    threads.emplace_back([&, th] {
+      std::mt19937_64 rng(static_cast<uint64_t>(th));
+      for (int i = 0; i < 20000; ++i) {
+        const std::string& k = keys[rng() % keys.size()];
+        auto r = table->Get(k);
+        if (!r.ok() || !r->has_value() || **r != m.at(k)) ++errors[th];
+        if (i % 2000 == 0) {
+          auto it = table->NewIterator();
+          it->Seek(k);
+          for (int s = 0; s < 100 && it->Valid(); ++s) it->Next();
+          if (!it->status().ok()) ++errors[th];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int e : errors) EXPECT_EQ(e, 0);
+  EXPECT_LE(cache.usage(), cache.capacity());
+  EXPECT_GT(cache.hits(), 0u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@ Every process a Cluster starts is recorded by its Popen handle and only those ar
 signalled. Ports come from the coordinator's range 21000-21999; each test module passes its own
 base so that modules never collide.
 """
+import atexit
 import os
 import shutil
 import signal
@@ -128,6 +129,15 @@ class Node:
         return decode_state(reply.get("st"))
 
 
+_LIVE = []  # clusters not stopped yet: stopped at exit even when a test dies half-way
+
+
+@atexit.register
+def _stop_leftovers():
+    for c in list(_LIVE):
+        c.stop()
+
+
 class Cluster:
     """nodes: list of (dc, rack). replication: "3" or "dc1:2,dc2:1"."""
 
@@ -138,6 +148,7 @@ class Cluster:
         layout = layout or [("dc1", "r%d" % (i % 3 + 1)) for i in range(n)]
         self.nodes = [Node(self, i, dc, rack, base_port + 10 * i)
                       for i, (dc, rack) in enumerate(layout)]
+        _LIVE.append(self)
 
     def start(self):
         try:
@@ -193,6 +204,8 @@ class Cluster:
                 time.sleep(0.05)
 
     def stop(self):
+        if self in _LIVE:
+            _LIVE.remove(self)
         for n in self.nodes:
             n.kill("coordinator", signal.SIGTERM)
         for n in self.nodes:

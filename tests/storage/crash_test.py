@@ -94,7 +94,7 @@ def verify(endpoint, acked):
 def main():
     root = temp_dir("crash")
     data = os.path.join(root, "data")
-    extra = ["--sync", "batch", "--memtable-size", "256K", "--log-segment-size", "128K",
+    extra = ["--memtable-size", "1M", "--log-segment-size", "128K",
              "--threads", "4"]
     all_acked = []
     failures = []
@@ -105,7 +105,9 @@ def main():
         prev = []  # acknowledged in the round before the last SIGKILL
         for rnd in range(ROUNDS + 1):
             # (Re)start on the same directory: the previous round's writes must all be there.
-            agent = Agent(data, PORT, *extra)
+            # Mostly --sync batch; every fourth round --sync always (same promise, other code path).
+            mode = ["--sync", "always" if rnd % 4 == 3 else "batch"]
+            agent = Agent(data, PORT, *(mode + extra))
             agent.start()
             if rnd > 0:
                 final = rnd == ROUNDS
