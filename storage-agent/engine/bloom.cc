@@ -79,10 +79,9 @@ bool BloomFilter::Init(std::string payload) {
   return true;
 }
 
-bool BloomFilter::MayContain(std::string_view key) const {
+bool BloomFilter::MayContainHash(uint64_t h) const {
   if (!present_) return true;
   if (lines_ == 0) return false;  // a filter over zero keys
-  const uint64_t h = Hash(key);
   const auto* line =
       reinterpret_cast<const uint8_t*>(data_.data()) + static_cast<size_t>(LineOf(h, lines_)) * kLineBytes;
   uint32_t a = static_cast<uint32_t>(h);

@@ -31,7 +31,9 @@ class BloomFilter {
   // False when `payload` is not a well-formed filter.
   bool Init(std::string payload);
   // False only when `key` was certainly not added.
-  bool MayContain(std::string_view key) const;
+  bool MayContain(std::string_view key) const { return MayContainHash(Hash(key)); }
+  // The same with a precomputed Hash(key): a read probing many tables hashes the key once.
+  bool MayContainHash(uint64_t h) const;
   size_t MemoryUsage() const { return data_.capacity(); }
 
   static uint64_t Hash(std::string_view key);

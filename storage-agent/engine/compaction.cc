@@ -36,6 +36,18 @@ std::optional<CompactionPick> PickCompaction(const std::vector<TableMeta>& table
     }
     i = j;
   }
+  if (!best && tables.size() >= std::max(kMaxLiveTables, min_tables)) {
+    // Too many tables of mixed sizes: bound the read fan-out with the cheapest merge.
+    uint64_t best_sum = UINT64_MAX;
+    for (size_t s = 0; s + min_tables <= tables.size(); ++s) {
+      uint64_t sum = 0;
+      for (size_t k = s; k < s + min_tables; ++k) sum += tables[k].file_size;
+      if (sum < best_sum) {
+        best_sum = sum;
+        best = CompactionPick{s, min_tables};
+      }
+    }
+  }
   return best;
 }
 
@@ -47,9 +59,9 @@ bool TombstoneDroppable(std::string_view ikey, std::string_view record, const Co
   if (!tombstone) return false;
   if (r.write_time_ms + job.tombstone_grace_ms >= job.now_ms) return false;
   // An older table holding the key would resurface once the tombstone is gone.
+  const uint64_t key_hash = Table::KeyHash(ikey);
   for (const auto& t : job.older) {
-    if (!t->MayContain(ikey)) continue;
-    auto got = t->Get(ikey);
+    auto got = t->Get(ikey, key_hash);  // Bloom filter first
     if (!got.ok() || got->has_value()) return false;
   }
   return true;

@@ -23,6 +23,9 @@ constexpr uint64_t kSmallTableBytes = 2ull << 20;
 constexpr double kBucketLow = 0.5;
 constexpr double kBucketHigh = 1.5;
 constexpr size_t kMaxCompactionTables = 32;
+// Every read probes every table: once this many are live and no bucket of similar tables is
+// ready, the cheapest adjacent run of min_tables tables is merged anyway.
+constexpr size_t kMaxLiveTables = 10;
 
 struct CompactionPick {
   size_t start = 0;  // index into the newest-first table list
@@ -30,7 +33,8 @@ struct CompactionPick {
 };
 
 // Picks a run of >= min_tables adjacent tables of similar size (the run with the smallest
-// average size wins: small merges are cheap and cut the table count most). nullopt: nothing.
+// average size wins: small merges are cheap and cut the table count most); failing that, with
+// >= kMaxLiveTables tables, the adjacent run of min_tables with the least bytes. nullopt: nothing.
 std::optional<CompactionPick> PickCompaction(const std::vector<TableMeta>& newest_first,
                                              size_t min_tables);
 

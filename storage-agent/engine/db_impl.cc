@@ -421,8 +421,9 @@ Result<std::optional<std::string>> DBImpl::Get(std::string_view key) {
   std::optional<std::string> table_rec;
   bool found = snap.mem->Get(ikey, &rec) || (snap.imm != nullptr && snap.imm->Get(ikey, &rec));
   if (!found) {
+    const uint64_t key_hash = Table::KeyHash(ikey);  // once for every table's Bloom filter
     for (const auto& t : snap.version->tables) {
-      auto r = t->Get(ikey);  // checks the table's Bloom filter first (and counts negatives)
+      auto r = t->Get(ikey, key_hash);  // Bloom filter first (counts negatives)
       if (!r.ok()) return r.status();
       if (r->has_value()) {
         table_rec = std::move(**r);

@@ -1,6 +1,10 @@
-// A linear-scan merge: the number of children (memtables + live tables) stays small, so a heap
-// buys little. Ties go to the lowest index, i.e. the newest source.
+// A heap merge over the children (memtables + every live table, often a dozen or more right
+// after a fill): O(log n) per entry, with each child's current key cached in its heap slot so
+// ordering costs no virtual call. Ties go to the lowest index, i.e. the newest source.
 #include "storage-agent/engine/merging_iterator.h"
+
+#include <algorithm>
+#include <cstdint>
 
 namespace ringkv::engine {
 
@@ -8,28 +12,35 @@ namespace {
 
 class MergingIterator : public Iterator {
  public:
-  explicit MergingIterator(std::vector<std::unique_ptr<Iterator>> c) : children_(std::move(c)) {}
+  explicit MergingIterator(std::vector<std::unique_ptr<Iterator>> c) : children_(std::move(c)) {
+    heap_.reserve(children_.size());
+  }
 
-  bool Valid() const override { return current_ != nullptr; }
+  bool Valid() const override { return !heap_.empty(); }
   void SeekToFirst() override {
     for (auto& c : children_) c->SeekToFirst();
-    FindSmallest();
+    Rebuild();
   }
   void Seek(std::string_view target) override {
     for (auto& c : children_) c->Seek(target);
-    FindSmallest();
+    Rebuild();
   }
   void Next() override {
-    // Step every other child past the current key first: its view dies once current_ moves.
-    std::string_view k = current_->key();
-    for (auto& c : children_) {
-      if (c.get() != current_ && c->Valid() && c->key() == k) c->Next();
+    // Older sources holding the same key are stepped past it; the current child's key view
+    // stays valid until the current child itself moves, which happens last.
+    std::pop_heap(heap_.begin(), heap_.end(), After);
+    Entry cur = heap_.back();
+    heap_.pop_back();
+    while (!heap_.empty() && heap_.front().key == cur.key) {
+      std::pop_heap(heap_.begin(), heap_.end(), After);
+      Entry e = heap_.back();
+      heap_.pop_back();
+      Advance(e);
     }
-    current_->Next();
-    FindSmallest();
+    Advance(cur);
   }
-  std::string_view key() const override { return current_->key(); }
-  std::string_view value() const override { return current_->value(); }
+  std::string_view key() const override { return heap_.front().key; }
+  std::string_view value() const override { return heap_.front().it->value(); }
   Status status() const override {
     for (auto& c : children_) {
       Status s = c->status();
@@ -39,14 +50,34 @@ class MergingIterator : public Iterator {
   }
 
  private:
-  void FindSmallest() {
-    current_ = nullptr;
-    for (auto& c : children_) {
-      if (c->Valid() && (current_ == nullptr || c->key() < current_->key())) current_ = c.get();
-    }
+  struct Entry {
+    std::string_view key;  // the child's current key (valid until the child moves)
+    Iterator* it;
+    size_t index;          // lower = newer source, wins ties
+  };
+  // Heap order for std::*_heap (a max-heap on this relation keeps the smallest on top).
+  static bool After(const Entry& a, const Entry& b) {
+    const int c = a.key.compare(b.key);
+    return c > 0 || (c == 0 && a.index > b.index);
   }
+  void Advance(Entry e) {
+    e.it->Next();
+    if (!e.it->Valid()) return;
+    e.key = e.it->key();
+    heap_.push_back(e);
+    std::push_heap(heap_.begin(), heap_.end(), After);
+  }
+  void Rebuild() {
+    heap_.clear();
+    for (size_t i = 0; i < children_.size(); ++i) {
+      Iterator* c = children_[i].get();
+      if (c->Valid()) heap_.push_back(Entry{c->key(), c, i});
+    }
+    std::make_heap(heap_.begin(), heap_.end(), After);
+  }
+
   std::vector<std::unique_ptr<Iterator>> children_;
-  Iterator* current_ = nullptr;
+  std::vector<Entry> heap_;
 };
 
 }  // namespace

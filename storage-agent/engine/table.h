@@ -54,6 +54,10 @@ class Table {
   virtual bool MayContain(std::string_view key) const = 0;
   // ok(nullopt) when absent; Corruption (naming file and block offset) when a block is damaged.
   virtual Result<std::optional<std::string>> Get(std::string_view key) const = 0;
+  // The same with key_hash = KeyHash(key): a read probing every table hashes the key once.
+  virtual Result<std::optional<std::string>> Get(std::string_view key,
+                                                 uint64_t key_hash) const = 0;
+  static uint64_t KeyHash(std::string_view key);
   virtual std::unique_ptr<Iterator> NewIterator() const = 0;
 
   virtual uint64_t file_number() const = 0;

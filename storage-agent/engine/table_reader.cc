@@ -127,7 +127,14 @@ class TableImpl final : public Table, public std::enable_shared_from_this<TableI
   }
 
   Result<std::optional<std::string>> Get(std::string_view key) const override {
-    if (!MayContain(key)) return std::optional<std::string>();
+    return Get(key, BloomFilter::Hash(key));
+  }
+
+  Result<std::optional<std::string>> Get(std::string_view key, uint64_t key_hash) const override {
+    if (!bloom_.MayContainHash(key_hash)) {
+      CountBloomNegative();
+      return std::optional<std::string>();
+    }
     const size_t i = FindBlock(key);
     if (i == index_.size()) return std::optional<std::string>();
     std::shared_ptr<const std::string> block;
@@ -343,6 +350,8 @@ std::unique_ptr<Iterator> TableImpl::NewIterator() const {
 }
 
 }  // namespace
+
+uint64_t Table::KeyHash(std::string_view key) { return BloomFilter::Hash(key); }
 
 Result<std::shared_ptr<Table>> Table::Open(const std::string& path, uint64_t file_number,
                                            BlockCache* cache) {
