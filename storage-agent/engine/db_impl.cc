@@ -237,10 +237,12 @@ Status DBImpl::Write(Writer* w) {
   std::vector<Writer*> group;
   if (s.ok() && !w->force_flush) {
     if (opt_.sync_mode == SyncMode::kBatch) {
-      // At most one fdatasync per window; after an idle spell the write goes out at once.
+      // While other writers are queued, at most one fdatasync per window so that they share
+      // it. A writer alone in the queue does not wait: there is nobody to group with, and
+      // sleeping would only add the window to its latency (every cluster put pays it twice).
       int64_t wait_until = last_sync_us_ + static_cast<int64_t>(opt_.batch_window_ms) * 1000;
       int64_t now = SteadyMicros();
-      if (now < wait_until) {
+      if (now < wait_until && writers_.size() > 1) {
         l.unlock();
         std::this_thread::sleep_for(std::chrono::microseconds(wait_until - now));
         l.lock();
