@@ -331,7 +331,7 @@ Status DBImpl::Write(Writer* w) {
   return s;
 }
 
-Status DBImpl::RollLog(std::unique_lock<std::mutex>& l) {
+Status DBImpl::RollLog(std::unique_lock<std::mutex>& l, uint64_t* number) {
   uint64_t n = NewFileNumber();
   // Creating the file (and fsyncing the directory) needs no lock: only the leader uses log_.
   l.unlock();
@@ -346,6 +346,7 @@ Status DBImpl::RollLog(std::unique_lock<std::mutex>& l) {
   }
   log_ = std::move(*lw);
   live_logs_.insert(n);
+  if (number) *number = n;
   return Status::OK();
 }
 
@@ -367,19 +368,9 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& l, bool force) {
       bg_cv_.wait(l);
       continue;
     }
-    uint64_t n = NewFileNumber();
-    l.unlock();
-    auto lw = LogWriter::Create(dir_, n);
-    Status s = lw.ok() ? Status::OK() : lw.status();
-    if (s.ok()) s = opt_.sync_mode == SyncMode::kNone ? log_->Flush() : log_->Sync();
-    if (s.ok()) s = log_->Close();
-    l.lock();
-    if (!s.ok()) {
-      if (bg_error_.ok()) bg_error_ = s;
-      return s;
-    }
-    log_ = std::move(*lw);
-    live_logs_.insert(n);
+    // The new memtable's data starts in a fresh log segment.
+    uint64_t n = 0;
+    RINGKV_RETURN_IF_ERROR(RollLog(l, &n));
     imm_ = std::move(mem_);
     mem_ = std::make_shared<MemTable>(n);
     bg_cv_.notify_all();

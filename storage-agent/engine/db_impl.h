@@ -59,7 +59,7 @@ class DBImpl : public Engine {
   Snapshot GetSnapshot();
   Status Write(Writer* w);
   Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force);
-  Status RollLog(std::unique_lock<std::mutex>& lock);
+  Status RollLog(std::unique_lock<std::mutex>& lock, uint64_t* number = nullptr);
   // Writes the memtable's newest records to a new table file (temp name, fsync, rename).
   Status BuildTable(const MemTable& mem, std::shared_ptr<Table>* table, TableMeta* meta);
   // Publishes a new table list and rewrites the manifest (serialized by install_mu_).
