@@ -1,5 +1,6 @@
 // ringkv-gossip: the per-node membership agent. Today it seeds the node's ring.db from the
-// static configuration and answers ping/ring; real gossip arrives with the next issue.
+// static configuration, answers ping/ring, and keeps and delivers hints (hinted handoff);
+// real gossip arrives with the next issue.
 #include <signal.h>
 
 #include <iostream>
@@ -20,15 +21,26 @@ int main(int argc, char** argv) {
       ("data-dir", po::value(&opts.data_dir)->required(),
        "directory for ring.db (the ring in SQLite, read by the coordinator); created if missing")
       ("listen", po::value(&opts.listen),
-       "ROUTER endpoint to bind (default: this node's gossip= endpoint)");
+       "ROUTER endpoint to bind (default: this node's gossip= endpoint)")
+      ("hint-max-bytes", po::value(&opts.hint_max_bytes)->default_value(opts.hint_max_bytes),
+       "bound of DATA_DIR/hints.db (keys + states of hints held for nodes that were down); "
+       "past it a hint is refused with `busy` and the coordinator counts that replica as "
+       "missed")
+      ("hint-window", po::value(&opts.delivery.window)->default_value(opts.delivery.window),
+       "hint delivery: syncs in flight per target node (the receiver's replies pace the rest)")
+      ("hint-timeout-ms",
+       po::value(&opts.delivery.timeout_ms)->default_value(opts.delivery.timeout_ms),
+       "hint delivery: a target that does not reply for this long is retried later, with a "
+       "doubling backoff");
   po::variables_map vm;
   if (auto rc = ringkv::ParseProgramOptions(
           argc, argv, "ringkv-gossip",
           "ringkv-gossip --node-id ID --node SPEC [--node SPEC ...] [--replication 3|dc1:3,dc2:2]"
           " --data-dir DIR [--listen tcp://HOST:PORT]\n\n"
           "Seeds DIR/ring.db from the configuration and answers MessagePack requests\n"
-          "{op:\"ping\"} and {op:\"ring\"} on --listen. Static membership: no gossip between\n"
-          "agents yet (see docs/ring.md).",
+          "{op:\"ping\"}, {op:\"ring\"}, {op:\"hint\"} and {op:\"hints\"} on --listen; hands\n"
+          "the hints in DIR/hints.db to their nodes' storage agents when they answer again.\n"
+          "Static membership: no gossip between agents yet (see docs/ring.md).",
           desc, vm)) {
     return *rc;
   }

@@ -5,12 +5,15 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <vector>
 
 #include "common/logging.h"
+#include "common/net/zmq_util.h"
 #include "common/ring/ring_store.h"
+#include "gossip-agent/hint_store.h"
 #include "gossip-agent/gossip_service.h"
 
 namespace ringkv::gossip {
@@ -116,7 +119,29 @@ Status RunGossipAgent(const GossipOptions& opts, zmq::context_t& ctx) {
   Fd sfd(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
   if (sfd.get() < 0) return Status::FromErrno("signalfd", errno);
 
-  GossipService service(opts.cluster.node_id, store->get());
+  auto hints = HintStore::Open(opts.data_dir + "/hints.db", opts.hint_max_bytes);
+  if (!hints.ok()) return hints.status();
+  if ((*hints)->count() > 0) {
+    RINGKV_LOG(kInfo) << (*hints)->count() << " hints pending (" << (*hints)->bytes()
+                      << " bytes)";
+  }
+  // Storage endpoints by node id, from the ring store, re-read at most once a second.
+  RingSnapshot ring;
+  int64_t ring_read_ms = -1;
+  auto endpoint_of = [&](const std::string& node) -> std::string {
+    const int64_t now = net::NowMs();
+    if (ring_read_ms < 0 || now - ring_read_ms >= 1000) {
+      auto snap = (*store)->Load();
+      if (snap.ok()) ring = std::move(*snap);
+      ring_read_ms = now;
+    }
+    for (const NodeInfo& n : ring.nodes) {
+      if (n.id == node) return n.storage_endpoint;
+    }
+    return "";
+  };
+  HintDeliverer deliverer(ctx, hints->get(), endpoint_of, opts.delivery);
+  GossipService service(opts.cluster.node_id, store->get(), hints->get(), &deliverer);
   try {
     zmq::socket_t router(ctx, zmq::socket_type::router);
     router.set(zmq::sockopt::linger, 0);
@@ -132,9 +157,18 @@ Status RunGossipAgent(const GossipOptions& opts, zmq::context_t& ctx) {
                       << " (static membership: no gossip between agents yet)";
     std::vector<std::string> frames;
     for (;;) {
-      zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0},
-                                 {nullptr, sfd.get(), ZMQ_POLLIN, 0}};
-      zmq::poll(items, 2, std::chrono::milliseconds(kPollIntervalMs));
+      int64_t now = net::NowMs();
+      deliverer.Tick(now);
+      std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0},
+                                            {nullptr, sfd.get(), ZMQ_POLLIN, 0}};
+      const std::vector<zmq::pollitem_t> delivery_items = deliverer.PollItems();
+      items.insert(items.end(), delivery_items.begin(), delivery_items.end());
+      const int64_t wait = std::min<int64_t>(kPollIntervalMs, deliverer.NextWakeMs(now) - now);
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(std::max<int64_t>(0, wait)));
+      now = net::NowMs();
+      for (size_t i = 2; i < items.size(); ++i) {
+        if (items[i].revents & ZMQ_POLLIN) deliverer.OnReadable(i - 2, now);
+      }
       if (items[1].revents & ZMQ_POLLIN) {
         signalfd_siginfo info{};
         ssize_t n = read(sfd.get(), &info, sizeof(info));

@@ -1,6 +1,7 @@
-// The gossip agent's reactor: one thread owning a ZeroMQ ROUTER and a signalfd, answering
-// requests through GossipService until SIGTERM/SIGINT. Static membership for now: the ring is
-// seeded from configuration at start and no state is exchanged with other agents yet.
+// The gossip agent's reactor: one thread owning a ZeroMQ ROUTER, a signalfd and the hint
+// deliverer's DEALERs, answering requests through GossipService and handing hints off until
+// SIGTERM/SIGINT. Static membership for now: the ring is seeded from configuration at start and
+// no state is exchanged with other agents yet.
 #pragma once
 
 #include <zmq.hpp>
@@ -9,6 +10,7 @@
 
 #include "common/ring/cluster_config.h"
 #include "common/status.h"
+#include "gossip-agent/hint_deliverer.h"
 
 namespace ringkv::gossip {
 
@@ -16,16 +18,20 @@ struct GossipOptions {
   ClusterConfig cluster;
   std::string data_dir;  // ring.db lives here
   std::string listen;    // ROUTER endpoint; defaults to this node's gossip endpoint
+  uint64_t hint_max_bytes = 1ull << 30;  // DATA/hints.db bound (keys + states)
+  HintDeliveryOptions delivery;
 };
 
 // Frames and sizes the agent accepts; anything bigger is refused, so a peer cannot make it
 // buffer without bound.
 inline constexpr size_t kMaxFrames = 8;
-inline constexpr int64_t kMaxFrameBytes = 64 * 1024;
+// A hint carries a key's whole state, so frames may be as large as a storage protocol body.
+inline constexpr int64_t kMaxFrameBytes = (16 << 20) + (64 << 10);
 inline constexpr int kPollIntervalMs = 1000;
 inline constexpr int kMaxMessagesPerWakeup = 256;
 
-// Creates DATA_DIR, seeds DATA_DIR/ring.db from the configuration, binds, and serves until
+// Creates DATA_DIR, seeds DATA_DIR/ring.db from the configuration, opens DATA_DIR/hints.db,
+// binds, and serves (and delivers hints) until
 // SIGTERM or SIGINT. REQUIRES: SIGTERM and SIGINT are blocked in every thread (block them in
 // main before creating `ctx`), so they arrive only through the signalfd. Returns OK after a
 // clean stop, or the error that stopped it (bind failure, store failure).

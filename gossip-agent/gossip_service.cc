@@ -1,6 +1,7 @@
 // Request handling of the gossip agent (see gossip_service.h for the protocol).
 #include "gossip-agent/gossip_service.h"
 
+#include <chrono>
 #include <optional>
 #include <vector>
 
@@ -48,6 +49,12 @@ std::string Error(const Echo& echo, std::string_view code, const std::string& me
   mp::PackStr(p, "message");
   mp::PackStr(p, message);
   return std::string(buf.data(), buf.size());
+}
+
+int64_t NowWallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string TokensBlob(const std::vector<Token>& tokens) {
@@ -127,8 +134,57 @@ std::string GossipService::Handle(std::string_view body) {
     }
     return std::string(buf.data(), buf.size());
   }
+  if (name == kOpHint) {
+    if (hints_ == nullptr) return Error(echo, kErrInternal, "this agent keeps no hints");
+    auto target = map->Str("target");
+    auto key = map->Bytes("key");
+    auto state = map->Bytes("state");
+    for (const auto* f : {&target, &key, &state}) {
+      if (!f->ok()) return Error(echo, kErrBadRequest, f->status().message());
+      if (!f->value().has_value()) {
+        return Error(echo, kErrBadRequest, "hint needs target, key and state");
+      }
+    }
+    if ((*target)->empty()) return Error(echo, kErrBadRequest, "hint target is empty");
+    Status s = hints_->Add(**target, **key, **state, NowWallMs());
+    if (!s.ok()) {
+      std::string_view code = s.code() == Status::Code::kBusy              ? kErrBusy
+                              : s.code() == Status::Code::kInvalidArgument ? kErrBadRequest
+                                                                           : kErrInternal;
+      return Error(echo, code, s.ToString());
+    }
+    PackHeader(p, echo, true, 0);
+    return std::string(buf.data(), buf.size());
+  }
+  if (name == kOpHints) {
+    if (hints_ == nullptr) return Error(echo, kErrInternal, "this agent keeps no hints");
+    auto targets = hints_->Targets();
+    if (!targets.ok()) return Error(echo, kErrInternal, targets.status().ToString());
+    std::vector<std::pair<std::string, size_t>> per_target;
+    for (const auto& t : *targets) {
+      auto pending = hints_->CountFor(t);
+      if (!pending.ok()) return Error(echo, kErrInternal, pending.status().ToString());
+      per_target.emplace_back(t, *pending);
+    }
+    PackHeader(p, echo, true, 5);
+    mp::PackStr(p, "count");
+    p.pack_uint64(hints_->count());
+    mp::PackStr(p, "bytes");
+    p.pack_uint64(hints_->bytes());
+    mp::PackStr(p, "max_bytes");
+    p.pack_uint64(hints_->max_bytes());
+    mp::PackStr(p, "delivered");
+    p.pack_uint64(deliverer_ ? deliverer_->stats().delivered : 0);
+    mp::PackStr(p, "targets");
+    p.pack_map(static_cast<uint32_t>(per_target.size()));
+    for (const auto& [t, n] : per_target) {
+      mp::PackStr(p, t);
+      p.pack_uint64(n);
+    }
+    return std::string(buf.data(), buf.size());
+  }
   std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
-  return Error(echo, kErrUnknownOp, "unknown op '" + shown + "' (the gossip agent answers ping and ring)");
+  return Error(echo, kErrUnknownOp, "unknown op '" + shown + "' (the gossip agent answers ping, ring, hint and hints)");
 }
 
 }  // namespace ringkv::gossip

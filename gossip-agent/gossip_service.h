@@ -1,12 +1,19 @@
 // The gossip agent's request handling, apart from sockets: one MessagePack request body in, one
-// reply body out. Today it answers `ping` and `ring` from the RingStore; gossip rounds between
-// agents come with the next issue (ROADMAP item 1) and will add ops here.
+// reply body out. It answers `ping` and `ring` from the RingStore and keeps hints (hinted
+// handoff: a key's state held for a replica that was down) in the HintStore; gossip rounds
+// between agents come with the next issue (ROADMAP item 1) and will add ops here.
 //
 // Protocol (bodies are MessagePack maps; `id` and `rid` of a request are echoed when present):
 //   {op:"ping"}                -> {v:1, ok:true, node:ID}
 //   {op:"ring", tokens?:bool}  -> {v:1, ok:true, version:U64, replication:{DC:N,...},
 //                                  nodes:[{id,dc,rack,client,storage,gossip,vnodes,state,
 //                                          tokens?:BIN (8-byte big-endian each)}]}
+//   {op:"hint", target:NODE, key:BIN, state:BIN}
+//                              -> {v:1, ok:true} once the hint is durable (merged into a pending
+//                                 hint for the same target and key), or error busy (hint store
+//                                 full) / bad_request (state not an encoded KeyState)
+//   {op:"hints"}               -> {v:1, ok:true, count:U64, bytes:U64, max_bytes:U64,
+//                                 delivered:U64, targets:{NODE: pending count, ...}}
 //   anything else              -> {v:1, ok:false, error:{code, message}} with code
 //                                 bad_request (not MessagePack, not a map, op missing or not a
 //                                 string, bad field type), unknown_op, or internal (store error).
@@ -16,20 +23,27 @@
 #include <string_view>
 
 #include "common/ring/ring_store.h"
+#include "gossip-agent/hint_deliverer.h"
+#include "gossip-agent/hint_store.h"
 
 namespace ringkv::gossip {
 
 inline constexpr std::string_view kOpPing = "ping";
 inline constexpr std::string_view kOpRing = "ring";
+inline constexpr std::string_view kOpHint = "hint";
+inline constexpr std::string_view kOpHints = "hints";
+inline constexpr std::string_view kErrBusy = "busy";
 inline constexpr std::string_view kErrBadRequest = "bad_request";
 inline constexpr std::string_view kErrUnknownOp = "unknown_op";
 inline constexpr std::string_view kErrInternal = "internal";
 
 class GossipService {
  public:
-  // `store` is borrowed and must outlive the service.
-  GossipService(std::string node_id, RingStore* store)
-      : node_id_(std::move(node_id)), store_(store) {}
+  // The stores (and the deliverer, for its counters) are borrowed and must outlive the
+  // service; hints and deliverer may be null (then `hint` answers internal).
+  GossipService(std::string node_id, RingStore* store, HintStore* hints = nullptr,
+                const HintDeliverer* deliverer = nullptr)
+      : node_id_(std::move(node_id)), store_(store), hints_(hints), deliverer_(deliverer) {}
 
   // Never fails: every input, however malformed, gets a reply body.
   std::string Handle(std::string_view body);
@@ -40,6 +54,8 @@ class GossipService {
  private:
   const std::string node_id_;
   RingStore* const store_;
+  HintStore* const hints_;
+  const HintDeliverer* const deliverer_;
 };
 
 }  // namespace ringkv::gossip

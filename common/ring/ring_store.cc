@@ -3,10 +3,10 @@
 
 #include <sqlite3.h>
 
-#include <chrono>
 #include <map>
-#include <thread>
 #include <utility>
+
+#include "common/sqlite/sqlite_util.h"
 
 namespace ringkv {
 
@@ -59,86 +59,18 @@ bool DecodeTokens(const void* data, size_t size, std::vector<Token>* out) {
 }
 
 Status SqlError(sqlite3* db, const std::string& what, int rc) {
-  std::string msg = "ring store: " + what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Busy(msg);
-  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return Status::Corruption(msg);
-  return Status::IOError(msg);
+  return sqlite::Error(db, "ring store: " + what, rc);
 }
-
-// A prepared statement that finalizes itself.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Status status(const std::string& what) const {
-    return rc_ == SQLITE_OK ? Status::OK() : SqlError(db_, what, rc_);
-  }
-  void Text(int i, const std::string& s) {
-    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-  }
-  void Blob(int i, const std::string& s) {
-    sqlite3_bind_blob(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-  }
-  void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  // SQLITE_ROW or SQLITE_DONE; anything else is an error.
-  int Step() { return sqlite3_step(stmt_); }
-  std::string ColText(int i) {
-    const unsigned char* p = sqlite3_column_text(stmt_, i);
-    return p ? std::string(reinterpret_cast<const char*>(p),
-                           static_cast<size_t>(sqlite3_column_bytes(stmt_, i)))
-             : std::string();
-  }
-  int64_t ColInt(int i) { return sqlite3_column_int64(stmt_, i); }
-  const void* ColBlob(int i) { return sqlite3_column_blob(stmt_, i); }
-  size_t ColBytes(int i) { return static_cast<size_t>(sqlite3_column_bytes(stmt_, i)); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-};
 
 Status Exec(sqlite3* db, const char* sql, const std::string& what) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  if (rc == SQLITE_OK) return Status::OK();
-  std::string msg = "ring store: " + what + ": " + (err ? err : sqlite3_errstr(rc));
-  sqlite3_free(err);
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Busy(msg);
-  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return Status::Corruption(msg);
-  return Status::IOError(msg);
+  return sqlite::Exec(db, sql, "ring store: " + what);
 }
 
-// Rolls back unless committed: every early return inside a transaction leaves the file as it was.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  ~Transaction() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  // IMMEDIATE takes the write lock up front, so two seeding processes queue on the busy
-  // timeout instead of failing at their first write (a deferred upgrade cannot wait in WAL).
-  Status Begin(bool write) {
-    RINGKV_RETURN_IF_ERROR(Exec(db_, write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction"));
-    open_ = true;
-    return Status::OK();
-  }
-  Status Commit() {
-    RINGKV_RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit"));
-    open_ = false;
-    return Status::OK();
-  }
+using Stmt = sqlite::Stmt;
 
- private:
-  sqlite3* db_;
-  bool open_ = false;
+class Transaction : public sqlite::Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : sqlite::Transaction(db, "ring store") {}
 };
 
 Result<uint64_t> ReadVersion(sqlite3* db) {
@@ -209,34 +141,8 @@ bool SameConfig(const NodeInfo& a, const NodeInfo& b) {
 
 Result<std::unique_ptr<RingStore>> RingStore::Open(const std::string& path, int busy_timeout_ms) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = "ring store: open " + path + ": " +
-                      (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-    sqlite3_close(db);
-    return Status::IOError(msg);
-  }
+  RINGKV_RETURN_IF_ERROR(sqlite::OpenDurable(path, "ring store", busy_timeout_ms, &db));
   std::unique_ptr<RingStore> store(new RingStore(db, path));
-  sqlite3_busy_timeout(db, busy_timeout_ms);
-  sqlite3_extended_result_codes(db, 0);
-  // Switching to WAL needs a moment of exclusive access; when another process is doing the same
-  // the busy handler is not always consulted, so retry a bounded number of times.
-  Status wal;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
-  for (;;) {
-    wal = Exec(db, "PRAGMA journal_mode=WAL", "enable WAL on " + path);
-    if (wal.ok() || wal.code() != Status::Code::kBusy ||
-        std::chrono::steady_clock::now() >= deadline) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  RINGKV_RETURN_IF_ERROR(wal);
-  // FULL: the ring changes rarely and a coordinator must never read a torn one after a crash.
-  RINGKV_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous=FULL", "set synchronous"));
   {
     Transaction tx(db);
     RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/true));

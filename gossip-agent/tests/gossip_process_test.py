@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # Process test of ringkv-gossip: starts the real binary on 127.0.0.1 (ports 24000-24999), talks
-# to it over ZeroMQ with MessagePack (ping, ring, garbage, frame-layout errors), checks ring.db,
+# to it over ZeroMQ with MessagePack (ping, ring, hint, hints, garbage, frame-layout errors),
+# hands hints to a real ringkv-storage that comes back after being down, checks ring.db,
 # restarts it (idempotent seed, changed config), stops it with SIGTERM, and checks bad options.
 # Kills only the processes it started.
 import os
@@ -13,8 +14,13 @@ import tempfile
 import time
 import unittest
 
+import sys
+
 import msgpack
 import zmq
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tests/storage"))
+import storage_harness  # noqa: E402  (a real ringkv-storage as the hints' target)
 
 BIN = os.path.join(os.environ.get("RINGKV_BIN", "build/bin"), "ringkv-gossip")
 TIMEOUT_MS = 3000
@@ -189,7 +195,7 @@ class GossipProcessTest(unittest.TestCase):
 
         # A frame over the size limit: ZeroMQ drops that peer; the agent keeps serving others.
         s = self.socket(agent, zmq.DEALER)
-        s.send_multipart([b"", b"x" * (256 * 1024)])
+        s.send_multipart([b"", b"x" * (17 * 1024 * 1024)])
         self.assertFalse(s.poll(300))
         s.close()
 
@@ -230,6 +236,66 @@ class GossipProcessTest(unittest.TestCase):
         self.assertEqual(len(ring["nodes"]), 4)
         self.assertEqual(ring["replication"], {"dc1": 2})
         self.assertEqual(agent.stop(), 0)
+
+    def test_hints_are_durable_and_handed_off_when_the_target_returns(self):
+        # n2's storage agent (the hints' target) listens on n2's configured storage endpoint.
+        target_dir = os.path.join(self.dir, "n2-storage")
+        target = storage_harness.Agent(target_dir, 24021)
+        target.start()
+        try:
+            c = storage_harness.Client(target.endpoint)
+            made = c.call({"op": "update", "k": b"gen", "v": b"hinted value"})
+            c.close()
+            self.assertTrue(made["ok"], made)
+            state = made["st"]
+        finally:
+            target.terminate()
+        agent = self.start(extra=["--hint-timeout-ms", "500"])
+
+        # Malformed hints are refused and nothing is stored.
+        bad = self.request(agent, {"op": "hint", "target": "n2", "key": b"k", "state": b"junk"})
+        self.assertFalse(bad["ok"])
+        self.assertEqual(bad["error"]["code"], "bad_request")
+        bad = self.request(agent, {"op": "hint", "target": "n2", "key": b"k"})
+        self.assertEqual(bad["error"]["code"], "bad_request")
+        bad = self.request(agent, {"op": "hint", "target": 7, "key": b"k", "state": state})
+        self.assertEqual(bad["error"]["code"], "bad_request")
+
+        rep = self.request(agent, {"op": "hint", "target": "n2", "key": b"hk", "state": state})
+        self.assertTrue(rep["ok"], rep)
+        rep = self.request(agent, {"op": "hint", "target": "n2", "key": b"hk", "state": state})
+        self.assertTrue(rep["ok"], rep)  # the same state again merges into one hint
+        hints = self.request(agent, {"op": "hints"})
+        self.assertEqual(hints["count"], 1, hints)
+        self.assertEqual(hints["targets"], {"n2": 1})
+
+        # The target is down: the hint waits, and survives a SIGKILL of the gossip agent.
+        time.sleep(1.0)
+        self.assertEqual(self.request(agent, {"op": "hints"})["count"], 1)
+        agent.kill()
+        agent = self.start(port=agent.port, extra=["--hint-timeout-ms", "500"])
+        self.assertEqual(self.request(agent, {"op": "hints"})["count"], 1)
+
+        # The target comes back: the hint is delivered with sync and removed.
+        target = storage_harness.Agent(target_dir, 24021)
+        target.start()
+        try:
+            deadline = time.monotonic() + 20
+            hints = None
+            while time.monotonic() < deadline:
+                hints = self.request(agent, {"op": "hints"})
+                if hints["count"] == 0:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(hints["count"], 0, hints)
+            self.assertEqual(hints["delivered"], 1, hints)
+            c = storage_harness.Client(target.endpoint)
+            got = c.call({"op": "get", "k": b"hk"})
+            c.close()
+            self.assertTrue(got["ok"], got)
+            self.assertEqual(got["st"], state)
+        finally:
+            target.terminate()
 
     def test_bad_options_and_bind_failure(self):
         def run(args):

@@ -1,0 +1,178 @@
+// HintStore over SQLite (see hint_store.h). Schema:
+//   hints(id INTEGER PRIMARY KEY, target TEXT, key BLOB, state BLOB, seq INTEGER,
+//         created_ms INTEGER, UNIQUE(target, key))
+#include "gossip-agent/hint_store.h"
+
+#include "common/sqlite/sqlite_util.h"
+#include "common/version/key_state.h"
+
+namespace ringkv::gossip {
+
+namespace {
+
+constexpr const char* kWhat = "hint store";
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS hints(
+  id         INTEGER PRIMARY KEY,
+  target     TEXT NOT NULL,
+  key        BLOB NOT NULL,
+  state      BLOB NOT NULL,
+  seq        INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  UNIQUE(target, key));
+)sql";
+
+Status Err(sqlite3* db, const std::string& step, int rc) {
+  return sqlite::Error(db, std::string(kWhat) + ": " + step, rc);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HintStore>> HintStore::Open(const std::string& path, uint64_t max_bytes) {
+  sqlite3* db = nullptr;
+  RINGKV_RETURN_IF_ERROR(sqlite::OpenDurable(path, kWhat, 5000, &db));
+  std::unique_ptr<HintStore> store(new HintStore(db, max_bytes));
+  RINGKV_RETURN_IF_ERROR(sqlite::Exec(db, kSchema, std::string(kWhat) + ": create schema in " + path));
+  RINGKV_RETURN_IF_ERROR(store->LoadTotals());
+  return store;
+}
+
+HintStore::~HintStore() { sqlite3_close(db_); }
+
+Status HintStore::LoadTotals() {
+  sqlite::Stmt st(db_, "SELECT COUNT(*), COALESCE(SUM(LENGTH(key) + LENGTH(state)), 0) FROM hints");
+  RINGKV_RETURN_IF_ERROR(st.status(std::string(kWhat) + ": totals"));
+  int rc = st.Step();
+  if (rc != SQLITE_ROW) return Err(db_, "totals", rc);
+  count_ = static_cast<uint64_t>(st.ColInt(0));
+  bytes_ = static_cast<uint64_t>(st.ColInt(1));
+  return Status::OK();
+}
+
+Status HintStore::Add(const std::string& target, std::string_view key, std::string_view state,
+                      int64_t now_ms) {
+  auto incoming = version::KeyState::Decode(state);
+  if (!incoming.ok()) {
+    return Status::InvalidArgument("hint state does not decode: " + incoming.status().message());
+  }
+  sqlite::Transaction tx(db_, kWhat);
+  RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/true));
+  const std::string key_s(key);
+  sqlite::Stmt find(db_, "SELECT id, state FROM hints WHERE target = ?1 AND key = ?2");
+  RINGKV_RETURN_IF_ERROR(find.status(std::string(kWhat) + ": find"));
+  find.Text(1, target);
+  find.Blob(2, key_s);
+  int rc = find.Step();
+  if (rc == SQLITE_ROW) {
+    const int64_t id = find.ColInt(0);
+    const std::string old_bytes = find.ColBlobString(1);
+    auto merged = version::KeyState::Decode(old_bytes);
+    if (!merged.ok()) {
+      return Status::Corruption(std::string(kWhat) + ": stored state of hint " +
+                                std::to_string(id) + " does not decode");
+    }
+    merged->Sync(*incoming);
+    const std::string merged_bytes = merged->Encode();
+    const uint64_t new_bytes = bytes_ - old_bytes.size() + merged_bytes.size();
+    if (merged_bytes.size() > old_bytes.size() && new_bytes > max_bytes_) {
+      return Status::Busy("hint store full (" + std::to_string(bytes_) + " of " +
+                          std::to_string(max_bytes_) + " bytes)");
+    }
+    sqlite::Stmt up(db_, "UPDATE hints SET state = ?1, seq = seq + 1 WHERE id = ?2");
+    RINGKV_RETURN_IF_ERROR(up.status(std::string(kWhat) + ": update"));
+    up.Blob(1, merged_bytes);
+    up.Int(2, id);
+    rc = up.Step();
+    if (rc != SQLITE_DONE) return Err(db_, "update", rc);
+    RINGKV_RETURN_IF_ERROR(tx.Commit());
+    bytes_ = new_bytes;
+    return Status::OK();
+  }
+  if (rc != SQLITE_DONE) return Err(db_, "find", rc);
+  const uint64_t add = key.size() + state.size();
+  if (bytes_ + add > max_bytes_) {
+    return Status::Busy("hint store full (" + std::to_string(bytes_) + " of " +
+                        std::to_string(max_bytes_) + " bytes)");
+  }
+  sqlite::Stmt ins(db_,
+                   "INSERT INTO hints(target, key, state, seq, created_ms) "
+                   "VALUES (?1, ?2, ?3, 0, ?4)");
+  RINGKV_RETURN_IF_ERROR(ins.status(std::string(kWhat) + ": insert"));
+  ins.Text(1, target);
+  ins.Blob(2, key_s);
+  ins.Blob(3, std::string(state));
+  ins.Int(4, now_ms);
+  rc = ins.Step();
+  if (rc != SQLITE_DONE) return Err(db_, "insert", rc);
+  RINGKV_RETURN_IF_ERROR(tx.Commit());
+  bytes_ += add;
+  ++count_;
+  return Status::OK();
+}
+
+Result<std::vector<Hint>> HintStore::Oldest(const std::string& target, size_t limit) {
+  sqlite::Stmt st(db_,
+                  "SELECT id, seq, key, state, created_ms FROM hints WHERE target = ?1 "
+                  "ORDER BY id LIMIT ?2");
+  RINGKV_RETURN_IF_ERROR(st.status(std::string(kWhat) + ": select"));
+  st.Text(1, target);
+  st.Int(2, static_cast<int64_t>(limit));
+  std::vector<Hint> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    Hint h;
+    h.id = st.ColInt(0);
+    h.seq = st.ColInt(1);
+    h.target = target;
+    h.key = st.ColBlobString(2);
+    h.state = st.ColBlobString(3);
+    h.created_ms = st.ColInt(4);
+    out.push_back(std::move(h));
+  }
+  if (rc != SQLITE_DONE) return Err(db_, "select", rc);
+  return out;
+}
+
+Status HintStore::Remove(int64_t id, int64_t seq) {
+  sqlite::Stmt st(db_,
+                  "DELETE FROM hints WHERE id = ?1 AND seq = ?2 "
+                  "RETURNING LENGTH(key) + LENGTH(state)");
+  RINGKV_RETURN_IF_ERROR(st.status(std::string(kWhat) + ": delete"));
+  st.Int(1, id);
+  st.Int(2, seq);
+  int rc = st.Step();
+  if (rc == SQLITE_ROW) {
+    const uint64_t size = static_cast<uint64_t>(st.ColInt(0));
+    bytes_ = bytes_ >= size ? bytes_ - size : 0;
+    if (count_ > 0) --count_;
+    rc = st.Step();
+  }
+  if (rc != SQLITE_DONE) return Err(db_, "delete", rc);
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> HintStore::Targets() {
+  sqlite::Stmt st(db_, "SELECT DISTINCT target FROM hints ORDER BY target");
+  RINGKV_RETURN_IF_ERROR(st.status(std::string(kWhat) + ": targets"));
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.ColText(0));
+  if (rc != SQLITE_DONE) return Err(db_, "targets", rc);
+  return out;
+}
+
+}  // namespace ringkv::gossip
+
+namespace ringkv::gossip {
+
+Result<size_t> HintStore::CountFor(const std::string& target) {
+  sqlite::Stmt st(db_, "SELECT COUNT(*) FROM hints WHERE target = ?1");
+  RINGKV_RETURN_IF_ERROR(st.status(std::string(kWhat) + ": count"));
+  st.Text(1, target);
+  int rc = st.Step();
+  if (rc != SQLITE_ROW) return Err(db_, "count", rc);
+  return static_cast<size_t>(st.ColInt(0));
+}
+
+}  // namespace ringkv::gossip
