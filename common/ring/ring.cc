@@ -369,4 +369,23 @@ std::vector<const NodeInfo*> Ring::PreferenceList(Token token) const {
   return out;
 }
 
+std::vector<const NodeInfo*> Ring::WalkFrom(Token token) const {
+  std::vector<const NodeInfo*> out;
+  if (tokens_.empty()) return out;
+  out.reserve(nodes_.size());
+  std::vector<bool> seen(nodes_.size(), false);
+  const size_t ntok = tokens_.size();
+  const size_t start = static_cast<size_t>(
+      std::lower_bound(tokens_.begin(), tokens_.end(), token,
+                       [](const std::pair<Token, uint32_t>& e, Token t) { return e.first < t; }) -
+      tokens_.begin());
+  for (size_t step = 0; step < ntok && out.size() < nodes_.size(); ++step) {
+    const uint32_t node = tokens_[(start + step) % ntok].second;
+    if (seen[node]) continue;
+    seen[node] = true;
+    out.push_back(&nodes_[node]);
+  }
+  return out;
+}
+
 }  // namespace ringkv

@@ -76,6 +76,11 @@ class Ring {
   // state kDown still appear (liveness is the caller's business); order is the clockwise walk.
   std::vector<const NodeInfo*> PreferenceList(Token token) const;
 
+  // Every node once, in the order a clockwise walk from `token` first meets it: the
+  // preference list's nodes come first (not always in its order), then the stand-ins a sloppy
+  // quorum takes a missed replica's write to, nearest first.
+  std::vector<const NodeInfo*> WalkFrom(Token token) const;
+
   const std::vector<NodeInfo>& nodes() const { return nodes_; }
   const NodeInfo* Find(const std::string& id) const;
   const Replication& replication() const { return replication_; }

@@ -205,6 +205,32 @@ TEST(Ring, PreferenceListIsFirstDistinctNodesClockwise) {
   }
 }
 
+TEST(Ring, WalkFromMeetsEveryNodeOnceInClockwiseOrder) {
+  auto ring = Ring::Build({Node("a"), Node("b"), Node("c"), Node("d"), Node("e")}, Rf("3"));
+  ASSERT_TRUE(ring.ok());
+  std::vector<std::pair<Token, std::string>> all;
+  for (const NodeInfo& n : ring->nodes()) {
+    for (Token t : Ring::TokensFor(n.id, n.vnodes)) all.emplace_back(t, n.id);
+  }
+  std::sort(all.begin(), all.end());
+  for (int i = 0; i < 2000; ++i) {
+    Token t = TokenOf("w" + std::to_string(i));
+    size_t pos = std::lower_bound(all.begin(), all.end(), std::make_pair(t, std::string())) -
+                 all.begin();
+    std::vector<std::string> want;
+    for (size_t s = 0; s < all.size() && want.size() < 5; ++s) {
+      const std::string& id = all[(pos + s) % all.size()].second;
+      if (std::find(want.begin(), want.end(), id) == want.end()) want.push_back(id);
+    }
+    auto got = ring->WalkFrom(t);
+    ASSERT_EQ(got.size(), 5u);
+    for (size_t j = 0; j < 5; ++j) EXPECT_EQ(got[j]->id, want[j]);
+    // With one DC and one rack the preference list is the walk's first N nodes.
+    auto pref = ring->PreferenceList(t);
+    for (size_t j = 0; j < pref.size(); ++j) EXPECT_EQ(pref[j], got[j]);
+  }
+}
+
 TEST(Ring, WrapsAroundTheTopOfTheTokenSpace) {
   NodeInfo a = Node("a", "dc1", "rack1", 2);
   NodeInfo b = Node("b", "dc1", "rack1", 2);
