@@ -1,17 +1,28 @@
 // The coordinator's reactor: request state machines for put, get and delete over the storage
 // protocol, replica liveness by pings and deadlines, read repair.
 //
-// DESIGN. One thread, one zmq_poll over [client ROUTER, one DEALER per storage agent]. A client
+// DESIGN. One thread, one zmq_poll over [client ROUTER, storage ROUTER, monitor fd]. A client
 // request that needs replicas becomes an Op (kept in ops_ until every replica answered or its
 // deadline passed) with one Slot per replica of the key's preference list. Messages to storage
 // agents carry rid = op id << 8 | phase << 5 | slot, so a reply finds its op, its slot, and is
 // ignored when it belongs to a phase the op has left (or to an op already finished). rid 0 is
-// a liveness ping. Nothing here blocks: sends use ZMQ_DONTWAIT on DEALERs with ZMQ_IMMEDIATE,
-// so a send to a storage agent that is not connected fails at once (EAGAIN) and marks it down.
+// a liveness ping. Nothing here blocks: every send uses ZMQ_DONTWAIT.
+//
+// TRANSPORT. One ROUTER (storage_) connects to every storage agent, not a DEALER each: libzmq's
+// zmq_poll costs a few syscalls per socket and pass, which on a paravirtualized VM was most of
+// the coordinator's CPU. Each connect gets its own routing id (ZMQ_CONNECT_ROUTING_ID), so a
+// reply [id][empty][body] names its agent. That id is only honoured without ZMQ_IMMEDIATE, so a
+// connection's queue exists from connect() on and ZeroMQ itself would queue for an agent that is
+// not there; instead the socket monitor says when a connection completed its handshake or
+// dropped, and SendToPeer refuses (and marks the agent down) while it is not connected. The
+// monitor is polled by its file descriptor only, which costs nothing per loop pass until an
+// event arrives. ZMQ_ROUTER_MANDATORY turns a send to a connection that is gone into
+// EHOSTUNREACH, and a full queue is EAGAIN: both fail at once and mark the agent down.
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 
@@ -29,6 +40,21 @@ constexpr int kMaxSlots = 32;           // replicas per preference list (5 bits 
 constexpr size_t kMaxClientFrames = 32;  // frames kept of one client message
 constexpr int kDrainBatch = 512;         // messages read from one socket per poll round
 constexpr int64_t kClientMaxMsgBytes = 64ll << 20;
+constexpr int64_t kMonitorDrainMs = 100;  // backstop for monitor events the fd did not signal
+constexpr int64_t kReattachMinMs = 100;   // a flapping agent is not reconnected faster
+constexpr size_t kRoutingIdSize = 9;      // 'p', peer index, connection generation (big-endian)
+constexpr size_t kNoPeer = ~size_t{0};
+
+void PutBig32(char* p, uint32_t v) {
+  p[0] = static_cast<char>(v >> 24);
+  p[1] = static_cast<char>(v >> 16);
+  p[2] = static_cast<char>(v >> 8);
+  p[3] = static_cast<char>(v);
+}
+
+uint32_t GetBig32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
 
 int64_t Now() { return net::NowMs(); }
 
@@ -37,8 +63,12 @@ int64_t Now() { return net::NowMs(); }
 struct Coordinator::Peer {
   std::string node_id;
   std::string endpoint;
-  zmq::socket_t sock;
-  zmq::socket_t monitor;  // PAIR receiving sock's connect/disconnect events
+  std::string routing_id;   // storage_'s id for the current connection (AttachPeer)
+  uint32_t generation = 0;  // connects so far: a new connection never reuses a live id
+  bool attached = false;    // connected on storage_ (false once removed from the ring)
+  bool connected = false;   // the current connection completed its handshake
+  bool probe_sent = false;  // a ping was queued without a connection event (PingPeers)
+  int64_t attached_ms = 0;
   bool up = false;
   bool in_ring = true;
   int64_t next_ping_ms = 0;
@@ -95,6 +125,36 @@ Status Coordinator::Start() {
   auto first = ring_source_->Poll();
   if (!first.ok()) return first.status();
   if (!first->has_value()) return Status::Internal("ring source gave no ring");
+
+  // One ROUTER to every storage agent (TRANSPORT above).
+  net::SocketOptions po;
+  po.router_mandatory = true;
+  po.send_hwm = 100000;
+  po.recv_hwm = 100000;
+  po.reconnect_ivl_ms = 100;
+  po.reconnect_ivl_max_ms = 1000;
+  auto storage = net::MakeSocket(ctx_, zmq::socket_type::router, po);
+  if (!storage.ok()) return storage.status();
+  storage_ = std::move(*storage);
+  const std::string mon =
+      "inproc://coordinator-storage-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  if (zmq_socket_monitor(storage_.handle(), mon.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) == 0) {
+    try {
+      storage_monitor_ = zmq::socket_t(ctx_, zmq::socket_type::pair);
+      storage_monitor_.set(zmq::sockopt::linger, 0);
+      storage_monitor_.connect(mon);
+    } catch (const zmq::error_t& e) {
+      RINGKV_LOG(kWarn) << "no connection events from the storage socket: " << e.what();
+      storage_monitor_ = zmq::socket_t();
+    }
+  } else {
+    RINGKV_LOG(kWarn) << "no connection events from the storage socket: "
+                      << zmq_strerror(zmq_errno());
+  }
+  if (!storage_monitor_) {
+    RINGKV_LOG(kWarn) << "storage agents are judged by pings and deadlines only";
+  }
   RINGKV_RETURN_IF_ERROR(ApplyRing(std::move(**first)));
 
   std::string listen = opts_.listen;
@@ -114,7 +174,14 @@ Status Coordinator::Start() {
   if (!sock.ok()) return sock.status();
   client_ = std::move(*sock);
   RINGKV_RETURN_IF_ERROR(net::Bind(client_, listen));
-  items_[0].socket = client_.handle();
+  items_.clear();
+  items_.push_back(zmq::pollitem_t{client_.handle(), 0, ZMQ_POLLIN, 0});
+  items_.push_back(zmq::pollitem_t{storage_.handle(), 0, ZMQ_POLLIN, 0});
+  if (storage_monitor_) {
+    // Its fd, not the socket: readable when the monitor got a message after being drained.
+    const auto fd = storage_monitor_.get(zmq::sockopt::fd);
+    items_.push_back(zmq::pollitem_t{nullptr, fd, ZMQ_POLLIN, 0});
+  }
   RINGKV_LOG(kInfo) << "node " << opts_.node_id << " serving clients on " << listen << ", ring "
                     << ring_source_->Describe() << ", " << ring_.nodes().size() << " nodes, N="
                     << ring_.N() << ", r=" << QuorumSpecName(opts_.r) << " w="
@@ -153,14 +220,15 @@ Status Coordinator::ApplyRing(Ring ring) {
     RINGKV_LOG(kWarn) << "this node (" << opts_.node_id
                       << ") is not in the ring: local_quorum cannot be met";
   }
-  // Poll items: the client socket, then per peer its DEALER and its monitor (stable indexes).
-  items_.resize(1 + 2 * peers_.size());
-  items_[0] = zmq::pollitem_t{client_ ? client_.handle() : nullptr, 0, ZMQ_POLLIN, 0};
+  // Agents no longer in the ring: disconnect, so nothing is queued for them any more.
   for (size_t i = 0; i < peers_.size(); ++i) {
-    void* s = peers_[i]->sock.handle();
-    void* m = peers_[i]->monitor.handle();
-    items_[1 + 2 * i] = zmq::pollitem_t{s, 0, static_cast<short>(s ? ZMQ_POLLIN : 0), 0};
-    items_[2 + 2 * i] = zmq::pollitem_t{m, 0, static_cast<short>(m ? ZMQ_POLLIN : 0), 0};
+    Peer& p = *peers_[i];
+    if (p.in_ring || !p.attached) continue;
+    DetachPeer(i);
+    p.up = false;
+    p.ping_sent_ms = -1;
+    RINGKV_LOG(kInfo) << "storage agent of " << p.node_id << " (" << p.endpoint
+                      << ") left the ring: disconnected";
   }
   return Status::OK();
 }
@@ -171,45 +239,64 @@ size_t Coordinator::PeerFor(const NodeInfo& node) {
     Peer& p = *peers_[it->second];
     p.in_ring = true;
     p.node_id = node.id;
+    if (!p.attached) AttachPeer(it->second);  // back in the ring
     return it->second;
   }
   auto peer = std::make_unique<Peer>();
   peer->node_id = node.id;
   peer->endpoint = node.storage_endpoint;
-  net::SocketOptions so;
-  so.immediate = true;   // a send to an unconnected agent fails at once
-  so.send_hwm = 100000;
-  so.recv_hwm = 100000;
-  so.reconnect_ivl_ms = 100;
-  so.reconnect_ivl_max_ms = 1000;
-  auto sock = net::MakeSocket(ctx_, zmq::socket_type::dealer, so);
-  if (sock.ok()) {
-    peer->sock = std::move(*sock);
-    // Connection events tell at once when an agent's connection drops (it is down) or forms
-    // (ping it now rather than at the next interval).
-    const std::string mon = "inproc://coordinator-peer-monitor-" + std::to_string(peers_.size());
-    if (zmq_socket_monitor(peer->sock.handle(), mon.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) == 0) {
-      try {
-        peer->monitor = zmq::socket_t(ctx_, zmq::socket_type::pair);
-        peer->monitor.set(zmq::sockopt::linger, 0);
-        peer->monitor.connect(mon);
-      } catch (const zmq::error_t& e) {
-        RINGKV_LOG(kWarn) << "no connection events for " << node.id << ": " << e.what();
-        peer->monitor = zmq::socket_t();
-      }
-    }
-    Status s = net::Connect(peer->sock, node.storage_endpoint);
-    if (!s.ok()) {
-      RINGKV_LOG(kError) << "storage agent of " << node.id << ": " << s.ToString();
-    }
-  } else {
-    RINGKV_LOG(kError) << "storage agent of " << node.id << ": " << sock.status().ToString();
-  }
   peer->next_ping_ms = 0;
   peers_.push_back(std::move(peer));
-  peer_by_endpoint_[node.storage_endpoint] = peers_.size() - 1;
-  return peers_.size() - 1;
+  const size_t index = peers_.size() - 1;
+  peer_by_endpoint_[node.storage_endpoint] = index;
+  AttachPeer(index);
+  return index;
+}
+
+void Coordinator::AttachPeer(size_t peer) {
+  Peer& p = *peers_[peer];
+  // A fresh id per connect: libzmq aborts on a connect whose id is still in use, which the
+  // connection just disconnected may still be while it is torn down.
+  char id[kRoutingIdSize];
+  id[0] = 'p';  // never empty, never 0-led like the ids libzmq makes up
+  PutBig32(id + 1, static_cast<uint32_t>(peer));
+  PutBig32(id + 5, ++p.generation);
+  p.routing_id.assign(id, sizeof(id));
+  p.attached_ms = Now();
+  p.probe_sent = false;
+  // Without connection events nothing says when it connects: sends queue until it does.
+  p.connected = !storage_monitor_;
+  Status s = Status::OK();
+  if (zmq_setsockopt(storage_.handle(), ZMQ_CONNECT_ROUTING_ID, id, sizeof(id)) != 0) {
+    s = Status::IOError(std::string("ZMQ_CONNECT_ROUTING_ID: ") + zmq_strerror(zmq_errno()));
+  } else {
+    s = net::Connect(storage_, p.endpoint);
+  }
+  p.attached = s.ok();
+  if (!s.ok()) {
+    RINGKV_LOG(kError) << "storage agent of " << p.node_id << ": " << s.ToString();
+  }
+}
+
+void Coordinator::DetachPeer(size_t peer) {
+  Peer& p = *peers_[peer];
+  if (p.attached) {
+    // Drops what is queued for the connection too (linger 0).
+    Status s = net::Disconnect(storage_, p.endpoint);
+    if (!s.ok()) {
+      RINGKV_LOG(kWarn) << "storage agent of " << p.node_id << ": " << s.ToString();
+    }
+  }
+  p.attached = false;
+  p.connected = false;
+}
+
+size_t Coordinator::PeerOfRoutingId(const zmq::message_t& id) const {
+  const auto* b = static_cast<const unsigned char*>(id.data());
+  if (id.size() != kRoutingIdSize || b[0] != 'p') return kNoPeer;
+  // Any generation: a late reply over a connection since replaced is still that agent's.
+  const size_t peer = GetBig32(b + 1);
+  return peer < peers_.size() ? peer : kNoPeer;
 }
 
 void Coordinator::PollRing(int64_t now) {
@@ -252,14 +339,20 @@ void Coordinator::MarkUp(size_t peer) {
   }
 }
 
-bool Coordinator::SendToPeer(size_t peer, const std::string& body) {
+bool Coordinator::SendToPeer(size_t peer, const std::string& body, bool unconnected_ok) {
   Peer& p = *peers_[peer];
-  void* s = p.sock.handle();
-  if (s == nullptr || zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+  if (!p.attached || (!p.connected && !unconnected_ok)) {
     MarkDown(peer, "not connected (send refused)");
     return false;
   }
-  // The first frame was accepted, so ZeroMQ accepts the rest of the message.
+  void* s = storage_.handle();
+  if (zmq_send(s, p.routing_id.data(), p.routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+    // EHOSTUNREACH: its connection is gone (ROUTER_MANDATORY); EAGAIN: its queue is full.
+    MarkDown(peer, zmq_errno() == EAGAIN ? "send queue full" : "not connected (send refused)");
+    return false;
+  }
+  // The routing frame was accepted, so ZeroMQ accepts the rest of the message.
+  zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
   zmq_send(s, body.data(), body.size(), ZMQ_DONTWAIT);
   return true;
 }
@@ -280,7 +373,12 @@ void Coordinator::PingPeers(int64_t now) {
     ping.op = std::string(sp::kPing);
     ping.rid = 0;
     const bool was_up = p.up;
-    if (SendToPeer(i, sp::EncodeRequest(ping))) {
+    // Not connected by the monitor's account for a while: one ping is queued anyway, in case
+    // an event was missed (its answer proves the connection; else the agent gets it later).
+    const bool probe = p.attached && !p.connected && !p.probe_sent &&
+                       now - p.attached_ms >= opts_.ping_timeout_ms;
+    if (probe) p.probe_sent = true;
+    if (SendToPeer(i, sp::EncodeRequest(ping), probe)) {
       if (p.ping_sent_ms < 0) p.ping_sent_ms = now;
       p.next_ping_ms = now + (was_up ? opts_.ping_interval_ms : opts_.down_ping_interval_ms);
     } else {
@@ -322,20 +420,22 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
       if (zmq_errno() == ETERM) return Status::OK();
       return Status::Internal(std::string("zmq_poll: ") + zmq_strerror(zmq_errno()));
     }
+    now = Now();
     if (rc > 0) {
-      // Peers first: their replies complete requests and free slots.
-      const size_t n = items_.size();
-      for (size_t i = 1; i < n && i < items_.size(); ++i) {
-        if (!(items_[i].revents & ZMQ_POLLIN)) continue;
-        if (i % 2 == 1) {
-          DrainPeer((i - 1) / 2);
-        } else {
-          DrainMonitor((i - 1) / 2);
-        }
+      // Connection events first (no request goes to a connection known to be gone), then
+      // replies, which complete requests, then new requests.
+      if (items_.size() > 2 && (items_[2].revents & ZMQ_POLLIN)) {
+        DrainMonitor();
+        next_monitor_drain_ms_ = now + kMonitorDrainMs;
       }
+      if (items_[1].revents & ZMQ_POLLIN) DrainPeers();
       if (serving && (items_[0].revents & ZMQ_POLLIN)) DrainClient();
     }
     now = Now();
+    if (now >= next_monitor_drain_ms_) {
+      DrainMonitor();
+      next_monitor_drain_ms_ = now + kMonitorDrainMs;
+    }
     RunTimers(now);
     PingPeers(now);
     PollRing(now);
@@ -658,34 +758,53 @@ bool Coordinator::SendUpdateTo(Op& op, int slot) {
   return true;
 }
 
-void Coordinator::DrainMonitor(size_t peer) {
-  void* s = peers_[peer]->monitor.handle();
+void Coordinator::DrainMonitor() {
+  void* s = storage_monitor_.handle();
+  if (s == nullptr) return;
+  // Read until EAGAIN (or a batch): only then does the fd signal the next event.
   for (int n = 0; n < kDrainBatch; ++n) {
     zmq::message_t event;
     if (zmq_msg_recv(event.handle(), s, ZMQ_DONTWAIT) < 0) return;
+    zmq::message_t endpoint;  // the endpoint as given to connect
     bool more = event.more();
-    while (more) {  // the endpoint frame
-      zmq::message_t part;
-      if (zmq_msg_recv(part.handle(), s, 0) < 0) break;
-      more = part.more();
+    for (int part = 0; more; ++part) {
+      zmq::message_t m;
+      if (zmq_msg_recv(m.handle(), s, 0) < 0) break;
+      more = m.more();
+      if (part == 0) endpoint = std::move(m);
     }
     if (event.size() < 2) continue;
     uint16_t id;
     std::memcpy(&id, event.data(), sizeof(id));
-    if (id == ZMQ_EVENT_DISCONNECTED) {
-      MarkDown(peer, "connection dropped");
-    } else if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-      Peer& p = *peers_[peer];
+    auto it = peer_by_endpoint_.find(
+        std::string(static_cast<const char*>(endpoint.data()), endpoint.size()));
+    if (it == peer_by_endpoint_.end()) continue;
+    const size_t peer = it->second;
+    Peer& p = *peers_[peer];
+    if (!p.attached) continue;  // left the ring: its last connection's events
+    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      p.connected = true;
       p.ping_sent_ms = -1;
       p.next_ping_ms = 0;  // ping now
+    } else if (id == ZMQ_EVENT_DISCONNECTED) {
+      const bool was_connected = p.connected;
+      p.connected = false;
+      MarkDown(peer, "connection dropped");
+      // What is queued for the dropped connection would reach the agent whenever it is back,
+      // maybe long after its requests ended: a new connection starts with an empty queue.
+      const int64_t now = Now();
+      if (was_connected && now - p.attached_ms >= kReattachMinMs) {
+        DetachPeer(peer);
+        AttachPeer(peer);
+      }
     }
   }
 }
 
-void Coordinator::DrainPeer(size_t peer) {
-  void* s = peers_[peer]->sock.handle();
+void Coordinator::DrainPeers() {
+  void* s = storage_.handle();
   for (int n = 0; n < kDrainBatch; ++n) {
-    zmq::message_t frames[2];
+    zmq::message_t frames[3];  // [routing id][empty][body]
     int count = 0;
     bool more = true;
     while (more) {
@@ -695,16 +814,22 @@ void Coordinator::DrainPeer(size_t peer) {
         break;
       }
       more = part.more();
-      if (count < 2) frames[count] = std::move(part);
+      if (count < 3) frames[count] = std::move(part);
       ++count;
     }
-    if (count != 2 || frames[0].size() != 0) {
+    const size_t peer = PeerOfRoutingId(frames[0]);
+    if (peer == kNoPeer) {
+      RINGKV_LOG(kWarn) << "a message from an unknown storage connection (" << count
+                        << " frames), dropped";
+      continue;
+    }
+    if (count != 3 || frames[1].size() != 0) {
       RINGKV_LOG(kWarn) << "storage agent of " << peers_[peer]->node_id
-                        << " sent a message of unexpected shape (" << count << " frames)";
+                        << " sent a message of unexpected shape (" << count - 1 << " frames)";
       continue;
     }
     auto reply = sp::DecodeReply(
-        std::string_view(static_cast<const char*>(frames[1].data()), frames[1].size()));
+        std::string_view(static_cast<const char*>(frames[2].data()), frames[2].size()));
     if (!reply.ok()) {
       RINGKV_LOG(kWarn) << "storage agent of " << peers_[peer]->node_id
                         << " sent an undecodable reply: " << reply.status().ToString();
@@ -717,6 +842,7 @@ void Coordinator::DrainPeer(size_t peer) {
 void Coordinator::HandleStorageReply(size_t peer, sp::Reply& reply) {
   if (reply.rid == 0) {  // ping
     peers_[peer]->ping_sent_ms = -1;
+    peers_[peer]->connected = true;  // an answer proves the connection (see the probe)
     MarkUp(peer);
     return;
   }

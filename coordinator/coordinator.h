@@ -1,7 +1,8 @@
-// The coordinator's reactor: one thread owning the client ROUTER and one DEALER per storage
-// agent. Every client request becomes a state machine (an Op) keyed by an internal id that
-// travels to storage agents as `rid`; many are in flight at once and each waits at most until
-// its own deadline. DESIGN: docs/coordinator.md (request paths, liveness, quorum rules).
+// The coordinator's reactor: one thread owning the client ROUTER and one ROUTER connected to
+// every storage agent. Every client request becomes a state machine (an Op) keyed by an
+// internal id that travels to storage agents as `rid`; many are in flight at once and each
+// waits at most until its own deadline. DESIGN: docs/coordinator.md (request paths, sockets,
+// liveness, quorum rules).
 //
 // Thread-safety: a Coordinator is used by one thread only (the one calling Run), except
 // RequestStop, which any thread (or a signal handler through the stop flag) may call.
@@ -64,7 +65,12 @@ class Coordinator {
   bool Live(size_t peer) const;
   void MarkDown(size_t peer, const char* why);
   void MarkUp(size_t peer);
-  bool SendToPeer(size_t peer, const std::string& body);
+  void AttachPeer(size_t peer);
+  void DetachPeer(size_t peer);
+  size_t PeerOfRoutingId(const zmq::message_t& id) const;
+  // False (and the agent marked down) when the message could not be queued at once.
+  // `unconnected_ok` queues it even while no connection event has been seen (a probe).
+  bool SendToPeer(size_t peer, const std::string& body, bool unconnected_ok = false);
   void PingPeers(int64_t now);
   int64_t NextWake(int64_t now) const;
 
@@ -81,8 +87,8 @@ class Coordinator {
   void StartRead(Op& op);
   void StartUpdate(Op& op, const std::string& ctx_bytes);
   bool SendUpdateTo(Op& op, int slot);
-  void DrainPeer(size_t peer);
-  void DrainMonitor(size_t peer);
+  void DrainPeers();
+  void DrainMonitor();
   void HandleStorageReply(size_t peer, storage_protocol::Reply& reply);
   void OnReadReply(Op& op, int slot, storage_protocol::Reply& reply);
   void OnUpdateReply(Op& op, int slot, storage_protocol::Reply& reply);
@@ -99,6 +105,8 @@ class Coordinator {
   const CoordinatorOptions opts_;
   std::unique_ptr<RingSource> ring_source_;
   zmq::socket_t client_;
+  zmq::socket_t storage_;          // ROUTER connected to every storage agent of the ring
+  zmq::socket_t storage_monitor_;  // PAIR receiving storage_'s handshake/disconnect events
 
   Ring ring_;
   bool have_ring_ = false;
@@ -109,8 +117,9 @@ class Coordinator {
   std::string local_dc_name_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::unordered_map<std::string, size_t> peer_by_endpoint_;
-  std::vector<zmq::pollitem_t> items_;  // [0] client, then per peer: DEALER, monitor
+  std::vector<zmq::pollitem_t> items_;  // [0] client, [1] storage_, [2] monitor's fd
   int64_t next_ring_poll_ms_ = 0;
+  int64_t next_monitor_drain_ms_ = 0;
   int64_t next_ping_check_ms_ = 0;
 
   std::unordered_map<uint64_t, std::unique_ptr<Op>> ops_;
