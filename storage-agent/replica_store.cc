@@ -17,10 +17,15 @@ Status DecodeError(std::string_view key, const Status& s) {
 
 }  // namespace
 
-ReplicaStore::ReplicaStore(std::unique_ptr<engine::Engine> engine, version::ActorId actor)
-    : engine_(std::move(engine)), actor_(actor) {
+ReplicaStore::ReplicaStore(std::unique_ptr<engine::Engine> engine, version::ActorId actor,
+                           std::unique_ptr<DotAllocator> dots)
+    : engine_(std::move(engine)), actor_(actor), dots_(std::move(dots)) {
   assert(actor_ != 0);
+  assert(dots_ != nullptr);
 }
+
+ReplicaStore::ReplicaStore(std::unique_ptr<engine::Engine> engine, version::ActorId actor)
+    : ReplicaStore(std::move(engine), actor, DotAllocator::InMemory()) {}
 
 bool ReplicaStore::StateIsOnlyTombstones(std::string_view encoded) {
   auto st = version::KeyState::Decode(encoded);
@@ -44,16 +49,29 @@ Result<ReplicaStore::UpdateResult> ReplicaStore::Update(std::string_view key,
                                                         const version::CausalContext& ctx,
                                                         std::optional<std::string_view> value,
                                                         uint64_t max_siblings) {
+  // Every dot of this actor that a real ctx holds was issued before, below the allocator's
+  // next counter; a larger one would drag the node-wide counter (and every key's) towards the
+  // limit of what a ctx can carry.
+  if (const uint64_t named = ctx.MaxCounter(actor_); named >= dots_->next()) {
+    return Status::InvalidArgument("ctx names dot counter " + std::to_string(named) +
+                                   " of this replica, which never issued it");
+  }
   std::lock_guard<std::mutex> lock(StripeFor(key));
   auto cur = Load(key);
   if (!cur.ok()) return cur.status();
   version::KeyState next = std::move(*cur);
-  version::Dot dot = next.Update(ctx, value, actor_);
-  if (next.VersionCount() > max_siblings) {
-    return Status::TooManySiblings("the write would leave " + std::to_string(next.VersionCount()) +
+  const size_t count = next.VersionCountAfterUpdate(ctx);
+  if (count > max_siblings) {
+    return Status::TooManySiblings("the write would leave " + std::to_string(count) +
                                    " versions, more than the cap of " +
                                    std::to_string(max_siblings));
   }
+  // The node-wide floor: beyond every counter this data directory ever issued for any key, so
+  // a key whose state compaction forgot cannot reissue a dot that an old ctx covers.
+  auto counter = dots_->Next(next.NextCounter(ctx, actor_));
+  if (!counter.ok()) return counter.status();
+  version::Dot dot = next.Update(ctx, value, actor_, *counter);
+  assert(dot.counter == *counter);
   RINGKV_RETURN_IF_ERROR(engine_->Put(key, next.Encode()));
   return UpdateResult{std::move(next), dot};
 }

@@ -17,6 +17,7 @@
 #include "common/token.h"
 #include "common/version/causal_context.h"
 #include "common/version/key_state.h"
+#include "storage-agent/dot_allocator.h"
 #include "storage-agent/engine/engine.h"
 
 namespace ringkv::storage {
@@ -24,11 +25,16 @@ namespace ringkv::storage {
 class ReplicaStore {
  public:
   // Opens the data directory: loads or creates DIR/IDENTITY (storage-agent/identity.h), then
-  // opens the engine with `options` (its is_tombstone is set here). Corruption from the engine
-  // (for example a damaged commit log) is returned as is, naming file and offset.
+  // opens the engine with `options` (its is_tombstone is set here), then DIR/DOT_FLOOR
+  // (storage-agent/dot_allocator.h). Corruption from the engine (for example a damaged commit
+  // log) or of DOT_FLOOR is returned as is, naming file and offset.
   static Result<std::unique_ptr<ReplicaStore>> Open(engine::Options options);
 
-  // Wraps an already open engine (tests use a fake). `actor` must be nonzero.
+  // Wraps an already open engine (tests use a fake). `actor` must be nonzero; `dots` issues the
+  // counters of the dots this replica creates.
+  ReplicaStore(std::unique_ptr<engine::Engine> engine, version::ActorId actor,
+               std::unique_ptr<DotAllocator> dots);
+  // The same with DotAllocator::InMemory() (tests with a fake engine).
   ReplicaStore(std::unique_ptr<engine::Engine> engine, version::ActorId actor);
 
   // The engine's is_tombstone callback: true when the stored state decodes and holds only
@@ -40,9 +46,11 @@ class ReplicaStore {
     version::Dot dot;         // the dot of the new version
   };
   // A client write coordinated by this replica: reads the key's state, applies
-  // KeyState::Update(ctx, value, actor) (value nullopt = tombstone), refuses with
-  // TooManySiblings (writing nothing) when the result would hold more than max_siblings
-  // versions, writes it and returns once the engine made it durable per its sync mode.
+  // KeyState::Update(ctx, value, actor, counter) (value nullopt = tombstone) with a counter from
+  // the node-wide DotAllocator, refuses with TooManySiblings (writing nothing) when the result
+  // would hold more than max_siblings versions, writes it and returns once the engine made it
+  // durable per its sync mode. InvalidArgument (nothing written) when `ctx` names a dot of this
+  // actor beyond every counter it issued: no ringkv state or reply made that ctx.
   Result<UpdateResult> Update(std::string_view key, const version::CausalContext& ctx,
                               std::optional<std::string_view> value, uint64_t max_siblings);
 
@@ -79,6 +87,7 @@ class ReplicaStore {
 
   std::unique_ptr<engine::Engine> engine_;
   const version::ActorId actor_;
+  const std::unique_ptr<DotAllocator> dots_;
   std::array<std::mutex, kStripes> stripes_;
 };
 

@@ -110,6 +110,7 @@ TEST(ReplicaStoreModel, RandomOpsMatchModelAcrossFlushCompactReopen) {
   };
 
   int updates = 0, deletes = 0, refused = 0, syncs = 0, remote_writes = 0, reopens = 0;
+  uint64_t last_counter = 0;  // of the last dot this replica issued
   uint64_t total_flushes = 0, total_compactions = 0;
   for (int op = 1; op <= kOps; ++op) {
     const std::string key = "key" + std::to_string(pick(kKeys));
@@ -123,14 +124,19 @@ TEST(ReplicaStoreModel, RandomOpsMatchModelAcrossFlushCompactReopen) {
       if (!tomb) v = value;
       uint64_t cap = (pick(4) == 0) ? 3 : 16;
       KeyState next = model[key];
-      version::Dot want_dot = next.Update(ctx, v, actor);
       auto r = store->Update(key, ctx, v, cap);
-      if (next.VersionCount() > cap) {
+      if (next.VersionCountAfterUpdate(ctx) > cap) {
         ASSERT_FALSE(r.ok()) << "op " << op;
         ASSERT_EQ(r.status().code(), Status::Code::kTooManySiblings) << r.status().ToString();
         ++refused;
       } else {
         ASSERT_TRUE(r.ok()) << "op " << op << ": " << r.status().ToString();
+        // The counter comes from the node-wide floor: beyond the key's own next counter and
+        // beyond every counter issued before, across keys and reopenings.
+        ASSERT_GE(r->dot.counter, next.NextCounter(ctx, actor)) << "op " << op;
+        ASSERT_GT(r->dot.counter, last_counter) << "op " << op;
+        last_counter = r->dot.counter;
+        version::Dot want_dot = next.Update(ctx, v, actor, r->dot.counter);
         ASSERT_EQ(r->dot, want_dot);
         ASSERT_EQ(r->state, next);
         model[key] = next;

@@ -68,6 +68,27 @@ void CausalContext::Add(const Dot& d) {
   cloud_.insert(c, d);
 }
 
+void CausalContext::AddUpTo(const Dot& d) {
+  if (d.counter == 0) return;
+  auto it = std::lower_bound(vv_.begin(), vv_.end(), d.actor, ActorLess);
+  if (it != vv_.end() && it->actor == d.actor) {
+    if (d.counter <= it->counter) return;
+    it->counter = d.counter;
+  } else {
+    it = vv_.insert(it, d);
+  }
+  if (cloud_.empty()) return;
+  // This actor's cloud dots are sorted by counter: drop the covered ones and fold those that
+  // became contiguous; the first one beyond a gap and all after it stay.
+  auto first = std::lower_bound(cloud_.begin(), cloud_.end(), Dot{d.actor, 0});
+  auto c = first;
+  while (c != cloud_.end() && c->actor == d.actor && c->counter <= it->counter + 1) {
+    it->counter = std::max(it->counter, c->counter);
+    ++c;
+  }
+  cloud_.erase(first, c);
+}
+
 void CausalContext::Merge(const CausalContext& other) {
   if (other.empty()) return;
   if (empty()) {

@@ -38,6 +38,11 @@ class CausalContext {
   // Adds one dot, then folds cloud dots that became contiguous into the vector.
   // A dot with counter 0 is not a dot and is ignored.
   void Add(const Dot& d);
+  // Adds every dot (d.actor, 1..d.counter): the vector entry of d.actor becomes at least
+  // d.counter, and that actor's cloud dots now covered or contiguous are folded into it.
+  // KeyState::Update uses it to claim an actor's whole range up to a new dot (why that is sound:
+  // docs/versioning.md, "The dot counter floor"). Counter 0 is ignored.
+  void AddUpTo(const Dot& d);
   // Set union; commutative, associative, idempotent.
   void Merge(const CausalContext& other);
   // The largest counter of `actor` seen (vector or cloud); 0 when none.

@@ -276,7 +276,34 @@ TEST(CausalContextTest, AgreesWithExplicitSet) {
     auto dec = CausalContext::Decode(m.Encode());
     ASSERT_TRUE(dec.ok());
     ASSERT_EQ(*dec, m);
+    // AddUpTo is the union with the range (actor, 1..counter).
+    const Dot up{rng() % 4, rng() % 14};
+    CausalContext r = m;
+    r.AddUpTo(up);
+    std::set<Dot> sr = sm;
+    for (uint64_t c = 1; c <= up.counter; ++c) sr.insert({up.actor, c});
+    CausalContext rebuilt;
+    for (const Dot& d : sr) rebuilt.Add(d);
+    ASSERT_EQ(r, rebuilt);
   }
+}
+
+TEST(CausalContextTest, AddUpToClaimsTheRangeAndFoldsTheCloud) {
+  CausalContext c = Of({{1, 1}, {1, 4}, {1, 6}, {1, 9}, {2, 3}});
+  c.AddUpTo({1, 5});  // covers 4, then 6 is contiguous; 9 stays beyond the gap
+  EXPECT_EQ(c.vector(), (std::vector<Dot>{{1, 6}}));
+  EXPECT_EQ(c.cloud(), (std::vector<Dot>{{1, 9}, {2, 3}}));
+  c.AddUpTo({1, 3});  // already covered: nothing changes
+  EXPECT_EQ(c.vector(), (std::vector<Dot>{{1, 6}}));
+  c.AddUpTo({2, 2});  // a new vector entry that folds (2, 3)
+  EXPECT_EQ(c.vector(), (std::vector<Dot>{{1, 6}, {2, 3}}));
+  EXPECT_EQ(c.cloud(), (std::vector<Dot>{{1, 9}}));
+  c.AddUpTo({3, 0});  // counter 0: not a dot
+  EXPECT_EQ(c.MaxCounter(3), 0u);
+  c.AddUpTo({1, 1000000});
+  EXPECT_EQ(c.vector(), (std::vector<Dot>{{1, 1000000}, {2, 3}}));
+  EXPECT_TRUE(c.cloud().empty());
+  EXPECT_TRUE(c.Covers({1, 777}));
 }
 
 }  // namespace

@@ -24,14 +24,20 @@ constexpr uint64_t kMaxStateCounter = UINT64_MAX - 1;
 
 }  // namespace
 
+uint64_t KeyState::NextCounter(const CausalContext& ctx, ActorId actor) const {
+  return std::max(cc_.MaxCounter(actor), ctx.MaxCounter(actor)) + 1;
+}
+
 Dot KeyState::Update(const CausalContext& ctx, std::optional<std::string_view> value,
-                     ActorId actor) {
+                     ActorId actor, uint64_t min_counter) {
   if (!ctx.empty()) {
     std::erase_if(versions_, [&](const Version& v) { return ctx.Covers(v.dot); });
     cc_.Merge(ctx);
   }
-  const Dot dot{actor, cc_.MaxCounter(actor) + 1};
-  cc_.Add(dot);
+  const Dot dot{actor, std::max(cc_.MaxCounter(actor) + 1, min_counter)};
+  // Claim (actor, 1..counter), not just the new dot: with a node-wide floor an actor's counters
+  // for one key have gaps, and without this every write would leave one more cloud dot.
+  cc_.AddUpTo(dot);
   // The new dot is the largest of its actor, so it goes right before the next actor's versions.
   auto it = std::lower_bound(versions_.begin(), versions_.end(), dot, DotLess);
   Version v;

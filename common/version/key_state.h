@@ -28,9 +28,21 @@ class KeyState {
  public:
   // Applies a client write arriving with context `ctx` at actor `actor`: drops every version
   // whose dot `ctx` covers, adds ctx to the state's context, and adds the new version with dot
-  // (actor, MaxCounter(actor) + 1) over state and ctx. `value` nullopt writes a tombstone.
+  // (actor, max(NextCounter(ctx, actor), min_counter)). `value` nullopt writes a tombstone.
+  // The context then holds every dot (actor, 1..counter): counters below the new one that the
+  // state has not seen were never issued for this key, or were forgotten with a dropped
+  // only-tombstone state (docs/versioning.md, "The dot counter floor"), so claiming them keeps
+  // the context one vector entry per actor although counters jump.
+  // `min_counter` is the storage agent's node-wide floor (storage-agent/dot_allocator.h): it
+  // keeps a key whose state compaction dropped from reissuing counters an old ctx covers.
   // Returns the new dot. Versions not covered by ctx stay (the siblings).
-  Dot Update(const CausalContext& ctx, std::optional<std::string_view> value, ActorId actor);
+  // REQUIRES: max(NextCounter(ctx, actor), min_counter) < UINT64_MAX.
+  Dot Update(const CausalContext& ctx, std::optional<std::string_view> value, ActorId actor,
+             uint64_t min_counter = 0);
+
+  // The smallest counter Update(ctx, ..., actor) can give the new dot: one more than the
+  // largest counter of `actor` in the state's context and in `ctx`.
+  uint64_t NextCounter(const CausalContext& ctx, ActorId actor) const;
 
   // VersionCount() that Update(ctx, ...) would leave, without changing anything: the versions
   // `ctx` does not cover, plus the new one. The sibling cap is checked with this before writing.

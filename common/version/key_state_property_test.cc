@@ -7,8 +7,13 @@
 // Random puts and deletes at random replicas with random, often stale, contexts (from earlier
 // reads, merged multi-replica reads and put replies), syncs delivered late, out of order and
 // more than once, coordinator-style reads with read repair, and replicas that lose their data
-// and come back as a new actor. After every step every replica must agree with both models; and
-// Sync must be commutative, associative and idempotent on the states met along the way.
+// and come back as a new actor. Each replica takes its counters from a node-wide floor that
+// also moves with writes of other keys (storage-agent/dot_allocator.h), so an actor's counters
+// for the key have gaps. After every step every replica must agree with both models; and Sync
+// must be commutative, associative and idempotent on the states met along the way.
+// A second simulation lets compaction forget only-tombstone states and checks, against an
+// oracle of which writes each client saw, that no write is superseded by one that did not see
+// it — and that the same simulation without the floor does find such lost writes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -69,6 +74,7 @@ struct ClientCtx {
 struct Replica {
   ActorId actor;
   KeyState state;
+  uint64_t node_counter = 1;  // the agent's node-wide counter floor (all its keys)
   // Explicit model.
   SortedSet<ModelVersion> stored;
   DotSet seen;
@@ -117,7 +123,7 @@ class Simulation {
  public:
   explicit Simulation(uint64_t seed) : rng_(seed) {
     const int n = 2 + static_cast<int>(rng_() % 4);  // 2..5 replicas
-    for (int i = 0; i < n; ++i) replicas_.push_back(Replica{NewActor(), {}, {}, {}, {}, {}});
+    for (int i = 0; i < n; ++i) replicas_.push_back(Replica{NewActor(), {}, 1, {}, {}, {}, {}});
     pool_.push_back(ClientCtx{});  // a client with no ctx
   }
 
@@ -198,8 +204,13 @@ class Simulation {
     // A small value pool so identical values (retries) happen often.
     const std::string value = tombstone ? "" : std::string(1, static_cast<char>('a' + rng_() % 6));
     const size_t expect_count = rep.state.VersionCountAfterUpdate(c.ctx);
+    // Writes of other keys at this agent move its node-wide counter on meanwhile.
+    rep.node_counter += rng_() % 4;
+    const uint64_t floor = rep.node_counter;
     const Dot dot = rep.state.Update(
-        c.ctx, tombstone ? std::nullopt : std::optional<std::string_view>(value), rep.actor);
+        c.ctx, tombstone ? std::nullopt : std::optional<std::string_view>(value), rep.actor,
+        floor);
+    rep.node_counter = std::max(rep.node_counter, dot.counter + 1);
     ASSERT_EQ(rep.state.VersionCount(), expect_count);
     // Explicit model of update.
     SortedSet<ModelVersion> kept;
@@ -211,11 +222,14 @@ class Simulation {
     for (const Dot& d : rep.seen) {
       if (d.actor == rep.actor) max = std::max(max, d.counter);
     }
-    ASSERT_EQ(dot, (Dot{rep.actor, max + 1}));
+    ASSERT_EQ(dot, (Dot{rep.actor, std::max(max + 1, floor)}));
     ASSERT_TRUE(issued_.insert(dot).second) << "dot issued twice";
     Insert(&kept, ModelVersion{dot, tombstone, value});
     rep.stored = std::move(kept);
-    Insert(&rep.seen, dot);
+    // The state claims the actor's whole range up to the new dot.
+    DotSet range;
+    for (uint64_t i = 1; i <= dot.counter; ++i) range.push_back({rep.actor, i});
+    InsertAll(&rep.seen, range);
     // Oracle.
     log_.push_back(Write{dot, tombstone, value});
     Insert(&rep.known, log_.size() - 1);
@@ -283,7 +297,7 @@ class Simulation {
   // The replica's disk is replaced: empty state, new actor id.
   void Wipe() {
     Replica& rep = RandomReplica();
-    rep = Replica{NewActor(), {}, {}, {}, {}, {}};
+    rep = Replica{NewActor(), {}, 1, {}, {}, {}, {}};
   }
 
   void CheckState(const KeyState& s, const SortedSet<ModelVersion>& stored, const DotSet& seen,
@@ -370,6 +384,133 @@ TEST(KeyStatePropertyTest, RandomHistoriesAgreeWithModels) {
     writes += sim.writes();
   }
   std::printf("%d random histories of 120 steps, %zu writes checked\n", cases, writes);
+}
+
+// One storage agent (actor kActor) serving a few keys, its node-wide counter shared by all of
+// them. Clients put and delete with contexts from any earlier moment (including from before a
+// key was forgotten), read, and compaction forgets a key whose state holds only tombstones.
+// The oracle knows which writes each context saw — write ids, not dots, so it cannot be fooled
+// by a reused dot: a write is live iff the key's current state knows it and no write it knows
+// saw it. Run with the floor every step must agree; without it (counters restart per key after
+// a forget) the same histories must show lost writes, or the test could not fail.
+class ForgetSimulation {
+ public:
+  ForgetSimulation(uint64_t seed, bool floor) : rng_(seed), floor_(floor), keys_(3) {
+    for (auto& k : keys_) k.pool.push_back(Ctx{});  // a client with no ctx
+  }
+
+  // Runs `steps` steps and returns the number of steps where the state's live values differed
+  // from the oracle's. With the floor, also asserts that no dot is issued twice for a key.
+  int Run(int steps) {
+    int mismatches = 0;
+    for (int step = 0; step < steps; ++step) {
+      Key& k = keys_[rng_() % keys_.size()];
+      const uint64_t r = rng_() % 100;
+      if (r < 45) {
+        Put(&k, k.pool[PickCtx(k)], rng_() % 3 == 0);
+      } else if (r < 60) {
+        Put(&k, Read(k), true);  // read, then delete what was read
+      } else if (r < 80) {
+        k.pool.push_back(Read(k));
+      } else if (k.state.OnlyTombstones()) {
+        // Compaction drops the state after its grace period; the agent's counter stays.
+        k.state = KeyState();
+        k.known.clear();
+        ++forgets_;
+      }
+      if (::testing::Test::HasFatalFailure()) return mismatches;
+      if (k.state.LiveValues() != OracleLive(k)) ++mismatches;
+      if (k.pool.size() > 64) k.pool.erase(k.pool.begin() + 1);  // keep the empty ctx at 0
+    }
+    return mismatches;
+  }
+
+  int forgets() const { return forgets_; }
+
+ private:
+  static constexpr ActorId kActor = 42;
+  struct Ctx {
+    CausalContext ctx;
+    SortedSet<size_t> saw;  // ids of the writes the client saw
+  };
+  struct W {
+    bool tombstone;
+    std::string value;
+    SortedSet<size_t> saw;
+  };
+  struct Key {
+    KeyState state;
+    SortedSet<size_t> known;  // writes the state knows, since it was last forgotten
+    std::vector<Ctx> pool;    // contexts clients hold
+    std::set<Dot> issued;
+  };
+
+  size_t PickCtx(const Key& k) {
+    // Often recent, often very old (from before the key was forgotten).
+    const size_t n = k.pool.size();
+    return rng_() % 2 ? n - 1 - rng_() % std::min<size_t>(n, 3) : rng_() % n;
+  }
+
+  Ctx Read(const Key& k) { return Ctx{k.state.context(), k.known}; }
+
+  void Put(Key* k, const Ctx& c, bool tombstone) {
+    const std::string value(1, static_cast<char>('a' + rng_() % 8));
+    std::optional<std::string_view> v;
+    if (!tombstone) v = value;
+    Dot dot;
+    if (floor_) {
+      node_counter_ += rng_() % 3;  // writes of keys outside the simulation
+      const uint64_t counter = std::max(node_counter_, k->state.NextCounter(c.ctx, kActor));
+      node_counter_ = counter + 1;
+      dot = k->state.Update(c.ctx, v, kActor, counter);
+      ASSERT_EQ(dot.counter, counter);
+      ASSERT_TRUE(k->issued.insert(dot).second) << "dot issued twice for one key";
+    } else {
+      dot = k->state.Update(c.ctx, v, kActor);
+    }
+    writes_.push_back(W{tombstone, tombstone ? "" : value, c.saw});
+    const size_t id = writes_.size() - 1;
+    Insert(&k->known, id);
+    Ctx reply = c;  // the put reply: request ctx plus the new dot
+    reply.ctx.Add(dot);
+    Insert(&reply.saw, id);
+    k->pool.push_back(std::move(reply));
+  }
+
+  std::vector<std::string> OracleLive(const Key& k) const {
+    std::set<std::string> live;
+    for (size_t w : k.known) {
+      if (writes_[w].tombstone) continue;
+      bool seen = false;
+      for (size_t o : k.known) seen = seen || Contains(writes_[o].saw, w);
+      if (!seen) live.insert(writes_[w].value);
+    }
+    return std::vector<std::string>(live.begin(), live.end());
+  }
+
+  std::mt19937_64 rng_;
+  const bool floor_;
+  std::vector<Key> keys_;
+  std::vector<W> writes_;
+  uint64_t node_counter_ = 1;
+  int forgets_ = 0;
+};
+
+TEST(KeyStatePropertyTest, ForgottenStatesNeverLoseWritesWithTheCounterFloor) {
+  const int cases = std::max(1, Cases() / 4);
+  int forgets = 0, lost_without_floor = 0;
+  for (int seed = 1; seed <= cases; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    ForgetSimulation with(seed, true);
+    ASSERT_EQ(with.Run(200), 0) << "a write was superseded by one that did not see it";
+    forgets += with.forgets();
+    ForgetSimulation without(seed, false);
+    lost_without_floor += without.Run(200) > 0 ? 1 : 0;
+  }
+  std::printf("%d histories with %d forgotten states; without the floor %d of them lose writes\n",
+              cases, forgets, lost_without_floor);
+  EXPECT_GT(forgets, 0);
+  EXPECT_GT(lost_without_floor, 0) << "the oracle never caught the bug the floor fixes";
 }
 
 // Sync on states that did not come from one history but are still consistent (every dot names

@@ -6,6 +6,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -97,7 +98,42 @@ TEST(KeyStateTest, UpdateCountsPastCtxOfSameActor) {
   d = t.Update(Ctx({{5, 9}}), "x", 5);
   EXPECT_EQ(d, (Dot{5, 10}));
   EXPECT_TRUE(t.context().Covers({5, 9}));
-  EXPECT_FALSE(t.context().Covers({5, 8}));
+  // The state claims the actor's whole range up to the new dot (counters it has not seen were
+  // never issued for the key, or died with a dropped state): one vector entry, no cloud.
+  EXPECT_TRUE(t.context().Covers({5, 8}));
+  EXPECT_EQ(t.context().vector(), (std::vector<Dot>{{5, 10}}));
+  EXPECT_TRUE(t.context().cloud().empty());
+  // Other actors' dots are never claimed.
+  EXPECT_FALSE(t.context().Covers({4, 1}));
+}
+
+TEST(KeyStateTest, UpdateTakesTheCounterFloor) {
+  KeyState s;
+  EXPECT_EQ(s.NextCounter({}, 7), 1u);
+  // The floor wins when it is above the key's own next counter...
+  Dot d1 = s.Update({}, "a", 7, 100);
+  EXPECT_EQ(d1, (Dot{7, 100}));
+  EXPECT_EQ(s.NextCounter({}, 7), 101u);
+  EXPECT_EQ(s.NextCounter(Ctx({{7, 300}}), 7), 301u);
+  EXPECT_EQ(s.NextCounter(Ctx({{8, 300}}), 7), 101u);
+  // ...and the key's next counter when the floor is below it.
+  Dot d2 = s.Update({}, "b", 7, 50);
+  EXPECT_EQ(d2, (Dot{7, 101}));
+  Dot d3 = s.Update({}, "c", 7, 500);
+  EXPECT_EQ(d3, (Dot{7, 500}));
+  // Gaps between counters leave no cloud: the context is one vector entry.
+  EXPECT_EQ(s.context().vector(), (std::vector<Dot>{{7, 500}}));
+  EXPECT_TRUE(s.context().cloud().empty());
+  EXPECT_EQ(s.LiveValues(), (Values{"a", "b", "c"}));
+  ASSERT_EQ(s.versions().size(), 3u);
+  EXPECT_EQ(s.versions()[2].dot, d3);
+  // A ctx with a cloud dot of the actor above the state's counter: the new dot goes beyond it,
+  // the cloud dot folds into the vector.
+  Dot d4 = s.Update(Ctx({{7, 900}}), "d", 7, 600);
+  EXPECT_EQ(d4, (Dot{7, 901}));
+  EXPECT_EQ(s.context().vector(), (std::vector<Dot>{{7, 901}}));
+  EXPECT_TRUE(s.context().cloud().empty());
+  EXPECT_EQ(RoundTrip(s), s);
 }
 
 TEST(KeyStateTest, DeleteWritesTombstone) {
@@ -373,6 +409,50 @@ TEST(KeyStateScenarioTest, ReplicaThatLostItsDataComesBackWithNewActor) {
   KeyState b_copy = b.state;
   b_copy.Sync(a_reused.state);
   EXPECT_EQ(b_copy.LiveValues(), (Values{"v", "w", "y"}));  // "lost" is gone: a lost write
+}
+
+// Compaction dropped a key's only-tombstone state (after its grace period), and with it every
+// dot the replica had seen for the key. A client still holds a ctx read before the delete.
+// With the node-wide counter floor the next dots for the key are beyond every counter the
+// replica ever issued, so that old ctx cannot cover them; without it (counters restarting at 1)
+// the old ctx covers a blind write it never saw and supersedes it: a lost write.
+TEST(KeyStateScenarioTest, ForgottenStateWithOldCtxDoesNotSupersedeUnseenWrite) {
+  constexpr ActorId kA = 1;
+  uint64_t node_counter = 1;  // the storage agent's DotAllocator, shared by all its keys
+  auto next = [&](const KeyState& s, const CausalContext& ctx) {
+    const uint64_t c = std::max(node_counter, s.NextCounter(ctx, kA));
+    node_counter = c + 1;
+    return c;
+  };
+  KeyState s;
+  for (int i = 0; i < 5; ++i) {
+    CausalContext ctx = s.context();
+    s.Update(ctx, "v" + std::to_string(i), kA, next(s, ctx));
+  }
+  const CausalContext old_ctx = s.context();  // a client's read: {A: 5}
+  ASSERT_EQ(old_ctx.MaxCounter(kA), 5u);
+  CausalContext ctx = s.context();
+  s.Update(ctx, std::nullopt, kA, next(s, ctx));  // delete
+  ASSERT_TRUE(s.OnlyTombstones());
+
+  // Compaction forgets the key; the same agent keeps serving (node counter kept).
+  KeyState forgotten;
+  Dot blind = forgotten.Update({}, "unseen", kA, next(forgotten, {}));
+  EXPECT_FALSE(old_ctx.Covers(blind));
+  CausalContext ctx2 = old_ctx;
+  Dot late = forgotten.Update(ctx2, "late", kA, next(forgotten, ctx2));
+  EXPECT_NE(late, blind);
+  // The write with the old ctx never saw "unseen": both stay, as siblings.
+  EXPECT_EQ(forgotten.LiveValues(), (Values{"late", "unseen"}));
+
+  // Without the floor the counter restarts: the blind write gets (A, 1), which the old ctx
+  // covers, and the write with the old ctx silently drops it.
+  KeyState no_floor;
+  Dot reused = no_floor.Update({}, "unseen", kA);
+  EXPECT_EQ(reused, (Dot{kA, 1}));
+  EXPECT_TRUE(old_ctx.Covers(reused));
+  no_floor.Update(old_ctx, "late", kA);
+  EXPECT_EQ(no_floor.LiveValues(), (Values{"late"}));  // "unseen" is gone: the bug
 }
 
 TEST(KeyStateScenarioTest, IdenticalRetriesAreHarmless) {

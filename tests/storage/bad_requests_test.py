@@ -123,7 +123,7 @@ def main():
             try:
                 s.send(pack({"op": "update", "rid": 5, "k": b"req", "v": b"via-req"}))
                 r = msgpack.unpackb(s.recv(), raw=False)
-                check(r["ok"] and r["rid"] == 5 and r["dc"] == 1, "REQ update %r" % r)
+                check(r["ok"] and r["rid"] == 5 and r["dc"] >= 1, "REQ update %r" % r)
                 s.send(b"\x00garbage")
                 r = msgpack.unpackb(s.recv(), raw=False)
                 check(not r["ok"] and r["code"] == "bad_request", "REQ garbage %r" % r)
@@ -136,7 +136,7 @@ def main():
 
         def normal_ops():
             r = c.call({"op": "update", "k": b"n", "v": b"one"})
-            check(r["ok"] and r["dc"] == 1 and r["da"] > 0, "update %r" % r)
+            check(r["ok"] and r["dc"] >= 1 and r["da"] > 0, "update %r" % r)
             g = c.call({"op": "get", "k": b"n"})
             check(g["st"] == r["st"], "get returns the updated state")
             absent = c.call({"op": "get", "k": b"never"})
