@@ -22,6 +22,7 @@ const char* Status::CodeName(Code c) {
     case Code::kTimeout: return "timeout";
     case Code::kBusy: return "busy";
     case Code::kInternal: return "internal";
+    case Code::kIncomplete: return "incomplete";
   }
   return "unknown";
 }

@@ -23,6 +23,7 @@ class Status {
     kTimeout,
     kBusy,  // overloaded: a bounded queue is full
     kInternal,
+    kIncomplete,  // a memory-only read would need I/O (RocksDB's Incomplete); not a failure
   };
 
   Status() = default;
@@ -37,6 +38,7 @@ class Status {
   static Status Timeout(std::string m) { return Status(Code::kTimeout, std::move(m)); }
   static Status Busy(std::string m) { return Status(Code::kBusy, std::move(m)); }
   static Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
+  static Status Incomplete(std::string m) { return Status(Code::kIncomplete, std::move(m)); }
   // IOError from errno with the operation and path named: "open /x/y: No such file".
   static Status FromErrno(const std::string& what, int err);
 
@@ -45,6 +47,7 @@ class Status {
   const std::string& message() const { return message_; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }
   bool IsCorruption() const { return code_ == Code::kCorruption; }
+  bool IsIncomplete() const { return code_ == Code::kIncomplete; }
 
   // "corruption: <message>"; "ok" for success.
   std::string ToString() const;

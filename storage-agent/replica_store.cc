@@ -90,7 +90,12 @@ Status ReplicaStore::Sync(std::string_view key, const version::KeyState& state, 
 }
 
 Result<std::optional<std::string>> ReplicaStore::Get(std::string_view key) {
-  auto raw = engine_->Get(key);
+  return Get(key, engine::ReadOptions());
+}
+
+Result<std::optional<std::string>> ReplicaStore::Get(std::string_view key,
+                                                     const engine::ReadOptions& options) {
+  auto raw = engine_->Get(options, key);
   if (!raw.ok()) return raw.status();
   if (raw->has_value()) {
     auto st = version::KeyState::Decode(**raw);

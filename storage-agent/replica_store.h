@@ -61,6 +61,9 @@ class ReplicaStore {
   // The key's encoded state, nullopt when the key has none. Corruption when the stored bytes
   // do not decode (never wrong data).
   Result<std::optional<std::string>> Get(std::string_view key);
+  // The same under engine read options. With memory_only nothing is read from disk: Incomplete
+  // when the engine would need I/O (the storage agent's frontend then hands the get to a worker).
+  Result<std::optional<std::string>> Get(std::string_view key, const engine::ReadOptions& options);
   // The same, decoded.
   Result<std::optional<version::KeyState>> GetState(std::string_view key);
 

@@ -1,4 +1,5 @@
-// Server: ROUTER frontend + load-balanced worker pool over inproc (see server.h).
+// Server: ROUTER frontend + load-balanced worker pool over inproc; the frontend answers
+// ping, stats and in-memory gets itself (see server.h).
 #include "storage-agent/server.h"
 
 #include <deque>
@@ -21,9 +22,25 @@ constexpr size_t kMaxFrames = 8;
 constexpr int kBurst = 64;
 // A scan reply stops adding items past this many bytes (and sets `more`).
 constexpr size_t kMaxScanReplyBytes = sp::kMaxBodyBytes / 2;
+// The frontend decodes only bodies this small (a get carries at most a 1 KiB key): a larger one
+// cannot be a get, ping or stats worth answering inline, and decoding it would only be repeated.
+constexpr size_t kMaxInlineRequestBytes = sp::kMaxKeyBytes + 256;
+// A get whose state is larger goes to a worker even when in memory: copying and encoding a big
+// state on the frontend would hold up every request behind it.
+constexpr size_t kMaxInlineStateBytes = 64u << 10;
 
 std::string ErrorBody(uint64_t rid, std::string_view code, std::string msg) {
   return sp::EncodeReply(sp::ErrorReply(rid, code, std::move(msg)));
+}
+
+// Whether the frontend should decode `body` at all: it holds the MessagePack fixstr of an op the
+// frontend may answer. Only a hint that keeps updates and syncs from being decoded twice (here and
+// in a worker); a get spelled another way (str8) is still served, by a worker.
+bool MayBeInlineOp(std::string_view body) {
+  using namespace std::string_view_literals;
+  return body.find("\xa3" "get"sv) != std::string_view::npos ||
+         body.find("\xa4" "ping"sv) != std::string_view::npos ||
+         body.find("\xa5" "stats"sv) != std::string_view::npos;
 }
 
 // Best-effort rid of a body for an error reply produced before decoding proper.
@@ -106,6 +123,7 @@ void Server::FrontendLoop(std::promise<Status> bound) {
   std::deque<std::string> idle;          // worker identities ready for a request
   std::deque<net::Frames> pending;       // [route...][""][body] waiting for a worker
   size_t in_flight = 0;
+  std::string inline_reply;              // reused: the frontend's replies are built here
 
   auto reply_front = [&](const net::Frames& route, std::string_view body) {
     Status rs = net::SendRouted(*front, route, body, 0);
@@ -120,7 +138,9 @@ void Server::FrontendLoop(std::promise<Status> bound) {
     out.reserve(msg.size() + 1);
     out.push_back(std::move(worker));
     for (auto& f : msg) out.push_back(std::move(f));
-    Status ds = net::SendFrames(*back, out, 1000);
+    // The backend queue is unbounded (a worker holds one request at most), so the send cannot
+    // block: no wait for POLLOUT (a zmq_poll, two syscalls per socket in libzmq 4.3).
+    Status ds = net::SendFrames(*back, out, 0);
     if (!ds.ok()) {
       RINGKV_LOG(kError) << "dispatch to worker failed: " << ds.ToString();
       ++errors_;
@@ -159,6 +179,11 @@ void Server::FrontendLoop(std::promise<Status> bound) {
                                          "body of " + std::to_string(env.body[0].size()) +
                                              " bytes exceeds " +
                                              std::to_string(sp::kMaxBodyBytes)));
+        continue;
+      }
+      inline_reply.clear();
+      if (RunBody(env.body[0], /*frontend=*/true, &inline_reply)) {
+        reply_front(env.route, inline_reply);
         continue;
       }
       net::Frames msg = std::move(env.route);
@@ -214,10 +239,23 @@ void Server::FrontendLoop(std::promise<Status> bound) {
       if (drain_deadline == 0) drain_deadline = net::NowMs() + options_.drain_timeout_ms;
       if ((pending.empty() && in_flight == 0) || net::NowMs() > drain_deadline) break;
     }
-    zmq::pollitem_t items[2] = {{back->handle(), 0, ZMQ_POLLIN, 0},
-                                {front->handle(), 0, ZMQ_POLLIN, 0}};
-    // While stopping the client socket is no longer read: new requests are not accepted.
-    size_t n = stopping ? 1 : 2;
+    // While stopping the client socket is no longer read: new requests are not accepted. While
+    // every worker is idle none of them can send, so the worker socket is left out: each ZeroMQ
+    // socket in zmq_poll costs a getpid() and a poll() per pass (libzmq 4.3), and with gets
+    // answered here most passes find the workers idle.
+    const bool workers_quiet =
+        in_flight == 0 && idle.size() == static_cast<size_t>(options_.threads);
+    zmq::pollitem_t items[2];
+    size_t n = 0;
+    int back_item = -1, front_item = -1;
+    if (stopping || !workers_quiet) {
+      back_item = static_cast<int>(n);
+      items[n++] = {back->handle(), 0, ZMQ_POLLIN, 0};
+    }
+    if (!stopping) {
+      front_item = static_cast<int>(n);
+      items[n++] = {front->handle(), 0, ZMQ_POLLIN, 0};
+    }
     try {
       zmq::poll(items, n, std::chrono::milliseconds(kTickMs));
     } catch (const zmq::error_t& e) {
@@ -225,8 +263,8 @@ void Server::FrontendLoop(std::promise<Status> bound) {
       RINGKV_LOG(kError) << "frontend poll failed: " << e.what();
       break;
     }
-    if (items[0].revents & ZMQ_POLLIN) on_back();
-    if (n == 2 && (items[1].revents & ZMQ_POLLIN)) on_front();
+    if (back_item >= 0 && (items[back_item].revents & ZMQ_POLLIN)) on_back();
+    if (front_item >= 0 && (items[front_item].revents & ZMQ_POLLIN)) on_front();
   }
   if (!pending.empty() || in_flight > 0) {
     RINGKV_LOG(kWarn) << "stopped with " << pending.size() << " queued and " << in_flight
@@ -253,7 +291,9 @@ void Server::WorkerLoop() {
     // [route...][""][body]: answer on the same route.
     std::string body = std::move(frames->back());
     frames->back() = HandleBody(body);
-    Status rs = net::SendFrames(*sock, *frames, 1000);
+    // One reply per request taken: the socket's queue has room, so try without a poll first.
+    Status rs = net::SendFrames(*sock, *frames, 0);
+    if (rs.code() == Status::Code::kTimeout) rs = net::SendFrames(*sock, *frames, 1000);
     if (!rs.ok()) {
       RINGKV_LOG(kWarn) << "worker reply: " << rs.ToString();
     }
@@ -261,41 +301,64 @@ void Server::WorkerLoop() {
 }
 
 std::string Server::HandleBody(std::string_view body) {
+  std::string reply;
+  RunBody(body, /*frontend=*/false, &reply);  // always runs it
+  return reply;
+}
+
+bool Server::RunBody(std::string_view body, bool frontend, std::string* out) {
+  if (frontend && (body.size() > kMaxInlineRequestBytes || !MayBeInlineOp(body))) return false;
   uint64_t rid = 0;
   std::string code;
   auto req = sp::DecodeRequest(body, &rid, &code);
   if (!req.ok()) {
+    // Answering a malformed request needs no I/O: the frontend does it when it decoded it.
     ++errors_;
-    return ErrorBody(rid, code.empty() ? sp::kErrBadRequest : code, req.status().message());
+    *out = ErrorBody(rid, code.empty() ? sp::kErrBadRequest : code, req.status().message());
+    if (frontend) ++inline_;
+    return true;
   }
   try {
-    sp::Reply reply = Handle(*req);
-    reply.rid = req->rid;
-    if (!reply.ok) ++errors_;
-    return sp::EncodeReply(reply);
+    std::optional<sp::Reply> reply = Handle(*req, /*memory_only=*/frontend);
+    if (!reply.has_value()) return false;
+    reply->rid = req->rid;
+    if (!reply->ok) ++errors_;
+    *out = sp::EncodeReply(*reply);
   } catch (const std::exception& e) {
     // Nothing below should throw (Status everywhere); this keeps one request's surprise
     // (e.g. bad_alloc on a huge state) from taking the agent down.
     ++errors_;
     RINGKV_LOG(kError) << req->op << ": unexpected exception: " << e.what();
-    return ErrorBody(rid, sp::kErrInternal, std::string("unexpected exception: ") + e.what());
+    *out = ErrorBody(rid, sp::kErrInternal, std::string("unexpected exception: ") + e.what());
   }
+  if (frontend) ++inline_;
+  return true;
 }
 
-sp::Reply Server::Handle(const sp::Request& req) {
+std::optional<sp::Reply> Server::Handle(const sp::Request& req, bool memory_only) {
   auto fail = [&](const Status& st) {
     if (st.IsCorruption()) {
       RINGKV_LOG(kError) << req.op << ": " << st.ToString();
     }
     return sp::ErrorReply(req.rid, sp::ErrorCodeOf(st), st.message());
   };
+  // Only these never touch the disk (a get only when its state is in memory).
+  if (memory_only && req.op != sp::kPing && req.op != sp::kStats && req.op != sp::kGet) {
+    return std::nullopt;
+  }
   sp::Reply r;
   if (req.op == sp::kPing) {
     r.actor = store_->actor();
     r.node = options_.node_id;
   } else if (req.op == sp::kGet) {
-    auto got = store_->Get(req.key);
+    engine::ReadOptions ro;
+    ro.memory_only = memory_only;
+    auto got = store_->Get(req.key, ro);
+    if (memory_only && !got.ok() && got.status().IsIncomplete()) return std::nullopt;
     if (!got.ok()) return fail(got.status());
+    if (memory_only && got->has_value() && (*got)->size() > kMaxInlineStateBytes) {
+      return std::nullopt;
+    }
     r.state = std::move(*got);
   } else if (req.op == sp::kUpdate) {
     version::CausalContext ctx;
@@ -358,6 +421,7 @@ sp::Reply Server::Handle(const sp::Request& req) {
                {"busy", busy_.load()},
                {"queued", queued_.load()},
                {"in_flight", in_flight_.load()},
+               {"inline", inline_.load()},
                {"threads", static_cast<uint64_t>(options_.threads)}};
   } else if (req.op == sp::kFlush) {
     Status ss = store_->Flush();

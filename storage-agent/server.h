@@ -3,13 +3,18 @@
 // a request goes only to an idle worker, so one slow disk operation never holds up requests
 // behind it). Requests wait in a bounded queue while all workers are busy; when it is full the
 // frontend answers `busy` at once. Workers decode requests and run them on the ReplicaStore.
+// The frontend itself answers what needs no I/O: ping, stats, and a get whose state is in the
+// memtables or the block cache (a memory-only read); that saves the two thread wake-ups of the
+// worker hop. A get that would read a data block from disk goes to a worker as before.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -51,7 +56,12 @@ class Server {
  private:
   void FrontendLoop(std::promise<Status> bound);
   void WorkerLoop();
-  storage_protocol::Reply Handle(const storage_protocol::Request& req);
+  // Decodes and runs one request body into *reply and returns true. With `frontend`, runs only
+  // what needs no I/O and returns false (leaving *reply alone) for the rest: a worker runs it.
+  bool RunBody(std::string_view body, bool frontend, std::string* reply);
+  // nullopt only with `memory_only`, for a request that must go to a worker.
+  std::optional<storage_protocol::Reply> Handle(const storage_protocol::Request& req,
+                                                bool memory_only);
 
   ReplicaStore* store_;
   ServerOptions options_;
@@ -70,6 +80,7 @@ class Server {
   std::atomic<uint64_t> busy_{0};
   std::atomic<uint64_t> queued_{0};
   std::atomic<uint64_t> in_flight_{0};
+  std::atomic<uint64_t> inline_{0};  // requests answered on the frontend thread
 };
 
 }  // namespace ringkv::storage

@@ -1,16 +1,20 @@
 // Server tests in one process over ipc:// (no TCP port): requests are load-balanced so a slow
 // engine operation does not hold up others, a full queue answers `busy` at once, Stop() finishes
-// in-flight work, and the frame-shape checks reply on the request's route.
+// in-flight work, and the frame-shape checks reply on the request's route. The frontend answers
+// ping, stats and in-memory gets itself (the same bytes a worker would send), also while every
+// worker is busy, and hands a get that needs the disk to a worker (real engine: uncached block).
 #include "storage-agent/server.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <condition_variable>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "common/net/zmq_util.h"
+#include "storage-agent/engine/test_util.h"
 #include "storage-agent/memory_engine.h"
 
 namespace ringkv::storage {
@@ -18,9 +22,12 @@ namespace {
 
 namespace sp = storage_protocol;
 
-// A MemoryEngine whose Get of the key "slow" blocks until Release().
+// A MemoryEngine whose Get of the key "slow" blocks until Release(). "slow" is marked on disk, so
+// the frontend's memory-only read hands it to a worker (as the real engine would).
 class GatedEngine : public MemoryEngine {
  public:
+  GatedEngine() { SetOnDisk("slow"); }
+  using MemoryEngine::Get;
   Result<std::optional<std::string>> Get(std::string_view key) override {
     if (key == "slow") {
       std::unique_lock<std::mutex> l(mu_);
@@ -124,6 +131,7 @@ TEST(Server, PingAndBasicOps) {
 
 TEST(Server, SlowOperationDoesNotStallOthers) {
   Harness h("slow", 2, 16);
+  h.engine->SetOnDisk("other");  // served by the second worker, not by the frontend
   auto slow = h.Dealer();
   auto fast = h.Dealer();
   Send(slow, "get", 1, "slow");
@@ -147,17 +155,24 @@ TEST(Server, SlowOperationDoesNotStallOthers) {
 
 TEST(Server, FullQueueAnswersBusyAtOnce) {
   Harness h("busy", 1, 2);
+  for (const char* k : {"d2", "d3", "d4"}) h.engine->SetOnDisk(k);  // these need a worker
   auto c = h.Dealer();
   Send(c, "get", 1, "slow");  // occupies the only worker
   ASSERT_TRUE(h.engine->WaitBlocked(1));
-  Send(c, "ping", 2);  // queued
-  Send(c, "ping", 3);  // queued
-  Send(c, "ping", 4);  // queue full
+  Send(c, "get", 2, "d2");  // queued
+  Send(c, "get", 3, "d3");  // queued
+  Send(c, "get", 4, "d4");  // queue full
   auto r = Recv(c, 2000);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->rid, 4u);
   EXPECT_FALSE(r->ok);
   EXPECT_EQ(r->code, sp::kErrBusy);
+  // What the frontend answers itself needs no queue slot: still served.
+  Send(c, "ping", 5);
+  r = Recv(c, 2000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rid, 5u);
+  EXPECT_TRUE(r->ok);
   h.engine->Release();
   std::set<uint64_t> rids;
   for (int i = 0; i < 3; ++i) {
@@ -167,10 +182,180 @@ TEST(Server, FullQueueAnswersBusyAtOnce) {
     rids.insert(x->rid);
   }
   EXPECT_EQ(rids, (std::set<uint64_t>{1, 2, 3}));
-  Send(c, "stats", 5);
+  Send(c, "stats", 6);
   auto st = Recv(c);
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->stats.at("busy"), 1u);
+}
+
+sp::Request UpdateRequest(uint64_t rid, const std::string& key, const std::string& value) {
+  sp::Request r;
+  r.op = "update";
+  r.rid = rid;
+  r.key = key;
+  r.value = value;
+  return r;
+}
+
+std::string GetBody(uint64_t rid, const std::string& key) {
+  sp::Request r;
+  r.op = "get";
+  r.rid = rid;
+  r.key = key;
+  return sp::EncodeRequest(r);
+}
+
+TEST(Server, InlineGetSendsTheSameBytesAsAWorker) {
+  Harness h("inline", 2, 16);
+  auto c = h.Dealer();
+  ASSERT_TRUE(net::SendDealer(c, sp::EncodeRequest(UpdateRequest(1, "k", "value")), 1000).ok());
+  auto up = Recv(c);
+  ASSERT_TRUE(up.ok());
+  ASSERT_TRUE(up->ok) << up->message;
+  h.engine->CorruptKey("bad");
+
+  for (const std::string key : {"k", "absent", "bad"}) {
+    const uint64_t reads = h.engine->memory_only_reads();
+    const std::string body = GetBody(7, key);
+    ASSERT_TRUE(net::SendDealer(c, body, 1000).ok());
+    auto got = net::RecvDealer(c, 3000);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    // HandleBody is the worker's code path: the frontend's reply must be byte for byte the same.
+    EXPECT_EQ(*got, h.server->HandleBody(body)) << key;
+    EXPECT_EQ(h.engine->memory_only_reads(), reads + 1) << key << " was not read in memory";
+  }
+  auto r = sp::DecodeReply(h.server->HandleBody(GetBody(8, "k")));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->state, up->state);
+  r = sp::DecodeReply(h.server->HandleBody(GetBody(9, "bad")));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->code, sp::kErrCorruption);
+  Send(c, "stats", 10);
+  auto st = Recv(c);
+  ASSERT_TRUE(st.ok());
+  EXPECT_GE(st->stats.at("inline"), 3u);
+}
+
+TEST(Server, GetWithTheOpAsStr8IsServedByAWorker) {
+  Harness h("str8", 2, 16);
+  auto c = h.Dealer();
+  ASSERT_TRUE(net::SendDealer(c, sp::EncodeRequest(UpdateRequest(1, "k", "value")), 1000).ok());
+  auto up = Recv(c);
+  ASSERT_TRUE(up.ok() && up->ok);
+  // {"op": "get" as str8, "rid": 5, "k": "k"}: valid MessagePack the frontend's pre-check skips.
+  const char raw[] = "\x83\xa2op\xd9\x03get\xa3rid\x05\xa1k\xa1k";
+  const std::string body(raw, sizeof(raw) - 1);
+  const uint64_t reads = h.engine->memory_only_reads();
+  ASSERT_TRUE(net::SendDealer(c, body, 1000).ok());
+  auto r = Recv(c);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rid, 5u);
+  ASSERT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(r->state, up->state);
+  EXPECT_EQ(h.engine->memory_only_reads(), reads);  // the worker's normal read answered
+}
+
+TEST(Server, FrontendAnswersInMemoryGetsWhileEveryWorkerIsBusy) {
+  Harness h("busyworkers", 1, 16);
+  auto c = h.Dealer();
+  ASSERT_TRUE(net::SendDealer(c, sp::EncodeRequest(UpdateRequest(1, "hot", "h")), 1000).ok());
+  ASSERT_TRUE(net::SendDealer(c, sp::EncodeRequest(UpdateRequest(2, "cold", "c")), 1000).ok());
+  auto u1 = Recv(c), u2 = Recv(c);
+  ASSERT_TRUE(u1.ok() && u2.ok());
+  ASSERT_TRUE(u1->ok && u2->ok);
+  const std::string cold_state = u1->rid == 2 ? *u1->state : *u2->state;
+  h.engine->SetOnDisk("cold");
+
+  Send(c, "get", 3, "slow");  // occupies the only worker
+  ASSERT_TRUE(h.engine->WaitBlocked(1));
+  Send(c, "get", 4, "cold");  // needs the disk: waits for the worker
+  Send(c, "get", 5, "hot");   // in memory: answered by the frontend at once
+  auto r = Recv(c, 2000);
+  ASSERT_TRUE(r.ok()) << "an in-memory get waited for a worker: " << r.status().ToString();
+  EXPECT_EQ(r->rid, 5u);
+  ASSERT_TRUE(r->state.has_value());
+  EXPECT_EQ(Recv(c, 100).status().code(), Status::Code::kTimeout);  // "cold" still queued
+  h.engine->Release();
+  std::map<uint64_t, sp::Reply> rest;
+  for (int i = 0; i < 2; ++i) {
+    auto x = Recv(c);
+    ASSERT_TRUE(x.ok()) << x.status().ToString();
+    rest[x->rid] = *x;
+  }
+  ASSERT_EQ(rest.count(4), 1u);
+  ASSERT_TRUE(rest[4].ok) << rest[4].message;
+  EXPECT_EQ(rest[4].state, cold_state);
+}
+
+TEST(Server, RealEngineGetOfAnUncachedBlockGoesToAWorkerThenInline) {
+  engine::testing::TempDir dir;
+  engine::Options eo;
+  eo.dir = dir.path();
+  eo.sync_mode = engine::SyncMode::kNone;
+  eo.background_compaction = false;
+  auto store = ReplicaStore::Open(eo);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ServerOptions o;
+  o.listen = IpcEndpoint("real");
+  o.threads = 2;
+  Server server(store->get(), o);
+  ASSERT_TRUE(server.Start().ok());
+  zmq::context_t ctx;
+  auto c = net::MakeSocket(ctx, zmq::socket_type::dealer);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(net::Connect(*c, server.endpoint()).ok());
+  auto stat = [&](const char* name) -> uint64_t {
+    Send(*c, "stats", 99);
+    auto st = Recv(*c);
+    EXPECT_TRUE(st.ok());
+    return st.ok() ? st->stats.at(name) : 0;
+  };
+
+  const std::string big(100u << 10, 'b');  // over the inline size bound
+  ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(1, "k", "v")), 1000).ok());
+  auto up = Recv(*c);
+  ASSERT_TRUE(up.ok() && up->ok);
+  ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(2, "big", big)), 1000).ok());
+  auto upbig = Recv(*c);
+  ASSERT_TRUE(upbig.ok() && upbig->ok);
+
+  uint64_t inl = stat("inline");
+  Send(*c, "get", 3, "k");  // in the memtable
+  auto g = Recv(*c);
+  ASSERT_TRUE(g.ok() && g->ok);
+  EXPECT_EQ(g->state, up->state);
+  // The get and the stats request before it; a stats reply does not count its own request.
+  EXPECT_EQ(stat("inline"), inl + 2);
+
+  Send(*c, "flush", 4);  // the data block is now on disk only
+  ASSERT_TRUE(Recv(*c).ok());
+  const uint64_t misses = stat("block_cache_misses");
+  inl = stat("inline");
+  Send(*c, "get", 5, "k");  // a worker reads the block
+  g = Recv(*c);
+  ASSERT_TRUE(g.ok());
+  ASSERT_TRUE(g->ok) << g->message;
+  EXPECT_EQ(g->state, up->state);
+  EXPECT_EQ(stat("inline"), inl + 1);  // only the stats request before
+  EXPECT_EQ(stat("block_cache_misses"), misses + 1);
+  inl = stat("inline");
+  Send(*c, "get", 6, "k");  // the block is cached now: the frontend answers
+  g = Recv(*c);
+  ASSERT_TRUE(g.ok() && g->ok);
+  EXPECT_EQ(g->state, up->state);
+  EXPECT_EQ(stat("inline"), inl + 2);
+
+  inl = stat("inline");
+  Send(*c, "get", 7, "big");  // a big state is left to a worker even when in memory
+  g = Recv(*c);
+  ASSERT_TRUE(g.ok() && g->ok);
+  EXPECT_EQ(g->state, upbig->state);
+  Send(*c, "get", 8, "big");
+  g = Recv(*c);
+  ASSERT_TRUE(g.ok() && g->ok);
+  EXPECT_EQ(g->state, upbig->state);
+  EXPECT_EQ(stat("inline"), inl + 1);
+  server.Stop();
 }
 
 TEST(Server, StopFinishesInFlightWork) {

@@ -102,13 +102,14 @@ BlockCache::Shard& BlockCache::ShardFor(uint64_t hash) const {
   return shards_[num_shards_ == 1 ? 0 : hash >> 60];
 }
 
-std::shared_ptr<const std::string> BlockCache::Lookup(uint64_t file_number, uint64_t offset) {
+std::shared_ptr<const std::string> BlockCache::Lookup(uint64_t file_number, uint64_t offset,
+                                                      bool count_miss) {
   const uint64_t h = Mix(file_number, offset);
   Shard& s = ShardFor(h);
   std::lock_guard<std::mutex> lock(s.mu);
   Node* n = *s.Slot(file_number, offset, h);
   if (n == nullptr) {
-    ++s.misses;
+    if (count_miss) ++s.misses;
     return nullptr;
   }
   ++s.hits;

@@ -22,8 +22,9 @@ class BlockCache {
   BlockCache(const BlockCache&) = delete;
   BlockCache& operator=(const BlockCache&) = delete;
 
-  // nullptr on a miss.
-  std::shared_ptr<const std::string> Lookup(uint64_t file_number, uint64_t offset);
+  // nullptr on a miss (counted in misses() unless count_miss is false).
+  std::shared_ptr<const std::string> Lookup(uint64_t file_number, uint64_t offset,
+                                            bool count_miss = true);
   // Inserts (replacing an existing entry) and evicts least recently used blocks past capacity.
   // A block larger than a shard's capacity is not cached.
   void Insert(uint64_t file_number, uint64_t offset, std::shared_ptr<const std::string> block);

@@ -396,6 +396,10 @@ Status DBImpl::Flush() {
 // Reads
 
 Result<std::optional<std::string>> DBImpl::Get(std::string_view key) {
+  return Get(ReadOptions(), key);
+}
+
+Result<std::optional<std::string>> DBImpl::Get(const ReadOptions& options, std::string_view key) {
   // Short keys (the common case) build their internal key on the stack: no allocation.
   char stack_key[256];
   std::string heap_key;
@@ -416,7 +420,9 @@ Result<std::optional<std::string>> DBImpl::Get(std::string_view key) {
   if (!found) {
     const uint64_t key_hash = Table::KeyHash(ikey);  // once for every table's Bloom filter
     for (const auto& t : snap.version->tables) {
-      auto r = t->Get(ikey, key_hash);  // Bloom filter first (counts negatives)
+      // Bloom filter first (counts negatives). A memory-only read whose block is not cached
+      // stops here with Incomplete: skipping to older tables could return a stale version.
+      auto r = t->Get(ikey, key_hash, options);
       if (!r.ok()) return r.status();
       if (r->has_value()) {
         table_rec = std::move(**r);

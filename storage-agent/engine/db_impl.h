@@ -38,6 +38,8 @@ class DBImpl : public Engine {
   Status Put(std::string_view key, std::string_view value) override;
   Status Delete(std::string_view key) override;
   Result<std::optional<std::string>> Get(std::string_view key) override;
+  Result<std::optional<std::string>> Get(const ReadOptions& options,
+                                         std::string_view key) override;
   Status Scan(Token first, Token last, const std::optional<ScanCursor>& after, size_t limit,
               std::vector<KeyValue>* out, bool* more) override;
   Status Flush() override;

@@ -1,4 +1,4 @@
-// Engine::Open and the option-value parsers declared in engine.h.
+// Engine::Open, the default Get with options and the option-value parsers declared in engine.h.
 #include "storage-agent/engine/engine.h"
 
 #include "storage-agent/engine/db_impl.h"
@@ -19,6 +19,11 @@ bool ParseCompression(const std::string& s, Compression* out) {
   else if (s == "zstd") *out = Compression::kZstd;
   else return false;
   return true;
+}
+
+Result<std::optional<std::string>> Engine::Get(const ReadOptions& options, std::string_view key) {
+  if (options.memory_only) return Status::Incomplete("engine: no memory-only reads");
+  return Get(key);
 }
 
 Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {

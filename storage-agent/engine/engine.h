@@ -51,6 +51,16 @@ struct Options {
   ClockFn clock;                                    // default: system clock
 };
 
+struct ReadOptions {
+  // Answer only from memory: the memtables and the data blocks already in the block cache
+  // (Bloom filters and block indexes always are). When the answer needs a data block that is not
+  // cached the read does no I/O and returns Status::Incomplete; the caller retries with a normal
+  // read where blocking is acceptable. Never a wrong answer: a key is reported absent only when
+  // every table that may hold it was checked. (RocksDB: read_tier = kBlockCacheTier.)
+  // Cache lookups of such a read count hits but not misses: the retry counts the miss once.
+  bool memory_only = false;
+};
+
 struct KeyValue {
   std::string key;
   std::string value;
@@ -89,6 +99,9 @@ class Engine {
   virtual Status Delete(std::string_view key) = 0;
   // nullopt when absent or deleted; Corruption when the data needed is damaged.
   virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+  // Get with options (see ReadOptions). The default serves a memory_only read as Incomplete,
+  // so an engine that cannot tell what is in memory keeps every read on the blocking path.
+  virtual Result<std::optional<std::string>> Get(const ReadOptions& options, std::string_view key);
 
   // Keys whose token lies in [first, last] (inclusive), in (token, key) order, starting strictly
   // after `after` when given; at most `limit` entries. Sets *more when entries remain.

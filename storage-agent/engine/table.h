@@ -57,6 +57,10 @@ class Table {
   // The same with key_hash = KeyHash(key): a read probing every table hashes the key once.
   virtual Result<std::optional<std::string>> Get(std::string_view key,
                                                  uint64_t key_hash) const = 0;
+  // The same under `options`: a memory_only read returns Incomplete (naming the block) instead
+  // of reading a data block that is not in the cache.
+  virtual Result<std::optional<std::string>> Get(std::string_view key, uint64_t key_hash,
+                                                 const ReadOptions& options) const = 0;
   static uint64_t KeyHash(std::string_view key);
   virtual std::unique_ptr<Iterator> NewIterator() const = 0;
 

@@ -131,6 +131,11 @@ class TableImpl final : public Table, public std::enable_shared_from_this<TableI
   }
 
   Result<std::optional<std::string>> Get(std::string_view key, uint64_t key_hash) const override {
+    return Get(key, key_hash, ReadOptions());
+  }
+
+  Result<std::optional<std::string>> Get(std::string_view key, uint64_t key_hash,
+                                         const ReadOptions& options) const override {
     if (!bloom_.MayContainHash(key_hash)) {
       CountBloomNegative();
       return std::optional<std::string>();
@@ -138,7 +143,8 @@ class TableImpl final : public Table, public std::enable_shared_from_this<TableI
     const size_t i = FindBlock(key);
     if (i == index_.size()) return std::optional<std::string>();
     std::shared_ptr<const std::string> block;
-    Status s = ReadDataBlock(i, /*fill_cache=*/true, &block);
+    Status s = ReadDataBlock(
+        i, options.memory_only ? BlockSource::kCacheOnly : BlockSource::kFillCache, &block);
     if (!s.ok()) return s;
     BlockIterator it(nullptr, *block);
     it.Seek(key);
@@ -188,16 +194,26 @@ class TableImpl final : public Table, public std::enable_shared_from_this<TableI
     return path_ + ": block at offset " + std::to_string(offset);
   }
 
-  // Data block i, uncompressed, from the cache or the file.
-  Status ReadDataBlock(size_t i, bool fill_cache, std::shared_ptr<const std::string>* out) const {
+  // Where a data block may come from: the cache or the file, caching what was read (point
+  // reads); the same without caching (iterators); the cache only (memory-only reads, no I/O).
+  enum class BlockSource { kFillCache, kNoFill, kCacheOnly };
+
+  // Data block i, uncompressed. Incomplete when `source` is kCacheOnly and it is not cached.
+  Status ReadDataBlock(size_t i, BlockSource source,
+                       std::shared_ptr<const std::string>* out) const {
     const IndexEntry& e = index_[i];
+    const bool cache_only = source == BlockSource::kCacheOnly;
     if (cache_ != nullptr) {
-      *out = cache_->Lookup(file_number_, e.offset);
+      // A cache-only miss is not counted: the blocking retry that follows counts it.
+      *out = cache_->Lookup(file_number_, e.offset, /*count_miss=*/!cache_only);
       if (*out) return Status::OK();
     }
+    if (cache_only) return Status::Incomplete(BlockWhere(e.offset) + " is not in the block cache");
     auto block = std::make_shared<std::string>();
     RINGKV_RETURN_IF_ERROR(ReadBlockContents(e.offset, e.size, block.get()));
-    if (cache_ != nullptr && fill_cache) cache_->Insert(file_number_, e.offset, block);
+    if (cache_ != nullptr && source == BlockSource::kFillCache) {
+      cache_->Insert(file_number_, e.offset, block);
+    }
     *out = std::move(block);
     return Status::OK();
   }
@@ -314,7 +330,7 @@ class TableIterator final : public Iterator {
       return;
     }
     std::shared_ptr<const std::string> block;
-    Status s = table_->ReadDataBlock(i, /*fill_cache=*/false, &block);
+    Status s = table_->ReadDataBlock(i, TableImpl::BlockSource::kNoFill, &block);
     if (!s.ok()) {
       status_ = s;
       block_iter_.Reset(nullptr, std::string_view());
