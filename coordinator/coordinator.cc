@@ -29,6 +29,7 @@
 #include "common/logging.h"
 #include "common/net/zmq_util.h"
 #include "common/token.h"
+#include "coordinator/coordinator_state.h"
 
 namespace ringkv::coordinator {
 
@@ -36,14 +37,12 @@ namespace sp = storage_protocol;
 
 namespace {
 
-constexpr int kMaxSlots = 32;           // replicas per preference list (5 bits of the rid)
 constexpr size_t kMaxClientFrames = 32;  // frames kept of one client message
 constexpr int kDrainBatch = 512;         // messages read from one socket per poll round
 constexpr int64_t kClientMaxMsgBytes = 64ll << 20;
 constexpr int64_t kMonitorDrainMs = 100;  // backstop for monitor events the fd did not signal
 constexpr int64_t kReattachMinMs = 100;   // a flapping agent is not reconnected faster
 constexpr size_t kRoutingIdSize = 9;      // 'p', peer index, connection generation (big-endian)
-constexpr size_t kNoPeer = ~size_t{0};
 
 void PutBig32(char* p, uint32_t v) {
   p[0] = static_cast<char>(v >> 24);
@@ -59,58 +58,6 @@ uint32_t GetBig32(const unsigned char* p) {
 int64_t Now() { return net::NowMs(); }
 
 }  // namespace
-
-struct Coordinator::Peer {
-  std::string node_id;
-  std::string endpoint;
-  std::string routing_id;   // storage_'s id for the current connection (AttachPeer)
-  uint32_t generation = 0;  // connects so far: a new connection never reuses a live id
-  bool attached = false;    // connected on storage_ (false once removed from the ring)
-  bool connected = false;   // the current connection completed its handshake
-  bool probe_sent = false;  // a ping was queued without a connection event (PingPeers)
-  int64_t attached_ms = 0;
-  bool up = false;
-  bool in_ring = true;
-  int64_t next_ping_ms = 0;
-  int64_t ping_sent_ms = -1;  // -1: no ping outstanding
-};
-
-struct Coordinator::Slot {
-  enum State : uint8_t { kIdle, kSent, kAcked, kFailed };
-  size_t peer = 0;
-  int dc = 0;
-  bool local = false;      // this node's own storage agent
-  State st = kIdle;
-  bool tried_update = false;
-  int64_t sent_ms = 0;
-  std::string state;       // read phase: the replica's encoded state ("" when absent)
-};
-
-struct Coordinator::Op {
-  uint64_t id = 0;
-  ClientOp kind = ClientOp::kGet;
-  ClientRequest req;
-  std::vector<zmq::message_t> route;
-  int64_t deadline = 0;
-  bool replied = false;
-  Phase phase = kRead;
-  std::vector<Slot> slots;
-  QuorumNeed need_r, need_w;
-  int acks = 0;
-  std::vector<int> acks_dc;
-  int outstanding = 0;
-  // Read phase.
-  version::KeyState merged;
-  bool have_first = false;
-  bool all_same = true;
-  std::string first_raw;
-  // Write phase.
-  version::CausalContext write_ctx;  // what the update covers
-  std::string new_state;             // the coordinating replica's state after the update
-  std::string reply_ctx;
-  bool maybe_written = false;        // some replica may hold the write
-  std::string last_error;            // the last storage error, for messages
-};
 
 Coordinator::Coordinator(zmq::context_t& ctx, CoordinatorOptions options,
                          std::unique_ptr<RingSource> ring)
@@ -206,9 +153,11 @@ Status Coordinator::ApplyRing(Ring ring) {
   }
   for (auto& p : peers_) p->in_ring = false;
   node_peer_.clear();
+  node_gossip_.clear();
   node_dc_.clear();
   for (const NodeInfo& n : ring_.nodes()) {
     node_peer_.push_back(PeerFor(n));
+    node_gossip_.push_back(n.gossip_endpoint.empty() ? kNoPeer : GossipPeerFor(n));
     node_dc_.push_back(static_cast<int>(std::find(dcs_.begin(), dcs_.end(), n.dc) - dcs_.begin()));
   }
   local_dc_ = -1;
@@ -249,6 +198,28 @@ size_t Coordinator::PeerFor(const NodeInfo& node) {
   peers_.push_back(std::move(peer));
   const size_t index = peers_.size() - 1;
   peer_by_endpoint_[node.storage_endpoint] = index;
+  AttachPeer(index);
+  return index;
+}
+
+// A node's gossip agent, reached over the same ROUTER as the storage agents: it holds hints.
+size_t Coordinator::GossipPeerFor(const NodeInfo& node) {
+  auto it = peer_by_endpoint_.find(node.gossip_endpoint);
+  if (it != peer_by_endpoint_.end() && peers_[it->second]->kind == Peer::kGossip) {
+    Peer& p = *peers_[it->second];
+    p.in_ring = true;
+    p.node_id = node.id;
+    if (!p.attached) AttachPeer(it->second);
+    return it->second;
+  }
+  if (it != peer_by_endpoint_.end()) return kNoPeer;  // misconfigured: a storage endpoint
+  auto peer = std::make_unique<Peer>();
+  peer->kind = Peer::kGossip;
+  peer->node_id = node.id;
+  peer->endpoint = node.gossip_endpoint;
+  peers_.push_back(std::move(peer));
+  const size_t index = peers_.size() - 1;
+  peer_by_endpoint_[node.gossip_endpoint] = index;
   AttachPeer(index);
   return index;
 }
@@ -324,8 +295,8 @@ void Coordinator::MarkDown(size_t peer, const char* why) {
   if (p.up) {
     p.up = false;
     ++stats_.replicas_marked_down;
-    RINGKV_LOG(kWarn) << "storage agent of " << p.node_id << " (" << p.endpoint
-                      << ") marked down: " << why;
+    RINGKV_LOG(kWarn) << (p.kind == Peer::kGossip ? "gossip" : "storage") << " agent of "
+                      << p.node_id << " (" << p.endpoint << ") marked down: " << why;
   }
   p.ping_sent_ms = -1;
   p.next_ping_ms = std::min(p.next_ping_ms, Now() + opts_.down_ping_interval_ms);
@@ -335,7 +306,8 @@ void Coordinator::MarkUp(size_t peer) {
   Peer& p = *peers_[peer];
   if (!p.up) {
     p.up = true;
-    RINGKV_LOG(kInfo) << "storage agent of " << p.node_id << " (" << p.endpoint << ") is up";
+    RINGKV_LOG(kInfo) << (p.kind == Peer::kGossip ? "gossip" : "storage") << " agent of "
+                      << p.node_id << " (" << p.endpoint << ") is up";
   }
 }
 
@@ -409,7 +381,9 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
     int64_t now = Now();
     if (!serving) {
       bool all_up = true;
-      for (const auto& p : peers_) all_up = all_up && (!p->in_ring || p->up);
+      for (const auto& p : peers_) {
+        all_up = all_up && (!p->in_ring || p->up || p->kind == Peer::kGossip);
+      }
       serving = all_up || now >= serve_from;
     }
     items_[0].events = serving ? ZMQ_POLLIN : 0;
@@ -558,6 +532,7 @@ void Coordinator::HandleClientMessage(std::vector<zmq::message_t>& frames, bool 
     }
   }
   op->kind = op->req.op;
+  op->sloppy = consistency == Consistency::kEventual;
   op->route = std::move(route);
   StartDataOp(std::move(op));
 }
@@ -606,7 +581,7 @@ void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
   op.deadline = Now() + op.req.timeout_ms;
 
   // The key's replicas, in preference order.
-  const auto pref = ring_.PreferenceList(TokenOf(op.req.key));
+  const auto pref = ring_.PreferenceList(TokenOf(op.req.key));  // op.token, set below
   std::vector<int> replica_dcs;
   const NodeInfo* base = ring_.nodes().data();
   for (const NodeInfo* n : pref) {
@@ -619,6 +594,8 @@ void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
     replica_dcs.push_back(s.dc);
     op.slots.push_back(std::move(s));
   }
+  op.replicas = static_cast<int>(op.slots.size());
+  op.token = TokenOf(op.req.key);
   const int num_dcs = static_cast<int>(dcs_.size());
   op.acks_dc.assign(num_dcs, 0);
   const bool reads = op.kind == ClientOp::kGet || (op.kind == ClientOp::kDelete && !op.req.has_ctx);
@@ -643,7 +620,13 @@ void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
                               " replicas live, " + std::to_string(need.total) + " needed"));
   };
   if (reads && !op.need_r.Met(live, live_dc)) return unavailable("read", op.need_r);
-  if (writes && !op.need_w.Met(live, live_dc)) return unavailable("write", op.need_w);
+  if (writes) {
+    // One live replica must coordinate the update (it makes the dot); under eventual, stand-ins
+    // outside the preference list may make up the rest of W (docs/hinted-handoff.md).
+    if (live == 0) return unavailable("write", op.need_w);
+    if (op.sloppy) CountStandIns(op, &live, &live_dc);
+    if (!op.need_w.Met(live, live_dc)) return unavailable("write", op.need_w);
+  }
 
   ops_.emplace(op.id, std::move(owned));
   deadlines_.emplace(op.deadline, op.id);
@@ -720,6 +703,7 @@ void Coordinator::StartUpdate(Op& op, const std::string& ctx_bytes) {
         ++live_dc[s.dc];
       }
     }
+    if (live > 0 && op.sloppy) CountStandIns(op, &live, &live_dc);
     if (!op.need_w.Met(live, live_dc)) break;
     i = -1;
     for (int j = 0; j < static_cast<int>(op.slots.size()); ++j) {
@@ -828,8 +812,9 @@ void Coordinator::DrainPeers() {
                         << " sent a message of unexpected shape (" << count - 1 << " frames)";
       continue;
     }
-    auto reply = sp::DecodeReply(
-        std::string_view(static_cast<const char*>(frames[2].data()), frames[2].size()));
+    const std::string_view body(static_cast<const char*>(frames[2].data()), frames[2].size());
+    auto reply = peers_[peer]->kind == Peer::kGossip ? DecodeGossipReply(body)
+                                                      : sp::DecodeReply(body);
     if (!reply.ok()) {
       RINGKV_LOG(kWarn) << "storage agent of " << peers_[peer]->node_id
                         << " sent an undecodable reply: " << reply.status().ToString();
@@ -856,6 +841,7 @@ void Coordinator::HandleStorageReply(size_t peer, sp::Reply& reply) {
     return;  // a phase the op has left, or a duplicate
   }
   --op.outstanding;
+  if (op.slots[slot].hint_for >= 0) return OnHintReply(op, slot, reply);
   switch (op.phase) {
     case kRead: OnReadReply(op, slot, reply); break;
     case kUpdate: OnUpdateReply(op, slot, reply); break;
@@ -975,24 +961,27 @@ void Coordinator::OnUpdateReply(Op& op, int slot, sp::Reply& reply) {
   op.reply_ctx = ctx.Encode();
   op.new_state = std::move(*reply.state);
 
-  // Replicate the new state to the other live replicas.
+  // Replicate the new state to the other live replicas; a hint for each one that is down.
   op.phase = kSync;
   sp::Request req;
   req.op = std::string(sp::kSync);
   req.key = op.req.key;
   req.state = op.new_state;
   const int64_t now = Now();
-  for (int i = 0; i < static_cast<int>(op.slots.size()); ++i) {
-    Slot& o = op.slots[i];
-    if (i == slot || !Live(o.peer)) continue;
-    req.rid = Rid(op, i);
-    if (SendToPeer(o.peer, sp::EncodeRequest(req))) {
-      o.st = Slot::kSent;
-      o.sent_ms = now;
-      ++op.outstanding;
-    } else {
-      o.st = Slot::kFailed;
+  for (int i = 0; i < op.replicas; ++i) {
+    if (i == slot) continue;
+    // By index: SendHint appends to op.slots.
+    if (Live(op.slots[i].peer)) {
+      req.rid = Rid(op, i);
+      if (SendToPeer(op.slots[i].peer, sp::EncodeRequest(req))) {
+        op.slots[i].st = Slot::kSent;
+        op.slots[i].sent_ms = now;
+        ++op.outstanding;
+        continue;
+      }
     }
+    op.slots[i].st = Slot::kFailed;
+    SendHint(op, i, /*may_count=*/true);
   }
   AfterWrite(op);
 }
@@ -1002,6 +991,7 @@ void Coordinator::OnSyncReply(Op& op, int slot, sp::Reply& reply) {
   if (!reply.ok) {
     s.st = Slot::kFailed;
     op.last_error = StorageError(peers_[s.peer]->node_id, reply);
+    SendHint(op, slot, /*may_count=*/true);
   } else {
     s.st = Slot::kAcked;
     ++op.acks;
@@ -1042,6 +1032,12 @@ void Coordinator::OnDeadline(Op& op, int64_t now) {
                                       : std::string("; the write may appear later")));
   }
   if (op.kind == ClientOp::kGet && op.phase == kRead) ReadRepair(op);
+  if (op.phase == kSync) {
+    // Replicas that never answered the sync get the write by hint (its answer is not awaited).
+    for (int i = 0; i < op.replicas; ++i) {
+      if (op.slots[i].st == Slot::kSent) SendHint(op, i, /*may_count=*/false);
+    }
+  }
   Finish(op);
 }
 

@@ -34,6 +34,8 @@ struct CoordinatorStats {
   uint64_t errors = 0;
   uint64_t read_repairs = 0;
   uint64_t replicas_marked_down = 0;
+  uint64_t hints_sent = 0;       // writes left with a gossip agent for a replica that missed them
+  uint64_t hints_unplaced = 0;   // missed replicas for which no gossip agent was reachable
 };
 
 class Coordinator {
@@ -62,6 +64,7 @@ class Coordinator {
   Status ApplyRing(Ring ring);
   void PollRing(int64_t now);
   size_t PeerFor(const NodeInfo& node);
+  size_t GossipPeerFor(const NodeInfo& node);
   bool Live(size_t peer) const;
   void MarkDown(size_t peer, const char* why);
   void MarkUp(size_t peer);
@@ -93,6 +96,11 @@ class Coordinator {
   void OnReadReply(Op& op, int slot, storage_protocol::Reply& reply);
   void OnUpdateReply(Op& op, int slot, storage_protocol::Reply& reply);
   void OnSyncReply(Op& op, int slot, storage_protocol::Reply& reply);
+  // Hinted handoff (coordinator_hints.cc, docs/hinted-handoff.md).
+  size_t PickStandIn(const Op& op, int replica, const std::vector<size_t>& taken) const;
+  void CountStandIns(const Op& op, int* live, std::vector<int>* live_dc) const;
+  void SendHint(Op& op, int replica, bool may_count);
+  void OnHintReply(Op& op, int slot, storage_protocol::Reply& reply);
   void AfterRead(Op& op);
   void AfterWrite(Op& op);
   void ReadRepair(Op& op);
@@ -111,6 +119,7 @@ class Coordinator {
   Ring ring_;
   bool have_ring_ = false;
   std::vector<size_t> node_peer_;     // ring_.nodes()[i] -> peers_ index
+  std::vector<size_t> node_gossip_;   // ring_.nodes()[i] -> peers_ index of its gossip agent
   std::vector<int> node_dc_;          // ring_.nodes()[i] -> dcs_ index
   std::vector<std::string> dcs_;      // data centers of the ring
   int local_dc_ = -1;                 // this node's DC in dcs_

@@ -2,3 +2,4 @@
 # (tests/coordinator/*.py: real ringkv-storage + ringkv-coordinator processes on ports 21000-21999).
 ringkv_add_py_test(coordinator_cluster_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_cluster.py)
 ringkv_add_py_test(coordinator_faults_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_faults.py)
+ringkv_add_py_test(coordinator_hinted_handoff_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_hinted_handoff.py)

@@ -77,6 +77,7 @@ class Node:
         os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
         self.storage_proc = None
         self.coord_proc = None
+        self.gossip_proc = None
 
     def spec(self):
         return "id=%s,dc=%s,rack=%s,client=%s,storage=%s,gossip=%s" % (
@@ -97,6 +98,22 @@ class Node:
             "--listen", self.storage, "--node-id", self.id,
             "--sync", os.environ.get("RINGKV_TEST_SYNC", "none"), "--threads", "2"])
 
+    def start_gossip(self):
+        assert self.gossip_proc is None or self.gossip_proc.poll() is not None
+        args = [os.path.join(BIN, "ringkv-gossip"), "--node-id", self.id,
+                "--replication", self.cluster.replication,
+                "--data-dir", os.path.join(self.dir, "gossip"), "--listen", self.gossip,
+                "--hint-timeout-ms", "500"]
+        for n in self.cluster.nodes:
+            args += ["--node", n.spec()]
+        self.gossip_proc = self._spawn("gossip", args)
+
+    def gossip_req(self, msg, timeout=5.0):
+        """One request to this node's gossip agent (a DEALER sending [body])."""
+        frames = send_frames(self.gossip, [pack(msg)], timeout)
+        assert frames is not None, "gossip agent %s did not answer" % self.id
+        return unpack(frames[-1])
+
     def start_coordinator(self):
         assert self.coord_proc is None or self.coord_proc.poll() is not None
         args = [os.path.join(BIN, "ringkv-coordinator"), "--node-id", self.id,
@@ -108,7 +125,8 @@ class Node:
         self.coord_proc = self._spawn("coordinator", args)
 
     def kill(self, which, sig=signal.SIGKILL):
-        proc = self.storage_proc if which == "storage" else self.coord_proc
+        proc = {"storage": self.storage_proc, "coordinator": self.coord_proc,
+                "gossip": self.gossip_proc}[which]
         if proc is not None and proc.poll() is None:
             proc.send_signal(sig)
             try:
@@ -141,9 +159,10 @@ def _stop_leftovers():
 class Cluster:
     """nodes: list of (dc, rack). replication: "3" or "dc1:2,dc2:1"."""
 
-    def __init__(self, base_port, layout=None, n=3, replication="3", coord_args=()):
+    def __init__(self, base_port, layout=None, n=3, replication="3", coord_args=(), gossip=False):
         self.dir = tempfile.mkdtemp(prefix="ringkv-coord-test-")
         self.replication = replication
+        self.gossip = gossip  # start gossip agents too (they hold hints for missed replicas)
         self.coord_args = list(coord_args)
         layout = layout or [("dc1", "r%d" % (i % 3 + 1)) for i in range(n)]
         self.nodes = [Node(self, i, dc, rack, base_port + 10 * i)
@@ -154,6 +173,8 @@ class Cluster:
         try:
             for n in self.nodes:
                 n.start_storage()
+                if self.gossip:
+                    n.start_gossip()
             for n in self.nodes:
                 n.start_coordinator()
             for n in self.nodes:
@@ -210,6 +231,7 @@ class Cluster:
             n.kill("coordinator", signal.SIGTERM)
         for n in self.nodes:
             n.kill("storage", signal.SIGTERM)
+            n.kill("gossip", signal.SIGTERM)
         if os.environ.get("RINGKV_KEEP_TEST_DIRS"):
             print("test dir kept:", self.dir)
         else:

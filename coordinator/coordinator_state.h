@@ -1,0 +1,87 @@
+// The coordinator's per-peer and per-request state (Peer, Slot, Op), shared by the reactor
+// (coordinator.cc) and hinted handoff (coordinator_hints.cc). Internal to coordinator/.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/token.h"
+#include "coordinator/coordinator.h"
+
+namespace ringkv::coordinator {
+
+inline constexpr int kMaxSlots = 32;  // slots per request: replicas + hint holders (5 rid bits)
+inline constexpr size_t kNoPeer = ~size_t{0};
+
+struct Coordinator::Peer {
+  enum Kind : uint8_t { kStorage, kGossip };
+  Kind kind = kStorage;     // a node's storage agent, or its gossip agent (hint holder)
+  std::string node_id;
+  std::string endpoint;
+  std::string routing_id;   // storage_'s id for the current connection (AttachPeer)
+  uint32_t generation = 0;  // connects so far: a new connection never reuses a live id
+  bool attached = false;    // connected on storage_ (false once removed from the ring)
+  bool connected = false;   // the current connection completed its handshake
+  bool probe_sent = false;  // a ping was queued without a connection event (PingPeers)
+  int64_t attached_ms = 0;
+  bool up = false;
+  bool in_ring = true;
+  int64_t next_ping_ms = 0;
+  int64_t ping_sent_ms = -1;  // -1: no ping outstanding
+};
+
+struct Coordinator::Slot {
+  enum State : uint8_t { kIdle, kSent, kAcked, kFailed };
+  size_t peer = 0;
+  int dc = 0;
+  bool local = false;      // this node's own storage agent
+  State st = kIdle;
+  bool tried_update = false;
+  int64_t sent_ms = 0;
+  std::string state;       // read phase: the replica's encoded state ("" when absent)
+  // Hint slots (after the replicas): a gossip agent holding the write for replica `hint_for`.
+  int hint_for = -1;
+  bool counts = false;     // its acknowledgement counts toward W (sloppy quorum)
+};
+
+struct Coordinator::Op {
+  uint64_t id = 0;
+  ClientOp kind = ClientOp::kGet;
+  ClientRequest req;
+  std::vector<zmq::message_t> route;
+  int64_t deadline = 0;
+  bool replied = false;
+  Phase phase = kRead;
+  std::vector<Slot> slots;  // [0, replicas): the preference list; then hint holders
+  int replicas = 0;
+  Token token = 0;
+  bool sloppy = false;      // consistency eventual: stand-ins' hints count toward W
+  QuorumNeed need_r, need_w;
+  int acks = 0;
+  std::vector<int> acks_dc;
+  int outstanding = 0;
+  // Read phase.
+  version::KeyState merged;
+  bool have_first = false;
+  bool all_same = true;
+  std::string first_raw;
+  // Write phase.
+  version::CausalContext write_ctx;  // what the update covers
+  std::string new_state;             // the coordinating replica's state after the update
+  std::string reply_ctx;
+  bool maybe_written = false;        // some replica may hold the write
+  std::string last_error;            // the last storage error, for messages
+};
+
+}  // namespace ringkv::coordinator
+
+namespace ringkv::coordinator {
+
+// A gossip agent's reply ({v, ok, rid, error:{code, message}}) in the storage reply's shape, so
+// that replies from both kinds of agents take one path through the reactor.
+Result<storage_protocol::Reply> DecodeGossipReply(std::string_view body);
+
+}  // namespace ringkv::coordinator
