@@ -956,10 +956,19 @@ void Coordinator::OnUpdateReply(Op& op, int slot, sp::Reply& reply) {
   ++op.acks;
   ++op.acks_dc[s.dc];
   op.maybe_written = true;
-  version::CausalContext ctx = op.write_ctx;
-  ctx.Add(*reply.dot);
-  op.reply_ctx = ctx.Encode();
   op.new_state = std::move(*reply.state);
+  // The reply's ctx covers what the request's ctx covered plus the new version, never a sibling
+  // the client did not see. When the new version is the key's only one, every other dot the
+  // state knows is dead, so its whole context is as safe and keeps chained puts' contexts compact
+  // (with node-wide dot counters, request ctx + dot would add a cloud entry per put).
+  auto after = version::KeyState::Decode(op.new_state);
+  if (after.ok() && after->versions().size() == 1 && after->versions()[0].dot == *reply.dot) {
+    op.reply_ctx = after->context().Encode();
+  } else {
+    version::CausalContext ctx = op.write_ctx;
+    ctx.Add(*reply.dot);
+    op.reply_ctx = ctx.Encode();
+  }
 
   // Replicate the new state to the other live replicas; a hint for each one that is down.
   op.phase = kSync;

@@ -118,6 +118,26 @@ class DataPathTest(unittest.TestCase):
         self.assertTrue(r["ok"])
         self.assertEqual(get(b, b"chain", r="all")["values"], [b"3"])
 
+    def test_chained_put_contexts_stay_compact_and_never_cover_an_unseen_sibling(self):
+        a, b, c = CLUSTER.nodes
+        r = put(a, b"compact", b"0")
+        sizes = []
+        for i in range(1, 30):
+            node = (a, b, c)[i % 3]
+            put(node, b"other-%d" % i, b"x")  # dot counters are node-wide: this leaves a gap
+            r = put(node, b"compact", b"%d" % i, ctx=r["ctx"])
+            self.assertTrue(r["ok"], r)
+            sizes.append(len(r["ctx"]))
+        self.assertEqual(get(c, b"compact", r="all")["values"], [b"29"])
+        # One entry per coordinating actor, not one more per put.
+        self.assertLessEqual(max(sizes), sizes[3] + 8, sizes)
+        # A concurrent blind put makes a sibling; a put with the older reply ctx keeps it.
+        old = r["ctx"]
+        put(a, b"compact", b"blind")
+        r = put(b, b"compact", b"from-old-ctx", ctx=old)
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(sorted(get(c, b"compact", r="all")["values"]), [b"blind", b"from-old-ctx"])
+
     def test_identical_retries_list_the_value_once(self):
         a, b, _ = CLUSTER.nodes
         put(a, b"retry", b"same")
