@@ -40,6 +40,11 @@ Result<std::unique_ptr<HintStore>> HintStore::Open(const std::string& path, uint
 
 HintStore::~HintStore() { sqlite3_close(db_); }
 
+Status HintStore::Full() const {
+  return Status::Busy("hint store full (" + std::to_string(bytes_) + " of " +
+                      std::to_string(max_bytes_) + " bytes)");
+}
+
 Status HintStore::LoadTotals() {
   sqlite::Stmt st(db_, "SELECT COUNT(*), COALESCE(SUM(LENGTH(key) + LENGTH(state)), 0) FROM hints");
   RINGKV_RETURN_IF_ERROR(st.status(std::string(kWhat) + ": totals"));
@@ -76,8 +81,7 @@ Status HintStore::Add(const std::string& target, std::string_view key, std::stri
     const std::string merged_bytes = merged->Encode();
     const uint64_t new_bytes = bytes_ - old_bytes.size() + merged_bytes.size();
     if (merged_bytes.size() > old_bytes.size() && new_bytes > max_bytes_) {
-      return Status::Busy("hint store full (" + std::to_string(bytes_) + " of " +
-                          std::to_string(max_bytes_) + " bytes)");
+      return Full();
     }
     sqlite::Stmt up(db_, "UPDATE hints SET state = ?1, seq = seq + 1 WHERE id = ?2");
     RINGKV_RETURN_IF_ERROR(up.status(std::string(kWhat) + ": update"));
@@ -92,8 +96,7 @@ Status HintStore::Add(const std::string& target, std::string_view key, std::stri
   if (rc != SQLITE_DONE) return Err(db_, "find", rc);
   const uint64_t add = key.size() + state.size();
   if (bytes_ + add > max_bytes_) {
-    return Status::Busy("hint store full (" + std::to_string(bytes_) + " of " +
-                        std::to_string(max_bytes_) + " bytes)");
+    return Full();
   }
   sqlite::Stmt ins(db_,
                    "INSERT INTO hints(target, key, state, seq, created_ms) "

@@ -60,6 +60,7 @@ class HintStore {
  private:
   HintStore(sqlite3* db, uint64_t max_bytes) : db_(db), max_bytes_(max_bytes) {}
   Status LoadTotals();
+  Status Full() const;
 
   sqlite3* const db_;
   const uint64_t max_bytes_;

@@ -181,24 +181,30 @@ TEST(Ring, SameRingWhateverTheConfigOrder) {
   }
 }
 
+// Reference for a single-DC, single-rack ring: the first `count` distinct node ids met walking
+// the sorted (token, id) list clockwise from `t`, computed by hand.
+std::vector<std::string> ReferenceWalk(const Ring& ring, Token t, size_t count) {
+  std::vector<std::pair<Token, std::string>> all;
+  for (const NodeInfo& n : ring.nodes()) {
+    for (Token tok : Ring::TokensFor(n.id, n.vnodes)) all.emplace_back(tok, n.id);
+  }
+  std::sort(all.begin(), all.end());
+  size_t pos = std::lower_bound(all.begin(), all.end(), std::make_pair(t, std::string())) -
+               all.begin();
+  std::vector<std::string> want;
+  for (size_t s = 0; s < all.size() && want.size() < count; ++s) {
+    const std::string& id = all[(pos + s) % all.size()].second;
+    if (std::find(want.begin(), want.end(), id) == want.end()) want.push_back(id);
+  }
+  return want;
+}
+
 TEST(Ring, PreferenceListIsFirstDistinctNodesClockwise) {
   auto ring = Ring::Build({Node("a"), Node("b"), Node("c"), Node("d"), Node("e")}, Rf("3"));
   ASSERT_TRUE(ring.ok());
-  // Reference: walk the sorted (token, id) list by hand.
-  std::vector<std::pair<Token, std::string>> all;
-  for (const NodeInfo& n : ring->nodes()) {
-    for (Token t : Ring::TokensFor(n.id, n.vnodes)) all.emplace_back(t, n.id);
-  }
-  std::sort(all.begin(), all.end());
   for (int i = 0; i < 3000; ++i) {
     Token t = TokenOf("k" + std::to_string(i));
-    size_t pos = std::lower_bound(all.begin(), all.end(), std::make_pair(t, std::string())) -
-                 all.begin();
-    std::vector<std::string> want;
-    for (size_t s = 0; s < all.size() && want.size() < 3; ++s) {
-      const std::string& id = all[(pos + s) % all.size()].second;
-      if (std::find(want.begin(), want.end(), id) == want.end()) want.push_back(id);
-    }
+    std::vector<std::string> want = ReferenceWalk(*ring, t, 3);
     auto got = ring->PreferenceList(t);
     ASSERT_EQ(got.size(), 3u);
     for (size_t j = 0; j < 3; ++j) EXPECT_EQ(got[j]->id, want[j]);
@@ -208,20 +214,9 @@ TEST(Ring, PreferenceListIsFirstDistinctNodesClockwise) {
 TEST(Ring, WalkFromMeetsEveryNodeOnceInClockwiseOrder) {
   auto ring = Ring::Build({Node("a"), Node("b"), Node("c"), Node("d"), Node("e")}, Rf("3"));
   ASSERT_TRUE(ring.ok());
-  std::vector<std::pair<Token, std::string>> all;
-  for (const NodeInfo& n : ring->nodes()) {
-    for (Token t : Ring::TokensFor(n.id, n.vnodes)) all.emplace_back(t, n.id);
-  }
-  std::sort(all.begin(), all.end());
   for (int i = 0; i < 2000; ++i) {
     Token t = TokenOf("w" + std::to_string(i));
-    size_t pos = std::lower_bound(all.begin(), all.end(), std::make_pair(t, std::string())) -
-                 all.begin();
-    std::vector<std::string> want;
-    for (size_t s = 0; s < all.size() && want.size() < 5; ++s) {
-      const std::string& id = all[(pos + s) % all.size()].second;
-      if (std::find(want.begin(), want.end(), id) == want.end()) want.push_back(id);
-    }
+    std::vector<std::string> want = ReferenceWalk(*ring, t, 5);
     auto got = ring->WalkFrom(t);
     ASSERT_EQ(got.size(), 5u);
     for (size_t j = 0; j < 5; ++j) EXPECT_EQ(got[j]->id, want[j]);
