@@ -1,6 +1,7 @@
 // BlockIterator (see block.h; layout in docs/sstable-format.md).
 #include "storage-agent/engine/block.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -38,6 +39,73 @@ inline const char* DecodeEntry(const char* p, const char* limit, uint32_t* share
 }
 
 }  // namespace
+
+Status BlockFind(std::string_view data, std::string_view target, bool* found,
+                 std::string_view* value) {
+  *found = false;
+  if (data.size() < 4 || data.size() > UINT32_MAX) {
+    return Status::Corruption("block too short for its restart count");
+  }
+  const uint32_t n = coding::DecodeFixed32(data.data() + data.size() - 4);
+  if (n == 0 || n > (data.size() - 4) / 4) return Status::Corruption("bad restart count in block");
+  const char* base = data.data();
+  const size_t restarts = data.size() - 4 - static_cast<size_t>(n) * 4;
+  const char* limit = base + restarts;
+  auto restart_point = [&](uint32_t i) {
+    return coding::DecodeFixed32(limit + static_cast<size_t>(i) * 4);
+  };
+
+  // The last restart point whose key is < target (keys there are stored whole).
+  uint32_t left = 0, right = n - 1;
+  while (left < right) {
+    const uint32_t mid = (left + right + 1) / 2;
+    const uint32_t off = restart_point(mid);
+    uint32_t shared, non_shared, value_len;
+    const char* p =
+        off < restarts ? DecodeEntry(base + off, limit, &shared, &non_shared, &value_len) : nullptr;
+    if (p == nullptr || shared != 0) return Status::Corruption("bad restart entry in block");
+    if (std::string_view(p, non_shared) < target) {
+      left = mid;
+    } else {
+      right = mid - 1;
+    }
+  }
+
+  // Linear scan. Each key is the previous key's first `shared` bytes plus a delta. `match` is
+  // the length of the common prefix of the previous key and target, `cmp` their order: a key
+  // sharing more than `match` bytes with its predecessor orders against target as it did; one
+  // sharing at most `match` bytes agrees with target up to `shared`, so only its delta is compared.
+  size_t off = restart_point(left);
+  if (off > restarts) return Status::Corruption("restart point past the end of the block");
+  size_t key_len = 0, match = 0;
+  int cmp = -1;
+  while (off < restarts) {
+    uint32_t shared, non_shared, value_len;
+    const char* p = DecodeEntry(base + off, limit, &shared, &non_shared, &value_len);
+    if (p == nullptr || shared > key_len) return Status::Corruption("bad entry in block");
+    if (shared <= match) {
+      const std::string_view rest = target.substr(shared);
+      const size_t common = std::min<size_t>(non_shared, rest.size());
+      size_t i = 0;
+      while (i < common && p[i] == rest[i]) ++i;
+      match = shared + i;
+      if (i < common) {
+        cmp = static_cast<uint8_t>(p[i]) < static_cast<uint8_t>(rest[i]) ? -1 : 1;
+      } else {
+        cmp = non_shared < rest.size() ? -1 : (non_shared > rest.size() ? 1 : 0);
+      }
+    }
+    if (cmp == 0) {
+      *found = true;
+      *value = std::string_view(p + non_shared, value_len);
+      return Status::OK();
+    }
+    if (cmp > 0) return Status::OK();
+    key_len = static_cast<size_t>(shared) + non_shared;
+    off = static_cast<size_t>((p + non_shared + value_len) - base);
+  }
+  return Status::OK();
+}
 
 BlockIterator::BlockIterator(std::shared_ptr<const std::string> owner, std::string_view data) {
   Reset(std::move(owner), data);

@@ -13,6 +13,13 @@
 
 namespace ringkv::engine {
 
+// Point lookup in one block: sets *found and, when found, *value (a view into `data`) for the
+// entry whose key equals `target`. Unlike BlockIterator::Seek it never materializes a key (it
+// tracks how much of each prefix-compressed key matches the target), so a read allocates
+// nothing. Corruption when the block is damaged.
+Status BlockFind(std::string_view data, std::string_view target, bool* found,
+                 std::string_view* value);
+
 class BlockIterator final : public Iterator {
  public:
   // An iterator over no block (Valid() is false).

@@ -69,6 +69,70 @@ TEST(BlockTest, RoundTripAndSeekAllRestartIntervals) {
   }
 }
 
+// BlockFind against the map: every present key with its value, and absent targets of every
+// shape (between keys, prefixes and extensions of keys, before the first, after the last).
+TEST(BlockTest, BlockFindAgreesWithTheMap) {
+  auto m = RandomEntries(500, 4);
+  // Keys that are prefixes of one another exercise the shared-prefix bookkeeping.
+  m["key1"] = "p1";
+  m["key12"] = "p2";
+  m["key123"] = "p3";
+  m[""] = "empty";
+  for (int interval : {1, 2, 3, 16, 1000}) {
+    const std::string data = Build(m, interval);
+    for (const auto& [k, v] : m) {
+      bool found = false;
+      std::string_view value;
+      ASSERT_TRUE(BlockFind(data, k, &found, &value).ok());
+      ASSERT_TRUE(found) << k << " interval " << interval;
+      EXPECT_EQ(value, v);
+      for (const std::string& probe : {k + '\0', k + "zz", k.substr(0, k.size() / 2),
+                                       k.empty() ? std::string("\xff") : k.substr(0, k.size() - 1) + '\x01'}) {
+        ASSERT_TRUE(BlockFind(data, probe, &found, &value).ok());
+        EXPECT_EQ(found, m.count(probe) == 1) << probe << " interval " << interval;
+        if (found) {
+          EXPECT_EQ(value, m.at(probe));
+        }
+      }
+    }
+    bool found = true;
+    std::string_view value;
+    ASSERT_TRUE(BlockFind(data, "zzzz", &found, &value).ok());
+    EXPECT_FALSE(found);
+  }
+}
+
+TEST(BlockTest, BlockFindOnDamagedBlocksIsCorruptionNotACrash) {
+  const auto m = RandomEntries(200, 5);
+  const std::string good = Build(m, 16);
+  bool found = true;
+  std::string_view value;
+  for (const std::string& bad : {std::string(), std::string("abc"),
+                                 std::string("\xff\xff\xff\xff", 4)}) {
+    EXPECT_TRUE(BlockFind(bad, "key5", &found, &value).IsCorruption());
+    EXPECT_FALSE(found);
+  }
+  std::mt19937 rng(6);
+  int corrupt = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string b = good;
+    b[rng() % b.size()] ^= static_cast<char>(1 + rng() % 255);
+    for (const auto& kv : m) {
+      Status s = BlockFind(b, kv.first, &found, &value);
+      if (!s.ok()) {
+        EXPECT_TRUE(s.IsCorruption());
+        ++corrupt;
+        break;
+      }
+      if (found) {  // a view inside the block, never outside it
+        EXPECT_GE(value.data(), b.data());
+        EXPECT_LE(value.data() + value.size(), b.data() + b.size());
+      }
+    }
+  }
+  EXPECT_GT(corrupt, 0);
+}
+
 TEST(BlockTest, EmptyKeysAndValuesAndLongValues) {
   BlockBuilder b(16);
   b.Add("", "");

@@ -68,9 +68,8 @@ int64_t DBImpl::NowMs() const {
 
 uint64_t DBImpl::NewFileNumber() { return next_file_number_++; }
 
-DBImpl::Snapshot DBImpl::GetSnapshot() {
-  std::lock_guard<std::mutex> l(mu_);
-  return Snapshot{mem_, imm_, version_};
+void DBImpl::PublishSnapshotLocked() {
+  snapshot_.store(std::make_shared<const Snapshot>(Snapshot{mem_, imm_, version_}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,7 +143,7 @@ Status DBImpl::Recover() {
   version_ = v;
 
   // Replay: records go into a memtable; a full one is written out as a table on the spot.
-  auto mem = std::make_shared<MemTable>(logs.empty() ? 0 : logs.front());
+  auto mem = std::make_shared<MemTable>(logs.empty() ? 0 : logs.front(), opt_.memtable_bytes);
   uint64_t replayed = 0;
   bool flushed_during_replay = false;
   auto flush_mem = [&]() -> Status {
@@ -159,7 +158,7 @@ Status DBImpl::Recover() {
     RINGKV_RETURN_IF_ERROR(WriteManifestLocked(*nv, log_number_));
     version_ = nv;
     flushed_during_replay = true;
-    mem = std::make_shared<MemTable>(0);
+    mem = std::make_shared<MemTable>(0, opt_.memtable_bytes);
     return Status::OK();
   };
   for (size_t i = 0; i < logs.size(); ++i) {
@@ -197,7 +196,8 @@ Status DBImpl::Recover() {
   if (!lw.ok()) return lw.status();
   log_ = std::move(*lw);
   live_logs_.insert(new_log);
-  mem_ = std::make_shared<MemTable>(new_log);
+  mem_ = std::make_shared<MemTable>(new_log, opt_.memtable_bytes);
+  PublishSnapshotLocked();
   if (fresh || !logs.empty() || flushed_during_replay) {
     RINGKV_RETURN_IF_ERROR(WriteManifestLocked(*version_, new_log));
   }
@@ -372,7 +372,8 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& l, bool force) {
     uint64_t n = 0;
     RINGKV_RETURN_IF_ERROR(RollLog(l, &n));
     imm_ = std::move(mem_);
-    mem_ = std::make_shared<MemTable>(n);
+    mem_ = std::make_shared<MemTable>(n, opt_.memtable_bytes);
+    PublishSnapshotLocked();
     bg_cv_.notify_all();
     return Status::OK();
   }
@@ -413,30 +414,26 @@ Result<std::optional<std::string>> DBImpl::Get(const ReadOptions& options, std::
     heap_key = InternalKeyOf(key);
     ikey = heap_key;
   }
-  Snapshot snap = GetSnapshot();
+  const std::shared_ptr<const Snapshot> snap = GetSnapshot();
   std::string_view rec;
-  std::optional<std::string> table_rec;
-  bool found = snap.mem->Get(ikey, &rec) || (snap.imm != nullptr && snap.imm->Get(ikey, &rec));
+  std::shared_ptr<const std::string> pin;  // keeps a table record's block alive
+  // One hash for the memtables' and every table's Bloom filter.
+  const uint64_t key_hash = Table::KeyHash(ikey);
+  bool found = snap->mem->Get(ikey, key_hash, &rec) ||
+               (snap->imm != nullptr && snap->imm->Get(ikey, key_hash, &rec));
   if (!found) {
-    const uint64_t key_hash = Table::KeyHash(ikey);  // once for every table's Bloom filter
-    for (const auto& t : snap.version->tables) {
+    for (const auto& t : snap->version->tables) {
       // Bloom filter first (counts negatives). A memory-only read whose block is not cached
       // stops here with Incomplete: skipping to older tables could return a stale version.
-      auto r = t->Get(ikey, key_hash, options);
-      if (!r.ok()) return r.status();
-      if (r->has_value()) {
-        table_rec = std::move(**r);
-        rec = *table_rec;
-        found = true;
-        break;
-      }
+      RINGKV_RETURN_IF_ERROR(t->Find(ikey, key_hash, options, &found, &pin, &rec));
+      if (found) break;
     }
   }
   if (!found) return std::optional<std::string>();
   Record r;
   if (!DecodeRecord(rec, &r)) return Status::Corruption("engine: malformed record for a key");
   if (r.kind == RecordKind::kDelete) return std::optional<std::string>();
-  return std::optional<std::string>(std::string(r.value));
+  return std::optional<std::string>(std::in_place, r.value);
 }
 
 Status DBImpl::Scan(Token first, Token last, const std::optional<ScanCursor>& after, size_t limit,
@@ -444,11 +441,11 @@ Status DBImpl::Scan(Token first, Token last, const std::optional<ScanCursor>& af
   out->clear();
   *more = false;
   if (first > last) return Status::OK();
-  Snapshot snap = GetSnapshot();
+  const std::shared_ptr<const Snapshot> snap = GetSnapshot();
   std::vector<std::unique_ptr<Iterator>> children;
-  children.push_back(snap.mem->NewIterator());
-  if (snap.imm != nullptr) children.push_back(snap.imm->NewIterator());
-  for (const auto& t : snap.version->tables) children.push_back(t->NewIterator());
+  children.push_back(snap->mem->NewIterator());
+  if (snap->imm != nullptr) children.push_back(snap->imm->NewIterator());
+  for (const auto& t : snap->version->tables) children.push_back(t->NewIterator());
   auto it = NewMergingIterator(std::move(children));
 
   std::string start;
@@ -544,6 +541,7 @@ Status DBImpl::InstallVersion(std::shared_ptr<Version> v, uint64_t log_number) {
   RINGKV_RETURN_IF_ERROR(WriteManifestLocked(*v, log_number));
   std::lock_guard<std::mutex> l(mu_);
   version_ = std::move(v);
+  PublishSnapshotLocked();
   log_number_ = log_number;
   return Status::OK();
 }
@@ -596,6 +594,7 @@ void DBImpl::FlushThread() {
           std::lock_guard<std::mutex> l(mu_);
           flushes_.fetch_add(1);  // before waking Flush() callers, who may read Stats()
           imm_.reset();
+          PublishSnapshotLocked();
           compaction_wanted_ = true;
           bg_cv_.notify_all();
         }
@@ -770,13 +769,13 @@ Status DBImpl::CompactAll() {
 
 EngineStats DBImpl::Stats() {
   EngineStats st;
-  Snapshot snap = GetSnapshot();
-  st.memtable_bytes = snap.mem->ApproximateMemoryUsage();
-  st.immutable_memtables = snap.imm != nullptr ? 1 : 0;
-  st.sstables = snap.version->tables.size();
-  for (const auto& m : snap.version->metas) st.sstable_bytes += m.file_size;
+  const std::shared_ptr<const Snapshot> snap = GetSnapshot();
+  st.memtable_bytes = snap->mem->ApproximateMemoryUsage();
+  st.immutable_memtables = snap->imm != nullptr ? 1 : 0;
+  st.sstables = snap->version->tables.size();
+  for (const auto& m : snap->version->metas) st.sstable_bytes += m.file_size;
   st.bloom_negatives = retired_bloom_negatives_.load();
-  for (const auto& t : snap.version->tables) st.bloom_negatives += t->bloom_negatives();
+  for (const auto& t : snap->version->tables) st.bloom_negatives += t->bloom_negatives();
   {
     std::lock_guard<std::mutex> l(mu_);
     st.log_segments = live_logs_.size();

@@ -53,12 +53,16 @@ class DBImpl : public Engine {
     std::vector<std::shared_ptr<Table>> tables;
     std::vector<TableMeta> metas;
   };
+  // What a reader needs, published as one immutable object whenever a memtable switches or a
+  // version is installed: a read takes one reference to it without locking mu_.
   struct Snapshot {
     std::shared_ptr<MemTable> mem, imm;
     std::shared_ptr<const Version> version;
   };
 
-  Snapshot GetSnapshot();
+  std::shared_ptr<const Snapshot> GetSnapshot() const { return snapshot_.load(); }
+  // REQUIRES: mu_ held (or no other thread yet). Call after changing mem_, imm_ or version_.
+  void PublishSnapshotLocked();
   Status Write(Writer* w);
   Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force);
   Status RollLog(std::unique_lock<std::mutex>& lock, uint64_t* number = nullptr);
@@ -88,6 +92,7 @@ class DBImpl : public Engine {
   std::deque<Writer*> writers_;
   std::shared_ptr<MemTable> mem_, imm_;
   std::shared_ptr<const Version> version_;
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;  // {mem_, imm_, version_}
   std::unique_ptr<LogWriter> log_;  // touched only by the write leader (or under mu_ at open)
   std::set<uint64_t> live_logs_;
   uint64_t next_file_number_ = 1;

@@ -2,10 +2,12 @@
 // load with acquire see fully built nodes without locks.
 #include "storage-agent/engine/memtable.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
 #include "common/coding.h"
+#include "storage-agent/engine/bloom.h"
 
 namespace ringkv::engine {
 
@@ -30,6 +32,18 @@ struct MemTable::Node {
 
 namespace {
 constexpr size_t kBlockBytes = 256 * 1024;
+// Bloom filter: one bit per kBloomBytesPerBit bytes of the expected memtable size, within
+// [one line, kMaxBloomLines lines]; kBloomProbes probes inside one 64-byte line.
+constexpr uint64_t kBloomBytesPerBit = 8;
+constexpr uint64_t kMaxBloomLines = (8ull << 20) / 64;  // 8 MiB: memtables of 512 MiB
+constexpr int kBloomProbes = 6;
+
+// The probe positions of a hash (the same derivation as the table filters in bloom.cc): the
+// line from the high 32 bits, then a + i*b over the low 32 bits with b odd.
+inline uint32_t BloomLine(uint64_t h, uint32_t lines) {
+  return static_cast<uint32_t>(((h >> 32) * static_cast<uint64_t>(lines)) >> 32);
+}
+inline uint32_t BloomDelta(uint32_t a) { return ((a >> 17) | (a << 15)) | 1u; }
 
 // The first 8 bytes of a key (zero-padded) as a number whose order is the bytes' order. For
 // internal keys this is the ring token, which almost always decides a comparison.
@@ -52,8 +66,41 @@ inline int CompareNode(const MemTable::Node* n, uint64_t prefix, std::string_vie
 }
 }  // namespace
 
-MemTable::MemTable(uint64_t first_log_number) : first_log_number_(first_log_number) {
+MemTable::MemTable(uint64_t first_log_number, uint64_t expected_bytes)
+    : first_log_number_(first_log_number) {
+  uint64_t lines = expected_bytes / kBloomBytesPerBit / 512;
+  bloom_lines_ = static_cast<uint32_t>(std::clamp<uint64_t>(lines, 1, kMaxBloomLines));
+  const size_t words = static_cast<size_t>(bloom_lines_) * 8;
+  bloom_.reset(new std::atomic<uint64_t>[words]);
+  for (size_t i = 0; i < words; ++i) bloom_[i].store(0, std::memory_order_relaxed);
   head_ = NewNode({}, 0, {}, kMaxHeight);
+}
+
+void MemTable::BloomAdd(uint64_t h) {
+  std::atomic<uint64_t>* line = &bloom_[static_cast<size_t>(BloomLine(h, bloom_lines_)) * 8];
+  uint64_t bits[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  uint32_t a = static_cast<uint32_t>(h);
+  const uint32_t b = BloomDelta(a);
+  for (int i = 0; i < kBloomProbes; ++i, a += b) bits[(a >> 6) & 7] |= 1ull << (a & 63);
+  for (int w = 0; w < 8; ++w) {
+    if (bits[w] == 0) continue;
+    // One writer at a time: a plain read-modify-write, published with release.
+    const uint64_t old = line[w].load(std::memory_order_relaxed);
+    if ((old | bits[w]) != old) line[w].store(old | bits[w], std::memory_order_release);
+  }
+}
+
+bool MemTable::BloomMayContain(uint64_t h) const {
+  const std::atomic<uint64_t>* line =
+      &bloom_[static_cast<size_t>(BloomLine(h, bloom_lines_)) * 8];
+  uint32_t a = static_cast<uint32_t>(h);
+  const uint32_t b = BloomDelta(a);
+  for (int i = 0; i < kBloomProbes; ++i, a += b) {
+    if ((line[(a >> 6) & 7].load(std::memory_order_acquire) & (1ull << (a & 63))) == 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 MemTable::~MemTable() = default;  // nodes live in the arena blocks
@@ -137,6 +184,7 @@ void MemTable::Add(std::string_view ikey, uint64_t seq, std::string_view record)
     max_height_.store(h, std::memory_order_relaxed);
   }
   Node* n = NewNode(ikey, seq, record, h);
+  BloomAdd(BloomFilter::Hash(ikey));  // before the node is reachable
   for (int i = 0; i < h; ++i) {
     n->links()[i].store(prev[i]->links()[i].load(std::memory_order_relaxed),
                         std::memory_order_relaxed);
@@ -145,7 +193,16 @@ void MemTable::Add(std::string_view ikey, uint64_t seq, std::string_view record)
   entries_.fetch_add(1, std::memory_order_relaxed);
 }
 
+bool MemTable::MayContain(std::string_view ikey) const {
+  return BloomMayContain(BloomFilter::Hash(ikey));
+}
+
 bool MemTable::Get(std::string_view ikey, std::string_view* record) const {
+  return Get(ikey, BloomFilter::Hash(ikey), record);
+}
+
+bool MemTable::Get(std::string_view ikey, uint64_t key_hash, std::string_view* record) const {
+  if (!BloomMayContain(key_hash)) return false;
   Node* n = FindGreaterOrEqual(ikey, UINT64_MAX, nullptr);
   if (n != nullptr && n->key() == ikey) {
     *record = n->record();

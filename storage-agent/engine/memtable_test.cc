@@ -70,6 +70,45 @@ TEST(MemTableTest, MemoryAccountingTracksData) {
   EXPECT_GE(m.ApproximateMemoryUsage(), used + (1u << 20));
 }
 
+TEST(MemTableTest, BloomFilterRulesOutMostAbsentKeysAndNeverAPresentOne) {
+  // Sized for 4 MiB: 64 KiB of filter. 25,000 entries of ~150 bytes fill such a memtable.
+  MemTable m(1, 4 << 20);
+  EXPECT_EQ(m.bloom_bytes(), 64u << 10);
+  for (int i = 0; i < 25000; ++i) m.Add("key" + std::to_string(i), i + 1, std::string(100, 'v'));
+  int passed = 0;
+  for (int i = 0; i < 100000; ++i) {
+    std::string_view rec;
+    if (i < 25000) {
+      ASSERT_TRUE(m.MayContain("key" + std::to_string(i)));
+      ASSERT_TRUE(m.Get("key" + std::to_string(i), &rec));
+    }
+    const std::string absent = "absent" + std::to_string(i);
+    passed += m.MayContain(absent);
+    ASSERT_FALSE(m.Get(absent, &rec));
+  }
+  EXPECT_LT(passed, 1000);  // ~21 bits per key: well under 1% false positives
+}
+
+TEST(MemTableTest, OverfullBloomFilterStillFindsEverything) {
+  // A filter of one line (expected size tiny) saturates; reads stay correct, just slower.
+  MemTable m(1, 1);
+  EXPECT_EQ(m.bloom_bytes(), 64u);
+  std::map<std::string, std::string> model;
+  for (int i = 0; i < 3000; ++i) {
+    model["k" + std::to_string(i * 7)] = "v" + std::to_string(i);
+    m.Add("k" + std::to_string(i * 7), i + 1, "v" + std::to_string(i));
+  }
+  for (int i = 0; i < 21000; ++i) {
+    const std::string k = "k" + std::to_string(i);
+    std::string_view rec;
+    const bool found = m.Get(k, &rec);
+    ASSERT_EQ(found, model.count(k) == 1) << k;
+    if (found) {
+      EXPECT_EQ(rec, model[k]);
+    }
+  }
+}
+
 TEST(MemTableTest, ConcurrentReaderSeesConsistentData) {
   MemTable m(1);
   std::atomic<uint64_t> published{0};

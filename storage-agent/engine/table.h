@@ -61,6 +61,11 @@ class Table {
   // of reading a data block that is not in the cache.
   virtual Result<std::optional<std::string>> Get(std::string_view key, uint64_t key_hash,
                                                  const ReadOptions& options) const = 0;
+  // The point read without a copy: on a hit *value views the data block that *pin keeps alive
+  // (the engine decodes the record in place and copies only the user's value).
+  virtual Status Find(std::string_view key, uint64_t key_hash, const ReadOptions& options,
+                      bool* found, std::shared_ptr<const std::string>* pin,
+                      std::string_view* value) const = 0;
   static uint64_t KeyHash(std::string_view key);
   virtual std::unique_ptr<Iterator> NewIterator() const = 0;
 

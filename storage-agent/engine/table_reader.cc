@@ -136,23 +136,28 @@ class TableImpl final : public Table, public std::enable_shared_from_this<TableI
 
   Result<std::optional<std::string>> Get(std::string_view key, uint64_t key_hash,
                                          const ReadOptions& options) const override {
+    bool found = false;
+    std::shared_ptr<const std::string> pin;
+    std::string_view value;
+    RINGKV_RETURN_IF_ERROR(Find(key, key_hash, options, &found, &pin, &value));
+    if (!found) return std::optional<std::string>();
+    return std::optional<std::string>(std::string(value));
+  }
+
+  Status Find(std::string_view key, uint64_t key_hash, const ReadOptions& options, bool* found,
+              std::shared_ptr<const std::string>* pin, std::string_view* value) const override {
+    *found = false;
     if (!bloom_.MayContainHash(key_hash)) {
       CountBloomNegative();
-      return std::optional<std::string>();
+      return Status::OK();
     }
     const size_t i = FindBlock(key);
-    if (i == index_.size()) return std::optional<std::string>();
-    std::shared_ptr<const std::string> block;
-    Status s = ReadDataBlock(
-        i, options.memory_only ? BlockSource::kCacheOnly : BlockSource::kFillCache, &block);
-    if (!s.ok()) return s;
-    BlockIterator it(nullptr, *block);
-    it.Seek(key);
-    if (!it.status().ok()) {
-      return Status::Corruption(BlockWhere(index_[i].offset) + ": " + it.status().message());
-    }
-    if (it.Valid() && it.key() == key) return std::optional<std::string>(std::string(it.value()));
-    return std::optional<std::string>();
+    if (i == index_.size()) return Status::OK();
+    RINGKV_RETURN_IF_ERROR(ReadDataBlock(
+        i, options.memory_only ? BlockSource::kCacheOnly : BlockSource::kFillCache, pin));
+    Status s = BlockFind(**pin, key, found, value);
+    if (!s.ok()) return Status::Corruption(BlockWhere(index_[i].offset) + ": " + s.message());
+    return Status::OK();
   }
 
   std::unique_ptr<Iterator> NewIterator() const override;
