@@ -34,30 +34,77 @@ int BloomFilter::ProbesFor(int bits_per_key) {
   return k;
 }
 
-BloomFilterBuilder::BloomFilterBuilder(int bits_per_key)
-    : bits_per_key_(bits_per_key), probes_(BloomFilter::ProbesFor(bits_per_key)) {}
+namespace {
+inline void SetBits(uint8_t* bytes, uint32_t lines, uint64_t h, int probes) {
+  uint8_t* line = bytes + static_cast<size_t>(LineOf(h, lines)) * kLineBytes;
+  uint32_t a = static_cast<uint32_t>(h);
+  const uint32_t b = ProbeDelta(a);
+  for (int i = 0; i < probes; ++i) {
+    const uint32_t bit = a & (kLineBits - 1);
+    line[bit >> 3] |= static_cast<uint8_t>(1u << (bit & 7));
+    a += b;
+  }
+}
+}  // namespace
 
-void BloomFilterBuilder::AddKey(std::string_view key) {
-  if (bits_per_key_ > 0) hashes_.push_back(BloomFilter::Hash(key));
+uint32_t BloomFilterBuilder::LinesFor(uint64_t n, int bits_per_key) {
+  if (n == 0 || bits_per_key <= 0) return 0;
+  const uint64_t lines = (n * static_cast<uint64_t>(bits_per_key) + kLineBits - 1) / kLineBits;
+  return static_cast<uint32_t>(std::min<uint64_t>(lines, UINT32_MAX / kLineBytes));
 }
 
-std::string BloomFilterBuilder::Finish() const {
+BloomFilterBuilder::BloomFilterBuilder(int bits_per_key, uint64_t expected_keys)
+    : bits_per_key_(bits_per_key), probes_(BloomFilter::ProbesFor(bits_per_key)) {
+  if (bits_per_key_ <= 0 || expected_keys == 0) return;
+  uint32_t lines = LinesFor(expected_keys, bits_per_key_);
+  // Round up to a multiple of the largest power of two <= lines / 32 (at most ~3% more), so
+  // the filter can be halved that many times if fewer keys come.
+  uint32_t unit = 1;
+  while (unit * 64 <= lines) unit *= 2;
+  lines = static_cast<uint32_t>(std::min<uint64_t>(
+      (static_cast<uint64_t>(lines) + unit - 1) / unit * unit, UINT32_MAX / kLineBytes));
+  lines_ = lines;
+  inplace_.assign(static_cast<size_t>(lines_) * kLineBytes, '\0');
+}
+
+void BloomFilterBuilder::AddKey(std::string_view key) {
+  if (bits_per_key_ <= 0) return;
+  ++num_keys_;
+  if (lines_ > 0) {
+    SetBits(reinterpret_cast<uint8_t*>(inplace_.data()), lines_, BloomFilter::Hash(key), probes_);
+  } else {
+    hashes_.push_back(BloomFilter::Hash(key));
+  }
+}
+
+std::string BloomFilterBuilder::Finish() {
   if (bits_per_key_ <= 0) return std::string();
-  const uint64_t bits = static_cast<uint64_t>(hashes_.size()) * bits_per_key_;
-  const uint64_t lines64 = hashes_.empty() ? 0 : (bits + kLineBits - 1) / kLineBits;
-  const uint32_t lines = static_cast<uint32_t>(std::min<uint64_t>(lines64, UINT32_MAX / kLineBytes));
+  const uint32_t needed = LinesFor(num_keys_, bits_per_key_);
+  if (lines_ > 0 && num_keys_ > 0) {
+    // Fold while half the lines still hold bits_per_key bits per key.
+    auto* bytes = reinterpret_cast<uint8_t*>(inplace_.data());
+    while (lines_ % 2 == 0 && lines_ / 2 >= needed) {
+      const uint32_t half = lines_ / 2;
+      for (uint32_t i = 0; i < half; ++i) {
+        uint8_t* dst = bytes + static_cast<size_t>(i) * kLineBytes;
+        const uint8_t* a = bytes + static_cast<size_t>(2 * i) * kLineBytes;
+        const uint8_t* b = a + kLineBytes;
+        for (uint32_t j = 0; j < kLineBytes; ++j) dst[j] = static_cast<uint8_t>(a[j] | b[j]);
+      }
+      lines_ = half;
+    }
+    std::string out;
+    out.swap(inplace_);
+    out.resize(static_cast<size_t>(lines_) * kLineBytes);
+    out.push_back(static_cast<char>(probes_));
+    lines_ = 0;
+    return out;
+  }
+  // No keys (L = 0), or hashes kept: lay them out now.
+  const uint32_t lines = hashes_.empty() ? 0 : needed;
   std::string out(static_cast<size_t>(lines) * kLineBytes + 1, '\0');
   auto* bytes = reinterpret_cast<uint8_t*>(out.data());
-  for (uint64_t h : hashes_) {
-    uint8_t* line = bytes + static_cast<size_t>(LineOf(h, lines)) * kLineBytes;
-    uint32_t a = static_cast<uint32_t>(h);
-    const uint32_t b = ProbeDelta(a);
-    for (int i = 0; i < probes_; ++i) {
-      const uint32_t bit = a & (kLineBits - 1);
-      line[bit >> 3] |= static_cast<uint8_t>(1u << (bit & 7));
-      a += b;
-    }
-  }
+  for (uint64_t h : hashes_) SetBits(bytes, lines, h, probes_);
   out.back() = static_cast<char>(probes_);
   return out;
 }
@@ -74,7 +121,9 @@ bool BloomFilter::Init(std::string payload) {
   lines_ = static_cast<uint32_t>(body / kLineBytes);
   probes_ = k;
   data_ = std::move(payload);
-  data_.shrink_to_fit();
+  // A filter read from a table carries a few spare bytes (the block trailer): reallocating a
+  // 1 MB filter to save them would briefly hold it twice.
+  if (data_.capacity() > data_.size() + 64) data_.shrink_to_fit();
   present_ = true;
   return true;
 }

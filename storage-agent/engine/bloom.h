@@ -13,16 +13,29 @@ namespace ringkv::engine {
 class BloomFilterBuilder {
  public:
   // bits_per_key <= 0 builds no filter (an empty payload that rules nothing out).
-  explicit BloomFilterBuilder(int bits_per_key);
+  // expected_keys > 0 (an upper bound on the keys to come, e.g. the records going into a
+  // compaction) builds the filter in place instead of keeping 8 bytes per key until Finish: a
+  // 1M-key table then needs its 1.25 MB filter, not 8 MB more of hashes. Finish folds it (ORs
+  // line pairs: line(h, L/2) == line(h, L) / 2) while half the lines still give bits_per_key,
+  // so an over-estimate costs at most 2x the filter (unless more than ~32-fold: halving stops at
+  // the rounding unit, 1/32 of the initial size). An under-estimate stays correct (no false
+  // negatives), only with more false positives.
+  explicit BloomFilterBuilder(int bits_per_key, uint64_t expected_keys = 0);
   void AddKey(std::string_view key);
-  size_t num_keys() const { return hashes_.size(); }
-  // The filter payload for every key added so far.
-  std::string Finish() const;
+  size_t num_keys() const { return num_keys_; }
+  // The filter payload for every key added so far. Call once in the in-place mode.
+  std::string Finish();
+
+  // Lines used for n keys at b bits per key: ceil(n * b / 512), capped.
+  static uint32_t LinesFor(uint64_t n, int bits_per_key);
 
  private:
   int bits_per_key_;
   int probes_;
-  std::vector<uint64_t> hashes_;
+  size_t num_keys_ = 0;
+  std::vector<uint64_t> hashes_;  // without expected_keys
+  std::string inplace_;           // with expected_keys: lines_ * 64 bytes
+  uint32_t lines_ = 0;
 };
 
 class BloomFilter {

@@ -42,6 +42,48 @@ TEST(BloomTest, RateFallsWithMoreBitsAndSmallFiltersWork) {
   EXPECT_LT(r20, r5);
 }
 
+// The in-place builder (expected_keys given) against the hash-keeping one.
+std::string BuildFilter(int bits, int n, uint64_t expected) {
+  BloomFilterBuilder b(bits, expected);
+  for (int i = 0; i < n; ++i) b.AddKey(Key(i, "present-"));
+  EXPECT_EQ(b.num_keys(), static_cast<size_t>(n));
+  return b.Finish();
+}
+
+TEST(BloomTest, InPlaceBuilderWithExactCountMatchesTheHashBuilder) {
+  // Below 64 lines no rounding applies: the payload is byte for byte the same.
+  for (int n : {1, 7, 100, 3000}) {
+    EXPECT_EQ(BuildFilter(10, n, static_cast<uint64_t>(n)), BuildFilter(10, n, 0)) << n;
+  }
+  // Above, the line count is rounded up by at most ~3%.
+  const std::string big = BuildFilter(10, 100000, 100000);
+  const size_t exact_lines = BloomFilterBuilder::LinesFor(100000, 10);
+  EXPECT_GE((big.size() - 1) / 64, exact_lines);
+  EXPECT_LE((big.size() - 1) / 64, exact_lines + exact_lines / 30);
+}
+
+TEST(BloomTest, InPlaceBuilderFoldsAnOverestimateAndStaysCorrect) {
+  for (uint64_t expected : {20000ull, 100000ull, 1000000ull}) {
+    const int n = 20000;
+    BloomFilter f;
+    ASSERT_TRUE(f.Init(BuildFilter(10, n, expected)));
+    EXPECT_GE(f.MemoryUsage(), BloomFilterBuilder::LinesFor(n, 10) * 64u);
+    EXPECT_LE(f.MemoryUsage(), 2 * BloomFilterBuilder::LinesFor(n, 10) * 64u + 64) << expected;
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(f.MayContain(Key(i, "present-"))) << i;
+    int fp = 0;
+    for (int i = 0; i < 50000; ++i) fp += f.MayContain(Key(i, "absent-")) ? 1 : 0;
+    EXPECT_LE(fp, 1000) << expected;  // <= 2%
+  }
+  // An under-estimate (misuse) never produces a false negative, and no keys at all rule
+  // everything out.
+  BloomFilter under;
+  ASSERT_TRUE(under.Init(BuildFilter(10, 5000, 100)));
+  for (int i = 0; i < 5000; ++i) ASSERT_TRUE(under.MayContain(Key(i, "present-"))) << i;
+  BloomFilter none;
+  ASSERT_TRUE(none.Init(BuildFilter(10, 0, 1000)));
+  EXPECT_FALSE(none.MayContain("anything"));
+}
+
 TEST(BloomTest, NoFilterAndEmptyFilter) {
   BloomFilter none;
   ASSERT_TRUE(none.Init(BloomFilterBuilder(0).Finish()));

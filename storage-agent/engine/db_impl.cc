@@ -492,7 +492,9 @@ Status DBImpl::BuildTable(const MemTable& mem, std::shared_ptr<Table>* table, Ta
   }
   std::string final_path = JoinPath(dir_, TableFileName(number));
   std::string tmp_path = final_path + ".tmp";
-  auto b = TableBuilder::Create(tmp_path, table_options_);
+  TableOptions topt = table_options_;
+  topt.expected_keys = mem.num_entries();  // filter built in place (no per-key hash buffer)
+  auto b = TableBuilder::Create(tmp_path, topt);
   if (!b.ok()) return b.status();
   TableBuilder& builder = **b;
   meta->file_number = number;
@@ -692,7 +694,9 @@ Status DBImpl::DoCompaction(bool all, bool* did_work) {
   }
   std::string final_path = JoinPath(dir_, TableFileName(number));
   std::string tmp_path = final_path + ".tmp";
-  auto b = TableBuilder::Create(tmp_path, table_options_);
+  TableOptions topt = table_options_;
+  for (const auto& t : job.inputs) topt.expected_keys += t->num_entries();
+  auto b = TableBuilder::Create(tmp_path, topt);
   if (!b.ok()) return b.status();
   TableBuilder& builder = **b;
   CompactionStats cs;

@@ -22,6 +22,9 @@ struct TableOptions {
   uint64_t block_bytes = 4096;
   int bloom_bits_per_key = 10;
   Compression compression = Compression::kLz4;
+  // An upper bound on the entries to be added, when known (0: unknown). The Bloom filter is
+  // then built in place (see BloomFilterBuilder) instead of from 8 bytes kept per key.
+  uint64_t expected_keys = 0;
 };
 
 // Writes one table to `path` (the caller gives a temporary name and renames after Finish).

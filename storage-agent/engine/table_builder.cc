@@ -32,7 +32,7 @@ class TableBuilderImpl final : public TableBuilder {
         fd_(fd),
         data_block_(tf::kDataRestartInterval),
         index_block_(1),
-        filter_(options.bloom_bits_per_key) {
+        filter_(options.bloom_bits_per_key, options.expected_keys) {
     if (options_.block_bytes == 0) options_.block_bytes = 1;
     buffer_.reserve(kWriteBufferBytes + options_.block_bytes * 2);
   }
@@ -120,7 +120,15 @@ class TableBuilderImpl final : public TableBuilder {
     *size = payload.size();
     const char type_byte = static_cast<char>(type);
     uint32_t crc = crc32c::Extend(crc32c::Value(payload.data(), payload.size()), &type_byte, 1);
-    Append(payload);
+    if (payload.size() >= kWriteBufferBytes) {
+      // A large filter or index: written straight from its own buffer, not copied (the write
+      // buffer would grow to its size for the builder's lifetime).
+      FlushBuffer();
+      WriteFully(payload);
+      offset_ += payload.size();
+    } else {
+      Append(payload);
+    }
     buffer_.push_back(type_byte);
     coding::PutFixed32(&buffer_, crc32c::Mask(crc));
     offset_ += tf::kBlockTrailerSize;
@@ -133,8 +141,13 @@ class TableBuilderImpl final : public TableBuilder {
   }
 
   void FlushBuffer() {
-    const char* p = buffer_.data();
-    size_t left = buffer_.size();
+    WriteFully(buffer_);
+    buffer_.clear();
+  }
+
+  void WriteFully(std::string_view bytes) {
+    const char* p = bytes.data();
+    size_t left = bytes.size();
     while (left > 0 && status_.ok()) {
       const ssize_t n = ::write(fd_, p, left);
       if (n < 0) {
@@ -145,7 +158,6 @@ class TableBuilderImpl final : public TableBuilder {
       p += n;
       left -= static_cast<size_t>(n);
     }
-    buffer_.clear();
   }
 
   const std::string path_;

@@ -230,10 +230,14 @@ class TableImpl final : public Table, public std::enable_shared_from_this<TableI
   }
 
   // Reads the block at (offset, payload size), checks its CRC and uncompresses it into *out.
+  // The file bytes go to a per-thread buffer (data blocks are small) when compression is
+  // likely, so a read allocates only the uncompressed block; an uncompressed block is read
+  // straight into *out.
   Status ReadBlockContents(uint64_t offset, uint64_t size, std::string* out) const {
+    constexpr size_t kScratchMax = 64 << 10;
+    thread_local std::string scratch;
     const size_t n = static_cast<size_t>(size) + tf::kBlockTrailerSize;
-    std::string raw;
-    std::string* buf = out;  // an uncompressed block is read straight into its final string
+    std::string* buf = n <= kScratchMax ? &scratch : out;
     buf->resize(n);
     RINGKV_RETURN_IF_ERROR(PreadFull(fd_, buf->data(), n, offset, path_));
     const char* p = buf->data();
@@ -243,16 +247,36 @@ class TableImpl final : public Table, public std::enable_shared_from_this<TableI
     }
     const auto type = static_cast<uint8_t>(p[size]);
     if (type == tf::kTypeNone) {
-      buf->resize(size);
+      if (buf == out) {
+        out->resize(size);
+      } else {
+        out->assign(p, size);
+      }
       return Status::OK();
     }
-    raw.swap(*buf);
-    return UncompressBlock(type, std::string_view(raw.data(), size), out, BlockWhere(offset));
+    if (buf == out) {
+      std::string raw;
+      raw.swap(*out);
+      return UncompressBlock(type, std::string_view(raw.data(), size), out, BlockWhere(offset));
+    }
+    return UncompressBlock(type, std::string_view(p, size), out, BlockWhere(offset));
   }
 
   Status LoadIndex(const std::string& contents, uint64_t index_offset) {
     BlockIterator it(nullptr, contents);
     const std::string where = BlockWhere(index_offset);
+    // Size the arrays exactly first (a 1M-key table has ~40k entries): growing them by
+    // doubling and then shrinking would briefly hold ~3x the index while a table opens.
+    size_t count = 0, key_bytes = 0;
+    for (it.SeekToFirst(); it.Valid(); it.Next()) {
+      ++count;
+      key_bytes += it.key().size();
+    }
+    if (it.status().ok()) {
+      index_keys_.reserve(key_bytes);
+      index_.reserve(count);
+      index_prefix_.reserve(count);
+    }
     for (it.SeekToFirst(); it.Valid(); it.Next()) {
       std::string_view v = it.value();
       IndexEntry e{};
