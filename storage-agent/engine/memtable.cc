@@ -2,6 +2,8 @@
 // load with acquire see fully built nodes without locks.
 #include "storage-agent/engine/memtable.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -103,21 +105,30 @@ bool MemTable::BloomMayContain(uint64_t h) const {
   return true;
 }
 
-MemTable::~MemTable() = default;  // nodes live in the arena blocks
+MemTable::~MemTable() {
+  // Nodes live in the arena blocks and need no destructor.
+  for (const MappedBlock& b : blocks_) ::munmap(b.data, b.bytes);
+}
+
+char* MemTable::MapBlock(size_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  blocks_.push_back(MappedBlock{static_cast<char*>(p), bytes});
+  return static_cast<char*>(p);
+}
 
 char* MemTable::Allocate(size_t bytes) {
   // Counts bytes handed out (plus the wasted tail of a retired block), not whole blocks, so a
   // small memtable bound is honoured; real usage exceeds the count by at most one block.
   bytes = (bytes + 7) & ~size_t{7};
   if (bytes > kBlockBytes / 4) {
-    blocks_.emplace_back(new char[bytes]);
+    char* p = MapBlock(bytes);
     memory_.fetch_add(bytes, std::memory_order_relaxed);
-    return blocks_.back().get();
+    return p;
   }
   if (bytes > alloc_left_) {
     memory_.fetch_add(alloc_left_, std::memory_order_relaxed);
-    blocks_.emplace_back(new char[kBlockBytes]);
-    alloc_ptr_ = blocks_.back().get();
+    alloc_ptr_ = MapBlock(kBlockBytes);
     alloc_left_ = kBlockBytes;
   }
   memory_.fetch_add(bytes, std::memory_order_relaxed);

@@ -51,6 +51,7 @@ class MemTable {
   class Iter;
 
   char* Allocate(size_t bytes);
+  char* MapBlock(size_t bytes);
   int RandomHeight();
   Node* NewNode(std::string_view ikey, uint64_t seq, std::string_view record, int height);
   // First node >= (ikey, seq) in (key asc, seq desc) order; fills prev[] when given.
@@ -69,8 +70,14 @@ class MemTable {
   uint32_t bloom_lines_ = 1;
   std::unique_ptr<std::atomic<uint64_t>[]> bloom_;
   uint64_t rnd_ = 0x2545F4914F6CDD1Dull;
-  // Arena: memory lives until the memtable dies.
-  std::vector<std::unique_ptr<char[]>> blocks_;
+  // Arena: memory lives until the memtable dies. Blocks are mapped with mmap, not malloc: a
+  // flushed memtable's megabytes go back to the OS at once instead of staying in malloc's
+  // heaps (where freed 256 KiB chunks end up once glibc raises its mmap threshold).
+  struct MappedBlock {
+    char* data;
+    size_t bytes;
+  };
+  std::vector<MappedBlock> blocks_;
   char* alloc_ptr_ = nullptr;
   size_t alloc_left_ = 0;
 };
