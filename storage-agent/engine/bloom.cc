@@ -128,6 +128,12 @@ bool BloomFilter::Init(std::string payload) {
   return true;
 }
 
+void BloomFilter::Prefetch(uint64_t h) const {
+  if (present_ && lines_ > 0) {
+    __builtin_prefetch(data_.data() + static_cast<size_t>(LineOf(h, lines_)) * kLineBytes);
+  }
+}
+
 bool BloomFilter::MayContainHash(uint64_t h) const {
   if (!present_) return true;
   if (lines_ == 0) return false;  // a filter over zero keys

@@ -47,6 +47,9 @@ class BloomFilter {
   bool MayContain(std::string_view key) const { return MayContainHash(Hash(key)); }
   // The same with a precomputed Hash(key): a read probing many tables hashes the key once.
   bool MayContainHash(uint64_t h) const;
+  // Starts loading the line MayContainHash(h) will read: a read probing many tables issues all
+  // their (likely cache-missing) filter loads at once instead of one after another.
+  void Prefetch(uint64_t h) const;
   size_t MemoryUsage() const { return data_.capacity(); }
 
   static uint64_t Hash(std::string_view key);

@@ -70,6 +70,8 @@ class Table {
                       bool* found, std::shared_ptr<const std::string>* pin,
                       std::string_view* value) const = 0;
   static uint64_t KeyHash(std::string_view key);
+  // Prefetches the Bloom filter line of key_hash (see BloomFilter::Prefetch).
+  virtual void PrefetchFilter(uint64_t key_hash) const = 0;
   virtual std::unique_ptr<Iterator> NewIterator() const = 0;
 
   virtual uint64_t file_number() const = 0;

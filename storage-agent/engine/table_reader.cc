@@ -144,6 +144,8 @@ class TableImpl final : public Table, public std::enable_shared_from_this<TableI
     return std::optional<std::string>(std::string(value));
   }
 
+  void PrefetchFilter(uint64_t key_hash) const override { bloom_.Prefetch(key_hash); }
+
   Status Find(std::string_view key, uint64_t key_hash, const ReadOptions& options, bool* found,
               std::shared_ptr<const std::string>* pin, std::string_view* value) const override {
     *found = false;
