@@ -26,6 +26,23 @@ class MergingIterator : public Iterator {
     Rebuild();
   }
   void Next() override {
+    const std::string_view cur_key = heap_.front().key;
+    const size_t n = heap_.size();
+    const bool shadowed = (n > 1 && heap_[1].key == cur_key) || (n > 2 && heap_[2].key == cur_key);
+    if (!shadowed) {
+      // The usual case (no older source holds this key): move the top child and sift it down
+      // in place, often two comparisons when the same source stays the smallest.
+      Entry& top = heap_.front();
+      top.it->Next();
+      if (top.it->Valid()) {
+        top.key = top.it->key();
+        SiftDown(0);
+      } else {
+        std::pop_heap(heap_.begin(), heap_.end(), After);
+        heap_.pop_back();
+      }
+      return;
+    }
     // Older sources holding the same key are stepped past it; the current child's key view
     // stays valid until the current child itself moves, which happens last.
     std::pop_heap(heap_.begin(), heap_.end(), After);
@@ -66,6 +83,20 @@ class MergingIterator : public Iterator {
     e.key = e.it->key();
     heap_.push_back(e);
     std::push_heap(heap_.begin(), heap_.end(), After);
+  }
+  // Restores the heap below slot i after its key grew (the invariant std::*_heap keep).
+  void SiftDown(size_t i) {
+    const size_t n = heap_.size();
+    const Entry e = heap_[i];
+    while (true) {
+      size_t c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && After(heap_[c], heap_[c + 1])) ++c;  // the smaller child
+      if (!After(e, heap_[c])) break;
+      heap_[i] = heap_[c];
+      i = c;
+    }
+    heap_[i] = e;
   }
   void Rebuild() {
     heap_.clear();
