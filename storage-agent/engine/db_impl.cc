@@ -6,6 +6,10 @@
 #include <cstring>
 #include <map>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "common/coding.h"
 #include "common/logging.h"
 #include "storage-agent/engine/compaction.h"
@@ -19,6 +23,16 @@ namespace {
 // A group commit stops growing past this many encoded bytes (bounds the leader's buffer).
 constexpr size_t kMaxGroupBytes = 1 << 20;
 constexpr size_t kMaxValueBytes = 64u << 20;
+
+// After a flush or compaction has dropped a memtable or tables (filters, indexes, builder
+// buffers: megabytes freed at once, partly in the background threads' own malloc arenas), hand
+// the free pages back to the OS: glibc otherwise keeps them, fragmented between live blocks, and
+// the process looks that much bigger for good.
+void ReleaseFreeMemory() {
+#ifdef __GLIBC__
+  ::malloc_trim(0);
+#endif
+}
 
 int64_t SteadyMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -604,6 +618,8 @@ void DBImpl::FlushThread() {
           bg_cv_.notify_all();
         }
         DeleteObsoleteLogs(log_number);
+        imm.reset();  // the last reference unless a reader still holds it
+        ReleaseFreeMemory();
         RINGKV_LOG(kDebug) << "engine: flushed memtable to " << TableFileName(meta.file_number)
                            << " (" << meta.num_entries << " entries, " << meta.file_size
                            << " bytes)";
@@ -641,6 +657,7 @@ void DBImpl::CompactionThread() {
     }
     bool did_work = false;
     Status s = DoCompaction(all, &did_work);
+    if (did_work) ReleaseFreeMemory();  // the inputs are gone unless a reader holds them
     if (!s.ok() && !shutting_down_.load()) {
       RINGKV_LOG(kError) << "engine: compaction failed: " << s.ToString();
     }
