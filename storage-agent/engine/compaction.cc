@@ -11,8 +11,8 @@ namespace ringkv::engine {
 std::optional<CompactionPick> PickCompaction(const std::vector<TableMeta>& tables,
                                              size_t min_tables) {
   if (min_tables < 2) min_tables = 2;
-  std::optional<CompactionPick> best;
-  double best_avg = 0;
+  std::optional<CompactionPick> best, best_pair;  // best_pair: runs of >= 2 similar tables
+  double best_avg = 0, best_pair_avg = 0;
   size_t i = 0;
   while (i < tables.size()) {
     // Grow a bucket from i while each next table stays similar to the bucket's average.
@@ -27,6 +27,13 @@ std::optional<CompactionPick> PickCompaction(const std::vector<TableMeta>& table
       ++j;
     }
     size_t n = j - i;
+    if (n >= 2) {
+      double avg = sum / static_cast<double>(n);
+      if (!best_pair || avg < best_pair_avg) {
+        best_pair = CompactionPick{i, n};
+        best_pair_avg = avg;
+      }
+    }
     if (n >= min_tables) {
       double avg = sum / static_cast<double>(n);
       if (!best || avg < best_avg) {
@@ -37,14 +44,15 @@ std::optional<CompactionPick> PickCompaction(const std::vector<TableMeta>& table
     i = j;
   }
   if (!best && tables.size() >= std::max(kMaxLiveTables, min_tables)) {
-    // Too many tables of mixed sizes: bound the read fan-out with the cheapest merge.
+    // Too many tables: bound the read fan-out with the cheapest merge that does not rewrite a
+    // big table for a small one's sake: similar tables if any, else the smallest adjacent pair.
+    if (best_pair) return best_pair;
     uint64_t best_sum = UINT64_MAX;
-    for (size_t s = 0; s + min_tables <= tables.size(); ++s) {
-      uint64_t sum = 0;
-      for (size_t k = s; k < s + min_tables; ++k) sum += tables[k].file_size;
+    for (size_t s = 0; s + 2 <= tables.size(); ++s) {
+      const uint64_t sum = tables[s].file_size + tables[s + 1].file_size;
       if (sum < best_sum) {
         best_sum = sum;
-        best = CompactionPick{s, min_tables};
+        best = CompactionPick{s, 2};
       }
     }
   }

@@ -48,6 +48,23 @@ TEST(CompactionTest, PickSizeTiered) {
   EXPECT_EQ(p->count, 4u);
 }
 
+TEST(CompactionTest, TooManyTablesMergeSimilarOnesOrTheSmallestPair) {
+  constexpr uint64_t M = 1 << 20;
+  ASSERT_EQ(kMaxLiveTables, 5u);
+  // Four mixed tables: nothing to do.
+  EXPECT_FALSE(PickCompaction(Sizes({10 * M, 40 * M, 160 * M, 640 * M}), 4));
+  // Five without a bucket of four: the cheapest bucket of similar tables (not the big ones).
+  auto p = PickCompaction(Sizes({1000 * M, 10 * M, 11 * M, 300 * M, 290 * M}), 4);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->start, 1u);
+  EXPECT_EQ(p->count, 2u);
+  // No two similar: the adjacent pair with the least bytes.
+  p = PickCompaction(Sizes({2560 * M, 10 * M, 40 * M, 160 * M, 640 * M}), 4);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->start, 1u);
+  EXPECT_EQ(p->count, 2u);
+}
+
 std::string Rec(RecordKind kind, uint64_t seq, int64_t t, std::string_view v) {
   std::string r;
   AppendRecord(&r, kind, seq, t, v);
