@@ -32,12 +32,9 @@ bool ReplicaStore::StateIsOnlyTombstones(std::string_view encoded) {
   return st.ok() && st->OnlyTombstones();
 }
 
-std::mutex& ReplicaStore::StripeFor(std::string_view key) {
-  return stripes_[TokenOf(key) % kStripes];
-}
-
-Result<version::KeyState> ReplicaStore::Load(std::string_view key) {
-  auto raw = engine_->Get(key);
+Result<version::KeyState> ReplicaStore::Load(std::string_view key,
+                                             const engine::ReadOptions& options) {
+  auto raw = engine_->Get(options, key);
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return version::KeyState();
   auto st = version::KeyState::Decode(**raw);
@@ -45,10 +42,7 @@ Result<version::KeyState> ReplicaStore::Load(std::string_view key) {
   return std::move(*st);
 }
 
-Result<ReplicaStore::UpdateResult> ReplicaStore::Update(std::string_view key,
-                                                        const version::CausalContext& ctx,
-                                                        std::optional<std::string_view> value,
-                                                        uint64_t max_siblings) {
+Status ReplicaStore::CheckCtxCounters(const version::CausalContext& ctx) const {
   // Every dot of this actor that a real ctx holds was issued before, below the allocator's
   // next counter; a larger one would drag the node-wide counter (and every key's) towards the
   // limit of what a ctx can carry.
@@ -56,10 +50,12 @@ Result<ReplicaStore::UpdateResult> ReplicaStore::Update(std::string_view key,
     return Status::InvalidArgument("ctx names dot counter " + std::to_string(named) +
                                    " of this replica, which never issued it");
   }
-  std::lock_guard<std::mutex> lock(StripeFor(key));
-  auto cur = Load(key);
-  if (!cur.ok()) return cur.status();
-  version::KeyState next = std::move(*cur);
+  return Status::OK();
+}
+
+Result<ReplicaStore::UpdateResult> ReplicaStore::ApplyUpdate(
+    version::KeyState next, const version::CausalContext& ctx,
+    std::optional<std::string_view> value, uint64_t max_siblings) {
   const size_t count = next.VersionCountAfterUpdate(ctx);
   if (count > max_siblings) {
     return Status::TooManySiblings("the write would leave " + std::to_string(count) +
@@ -72,8 +68,91 @@ Result<ReplicaStore::UpdateResult> ReplicaStore::Update(std::string_view key,
   if (!counter.ok()) return counter.status();
   version::Dot dot = next.Update(ctx, value, actor_, *counter);
   assert(dot.counter == *counter);
-  RINGKV_RETURN_IF_ERROR(engine_->Put(key, next.Encode()));
   return UpdateResult{std::move(next), dot};
+}
+
+Result<ReplicaStore::UpdateResult> ReplicaStore::Update(std::string_view key,
+                                                        const version::CausalContext& ctx,
+                                                        std::optional<std::string_view> value,
+                                                        uint64_t max_siblings) {
+  RINGKV_RETURN_IF_ERROR(CheckCtxCounters(ctx));
+  std::lock_guard<std::mutex> lock(StripeFor(key));
+  auto cur = Load(key);
+  if (!cur.ok()) return cur.status();
+  auto up = ApplyUpdate(std::move(*cur), ctx, value, max_siblings);
+  if (!up.ok()) return up.status();
+  RINGKV_RETURN_IF_ERROR(engine_->Put(key, up->state.Encode()));
+  return up;
+}
+
+bool ReplicaStore::BatchHoldsStripe(const WriteBatch& batch, std::string_view key) const {
+  const size_t stripe = StripeIndex(key);
+  for (size_t s : batch.stripes_) {
+    if (s == stripe) return true;
+  }
+  return false;
+}
+
+Result<version::KeyState> ReplicaStore::LockAndLoadForBatch(WriteBatch* batch,
+                                                            std::string_view key) {
+  assert(!BatchHoldsStripe(*batch, key));
+  std::unique_lock<std::mutex> lock(StripeFor(key), std::try_to_lock);
+  if (!lock.owns_lock()) return Status::Incomplete("stripe busy: another write of it runs");
+  engine::ReadOptions ro;
+  ro.memory_only = true;
+  auto cur = Load(key, ro);
+  if (!cur.ok()) return cur.status();  // Incomplete when the state is on disk only
+  batch->stripes_.push_back(StripeIndex(key));
+  batch->locks_.push_back(std::move(lock));
+  return cur;
+}
+
+void ReplicaStore::AddToBatch(WriteBatch* batch, std::string_view key, std::string encoded) {
+  batch->bytes_ += key.size() + encoded.size();
+  batch->writes_.emplace_back(std::string(key), std::move(encoded));
+}
+
+Result<ReplicaStore::UpdateResult> ReplicaStore::PrepareUpdate(
+    WriteBatch* batch, std::string_view key, const version::CausalContext& ctx,
+    std::optional<std::string_view> value, uint64_t max_siblings) {
+  RINGKV_RETURN_IF_ERROR(CheckCtxCounters(ctx));
+  auto cur = LockAndLoadForBatch(batch, key);
+  if (!cur.ok()) return cur.status();
+  // The stripe stays held (by the batch) even when the update is refused: harmless, and it
+  // keeps the batch's lock list in step with its stripes.
+  auto up = ApplyUpdate(std::move(*cur), ctx, value, max_siblings);
+  if (!up.ok()) return up.status();
+  AddToBatch(batch, key, up->state.Encode());
+  return up;
+}
+
+Status ReplicaStore::PrepareSync(WriteBatch* batch, std::string_view key,
+                                 const version::KeyState& state, bool* changed) {
+  *changed = false;
+  auto cur = LockAndLoadForBatch(batch, key);
+  if (!cur.ok()) return cur.status();
+  version::KeyState merged = *cur;
+  merged.Sync(state);
+  if (merged == *cur) return Status::OK();
+  AddToBatch(batch, key, merged.Encode());
+  *changed = true;
+  return Status::OK();
+}
+
+Status ReplicaStore::CommitBatch(WriteBatch* batch) {
+  Status s;
+  if (!batch->writes_.empty()) {
+    std::vector<engine::WriteOp> ops;
+    ops.reserve(batch->writes_.size());
+    for (const auto& [k, v] : batch->writes_) ops.push_back(engine::WriteOp{k, v});
+    s = engine_->WriteBatch(ops);
+  }
+  // Only now may other writers of these keys read their states.
+  batch->locks_.clear();
+  batch->stripes_.clear();
+  batch->writes_.clear();
+  batch->bytes_ = 0;
+  return s;
 }
 
 Status ReplicaStore::Sync(std::string_view key, const version::KeyState& state, bool* changed) {

@@ -54,6 +54,44 @@ class ReplicaStore {
   Result<UpdateResult> Update(std::string_view key, const version::CausalContext& ctx,
                               std::optional<std::string_view> value, uint64_t max_siblings);
 
+  // The storage agent's frontend path for writes: several updates and syncs whose keys' states
+  // are in memory, prepared one by one and made durable together by one engine WriteBatch (one
+  // fsync). The batch holds the stripe lock of every key it prepared until CommitBatch, so no
+  // other write of those keys can read the state before it is durable, and readers see it only
+  // once it is. Owned and used by one thread.
+  class WriteBatch {
+   public:
+    WriteBatch() = default;
+    WriteBatch(WriteBatch&&) = default;
+    WriteBatch& operator=(WriteBatch&&) = default;
+    bool empty() const { return writes_.empty(); }
+    size_t size() const { return writes_.size(); }
+    size_t bytes() const { return bytes_; }
+
+   private:
+    friend class ReplicaStore;
+    std::vector<size_t> stripes_;  // held: one lock per prepared key's stripe
+    std::vector<std::unique_lock<std::mutex>> locks_;
+    std::vector<std::pair<std::string, std::string>> writes_;  // key, encoded new state
+    size_t bytes_ = 0;
+  };
+  // True when `batch` already holds the stripe of `key`: commit it before preparing `key`
+  // (the key, or another in its stripe, was prepared and its new state is not readable yet).
+  bool BatchHoldsStripe(const WriteBatch& batch, std::string_view key) const;
+  // Update and Sync prepared into `batch` from memory alone. Incomplete (nothing prepared, no
+  // lock taken) when the key's state is not in memory or another thread holds its stripe: the
+  // caller runs the plain Update/Sync on a thread that may block. Other errors as Update/Sync.
+  // REQUIRES: !BatchHoldsStripe(*batch, key).
+  Result<UpdateResult> PrepareUpdate(WriteBatch* batch, std::string_view key,
+                                     const version::CausalContext& ctx,
+                                     std::optional<std::string_view> value, uint64_t max_siblings);
+  // *changed false: the state already covered `state`; nothing was added to the batch.
+  Status PrepareSync(WriteBatch* batch, std::string_view key, const version::KeyState& state,
+                     bool* changed);
+  // Writes every prepared state with one engine WriteBatch, then releases the batch's locks and
+  // empties it (also on error: then none of its writes may be acknowledged).
+  Status CommitBatch(WriteBatch* batch);
+
   // Merges another replica's state into ours; writes only when something changed.
   // *changed (when given) tells whether it did.
   Status Sync(std::string_view key, const version::KeyState& state, bool* changed = nullptr);
@@ -84,9 +122,20 @@ class ReplicaStore {
 
  private:
   static constexpr size_t kStripes = 1024;
-  std::mutex& StripeFor(std::string_view key);
+  static size_t StripeIndex(std::string_view key) { return TokenOf(key) % kStripes; }
+  std::mutex& StripeFor(std::string_view key) { return stripes_[StripeIndex(key)]; }
   // Reads and decodes the stored state; an absent key is an empty state.
-  Result<version::KeyState> Load(std::string_view key);
+  Result<version::KeyState> Load(std::string_view key,
+                                 const engine::ReadOptions& options = engine::ReadOptions());
+  // The checks and state change of Update on `cur` (the key's state, its stripe held): the
+  // new state with its dot, or TooManySiblings / an allocator error.
+  Result<UpdateResult> ApplyUpdate(version::KeyState cur, const version::CausalContext& ctx,
+                                   std::optional<std::string_view> value, uint64_t max_siblings);
+  Status CheckCtxCounters(const version::CausalContext& ctx) const;
+  // Locks the stripe of `key` for `batch` without waiting and reads its state from memory;
+  // Incomplete (lock released) when either is not possible.
+  Result<version::KeyState> LockAndLoadForBatch(WriteBatch* batch, std::string_view key);
+  void AddToBatch(WriteBatch* batch, std::string_view key, std::string encoded);
 
   std::unique_ptr<engine::Engine> engine_;
   const version::ActorId actor_;

@@ -22,9 +22,13 @@ constexpr size_t kMaxFrames = 8;
 constexpr int kBurst = 64;
 // A scan reply stops adding items past this many bytes (and sets `more`).
 constexpr size_t kMaxScanReplyBytes = sp::kMaxBodyBytes / 2;
-// The frontend decodes only bodies this small (a get carries at most a 1 KiB key): a larger one
-// cannot be a get, ping or stats worth answering inline, and decoding it would only be repeated.
-constexpr size_t kMaxInlineRequestBytes = sp::kMaxKeyBytes + 256;
+// The frontend decodes only bodies this small: a larger write is copied and encoded by a worker
+// rather than hold up every request behind it.
+constexpr size_t kMaxInlineRequestBytes = 64u << 10;
+// The frontend commits its write batch once it holds this many writes or bytes (and at the end
+// of every burst of requests).
+constexpr size_t kMaxBatchWrites = 64;
+constexpr size_t kMaxBatchBytes = 1u << 20;
 // A get whose state is larger goes to a worker even when in memory: copying and encoding a big
 // state on the frontend would hold up every request behind it.
 constexpr size_t kMaxInlineStateBytes = 64u << 10;
@@ -34,11 +38,13 @@ std::string ErrorBody(uint64_t rid, std::string_view code, std::string msg) {
 }
 
 // Whether the frontend should decode `body` at all: it holds the MessagePack fixstr of an op the
-// frontend may answer. Only a hint that keeps updates and syncs from being decoded twice (here and
-// in a worker); a get spelled another way (str8) is still served, by a worker.
+// frontend may run. Only a hint that keeps scans from being decoded twice (here and in a worker);
+// an op spelled another way (str8) is still served, by a worker.
 bool MayBeInlineOp(std::string_view body) {
   using namespace std::string_view_literals;
   return body.find("\xa3" "get"sv) != std::string_view::npos ||
+         body.find("\xa6" "update"sv) != std::string_view::npos ||
+         body.find("\xa4" "sync"sv) != std::string_view::npos ||
          body.find("\xa4" "ping"sv) != std::string_view::npos ||
          body.find("\xa5" "stats"sv) != std::string_view::npos;
 }
@@ -124,6 +130,13 @@ void Server::FrontendLoop(std::promise<Status> bound) {
   std::deque<net::Frames> pending;       // [route...][""][body] waiting for a worker
   size_t in_flight = 0;
   std::string inline_reply;              // reused: the frontend's replies are built here
+  struct DeferredReply {
+    net::Frames route;
+    uint64_t rid;
+    std::string body;
+  };
+  std::vector<DeferredReply> deferred;   // replies of the writes in `writes.batch`
+  FrontendWrites writes;
 
   auto reply_front = [&](const net::Frames& route, std::string_view body) {
     Status rs = net::SendRouted(*front, route, body, 0);
@@ -131,6 +144,23 @@ void Server::FrontendLoop(std::promise<Status> bound) {
       RINGKV_LOG(kDebug) << "reply dropped: " << rs.ToString();
     }
   };
+  writes.commit = [&] {
+    Status cs = store_->CommitBatch(&writes.batch);
+    if (!deferred.empty()) ++write_batches_;
+    for (DeferredReply& d : deferred) {
+      if (cs.ok()) {
+        reply_front(d.route, d.body);
+      } else {
+        ++errors_;
+        reply_front(d.route, ErrorBody(d.rid, sp::ErrorCodeOf(cs), cs.message()));
+      }
+    }
+    if (!cs.ok()) {
+      RINGKV_LOG(kError) << "frontend write batch: " << cs.ToString();
+    }
+    deferred.clear();
+  };
+
   auto dispatch = [&](net::Frames msg) {
     std::string worker = std::move(idle.front());
     idle.pop_front();
@@ -182,8 +212,18 @@ void Server::FrontendLoop(std::promise<Status> bound) {
         continue;
       }
       inline_reply.clear();
-      if (RunBody(env.body[0], /*frontend=*/true, &inline_reply)) {
+      const Outcome outcome = RunBody(env.body[0], &writes, &inline_reply);
+      if (outcome == Outcome::kAnswered) {
         reply_front(env.route, inline_reply);
+        continue;
+      }
+      if (outcome == Outcome::kDeferred) {
+        deferred.push_back(DeferredReply{std::move(env.route), RidOf(env.body[0]),
+                                         std::move(inline_reply)});
+        inline_reply = std::string();
+        if (writes.batch.size() >= kMaxBatchWrites || writes.batch.bytes() >= kMaxBatchBytes) {
+          writes.commit();
+        }
         continue;
       }
       net::Frames msg = std::move(env.route);
@@ -202,6 +242,8 @@ void Server::FrontendLoop(std::promise<Status> bound) {
                                          std::to_string(options_.max_queue) + ")"));
       }
     }
+    // The burst's writes become durable together; their locks are released here too.
+    writes.commit();
     queued_ = pending.size();
     in_flight_ = in_flight;
   };
@@ -302,12 +344,15 @@ void Server::WorkerLoop() {
 
 std::string Server::HandleBody(std::string_view body) {
   std::string reply;
-  RunBody(body, /*frontend=*/false, &reply);  // always runs it
+  RunBody(body, /*frontend=*/nullptr, &reply);  // always runs it
   return reply;
 }
 
-bool Server::RunBody(std::string_view body, bool frontend, std::string* out) {
-  if (frontend && (body.size() > kMaxInlineRequestBytes || !MayBeInlineOp(body))) return false;
+Server::Outcome Server::RunBody(std::string_view body, FrontendWrites* frontend,
+                                std::string* out) {
+  if (frontend && (body.size() > kMaxInlineRequestBytes || !MayBeInlineOp(body))) {
+    return Outcome::kToWorker;
+  }
   uint64_t rid = 0;
   std::string code;
   auto req = sp::DecodeRequest(body, &rid, &code);
@@ -316,11 +361,12 @@ bool Server::RunBody(std::string_view body, bool frontend, std::string* out) {
     ++errors_;
     *out = ErrorBody(rid, code.empty() ? sp::kErrBadRequest : code, req.status().message());
     if (frontend) ++inline_;
-    return true;
+    return Outcome::kAnswered;
   }
+  bool deferred = false;
   try {
-    std::optional<sp::Reply> reply = Handle(*req, /*memory_only=*/frontend);
-    if (!reply.has_value()) return false;
+    std::optional<sp::Reply> reply = Handle(*req, frontend, &deferred);
+    if (!reply.has_value()) return Outcome::kToWorker;
     reply->rid = req->rid;
     if (!reply->ok) ++errors_;
     *out = sp::EncodeReply(*reply);
@@ -330,21 +376,31 @@ bool Server::RunBody(std::string_view body, bool frontend, std::string* out) {
     ++errors_;
     RINGKV_LOG(kError) << req->op << ": unexpected exception: " << e.what();
     *out = ErrorBody(rid, sp::kErrInternal, std::string("unexpected exception: ") + e.what());
+    deferred = false;
   }
   if (frontend) ++inline_;
-  return true;
+  return deferred ? Outcome::kDeferred : Outcome::kAnswered;
 }
 
-std::optional<sp::Reply> Server::Handle(const sp::Request& req, bool memory_only) {
+std::optional<sp::Reply> Server::Handle(const sp::Request& req, FrontendWrites* frontend,
+                                        bool* deferred) {
   auto fail = [&](const Status& st) {
     if (st.IsCorruption()) {
       RINGKV_LOG(kError) << req.op << ": " << st.ToString();
     }
     return sp::ErrorReply(req.rid, sp::ErrorCodeOf(st), st.message());
   };
-  // Only these never touch the disk (a get only when its state is in memory).
-  if (memory_only && req.op != sp::kPing && req.op != sp::kStats && req.op != sp::kGet) {
+  const bool memory_only = frontend != nullptr;
+  // Only these never touch the disk (a get or write only when its key's state is in memory).
+  if (memory_only && req.op != sp::kPing && req.op != sp::kStats && req.op != sp::kGet &&
+      req.op != sp::kUpdate && req.op != sp::kSync) {
     return std::nullopt;
+  }
+  // A key the batch already holds (or shares a lock stripe with) must be durable before it is
+  // read again.
+  if (frontend && (req.op == sp::kUpdate || req.op == sp::kSync) &&
+      store_->BatchHoldsStripe(frontend->batch, req.key)) {
+    frontend->commit();
   }
   sp::Reply r;
   if (req.op == sp::kPing) {
@@ -371,17 +427,33 @@ std::optional<sp::Reply> Server::Handle(const sp::Request& req, bool memory_only
     }
     std::optional<std::string_view> value;
     if (!req.tombstone) value = req.value;
-    auto up = store_->Update(req.key, ctx, value, req.max_siblings);
+    auto up = frontend ? store_->PrepareUpdate(&frontend->batch, req.key, ctx, value,
+                                               req.max_siblings)
+                       : store_->Update(req.key, ctx, value, req.max_siblings);
+    if (frontend && !up.ok() && up.status().IsIncomplete()) return std::nullopt;
     if (!up.ok()) return fail(up.status());
     r.state = up->state.Encode();
     r.dot = up->dot;
+    if (frontend) {
+      ++inline_writes_;
+      *deferred = true;
+    }
   } else if (req.op == sp::kSync) {
     auto st = version::KeyState::Decode(req.state);
     if (!st.ok()) {
       return sp::ErrorReply(req.rid, sp::kErrBadRequest, "state: " + st.status().message());
     }
-    Status ss = store_->Sync(req.key, *st);
+    bool changed = false;
+    Status ss = frontend ? store_->PrepareSync(&frontend->batch, req.key, *st, &changed)
+                         : store_->Sync(req.key, *st);
+    if (frontend && ss.IsIncomplete()) return std::nullopt;
     if (!ss.ok()) return fail(ss);
+    if (frontend) {
+      ++inline_writes_;
+      // A sync that changed nothing found its state durable already (the memtable holds only
+      // committed writes): it is answered at once.
+      *deferred = changed;
+    }
   } else if (req.op == sp::kScan) {
     std::optional<engine::ScanCursor> after;
     if (req.after_token) after = engine::ScanCursor{*req.after_token, req.after_key};
@@ -422,6 +494,8 @@ std::optional<sp::Reply> Server::Handle(const sp::Request& req, bool memory_only
                {"queued", queued_.load()},
                {"in_flight", in_flight_.load()},
                {"inline", inline_.load()},
+               {"inline_writes", inline_writes_.load()},
+               {"write_batches", write_batches_.load()},
                {"threads", static_cast<uint64_t>(options_.threads)}};
   } else if (req.op == sp::kFlush) {
     Status ss = store_->Flush();

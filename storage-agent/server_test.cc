@@ -3,6 +3,8 @@
 // in-flight work, and the frame-shape checks reply on the request's route. The frontend answers
 // ping, stats and in-memory gets itself (the same bytes a worker would send), also while every
 // worker is busy, and hands a get that needs the disk to a worker (real engine: uncached block).
+// It also runs in-memory updates and syncs in batches, answering each only once its batch is
+// written.
 #include "storage-agent/server.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +16,7 @@
 #include <thread>
 
 #include "common/net/zmq_util.h"
+#include "common/version/key_state.h"
 #include "storage-agent/engine/test_util.h"
 #include "storage-agent/memory_engine.h"
 
@@ -356,6 +359,166 @@ TEST(Server, RealEngineGetOfAnUncachedBlockGoesToAWorkerThenInline) {
   EXPECT_EQ(g->state, upbig->state);
   EXPECT_EQ(stat("inline"), inl + 1);
   server.Stop();
+}
+
+// A MemoryEngine whose WriteBatch (the frontend's group commit) blocks while the gate is
+// closed, and fails while `fail` is set.
+class GatedBatchEngine : public MemoryEngine {
+ public:
+  Status WriteBatch(const std::vector<engine::WriteOp>& batch) override {
+    std::unique_lock<std::mutex> l(mu_);
+    ++batches_;
+    cv_.notify_all();
+    cv_.wait_for(l, std::chrono::seconds(20), [&] { return open_; });
+    if (fail_) return Status::IOError("injected commit-log failure");
+    l.unlock();
+    return MemoryEngine::WriteBatch(batch);
+  }
+  void SetGate(bool open, bool fail = false) {
+    std::lock_guard<std::mutex> l(mu_);
+    open_ = open;
+    fail_ = fail;
+    cv_.notify_all();
+  }
+  bool WaitBatches(int n) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(10), [&] { return batches_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  bool fail_ = false;
+  int batches_ = 0;
+};
+
+// The frontend runs an in-memory update itself, but its reply leaves only once the engine's
+// batch write returned; a failed batch write answers an error, keeps nothing and leaves the
+// key writable.
+TEST(Server, FrontendWriteIsAnsweredOnlyAfterItsBatchIsWritten) {
+  auto e = std::make_unique<GatedBatchEngine>();
+  GatedBatchEngine* engine = e.get();
+  ReplicaStore store(std::move(e), 77);
+  ServerOptions o;
+  o.listen = IpcEndpoint("gatedbatch");
+  o.threads = 1;
+  Server server(&store, o);
+  ASSERT_TRUE(server.Start().ok());
+  zmq::context_t ctx;
+  auto c = net::MakeSocket(ctx, zmq::socket_type::dealer);
+  ASSERT_TRUE(c.ok() && net::Connect(*c, server.endpoint()).ok());
+
+  engine->SetGate(false);
+  ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(1, "k", "v1")), 1000).ok());
+  ASSERT_TRUE(engine->WaitBatches(1));
+  EXPECT_EQ(Recv(*c, 200).status().code(), Status::Code::kTimeout)
+      << "an update was answered before its batch was written";
+  engine->SetGate(true);
+  auto r = Recv(*c);
+  ASSERT_TRUE(r.ok() && r->ok) << (r.ok() ? r->message : r.status().ToString());
+  EXPECT_EQ(r->rid, 1u);
+
+  engine->SetGate(true, /*fail=*/true);
+  ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(2, "k2", "v2")), 1000).ok());
+  r = Recv(*c);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->rid, 2u);
+  EXPECT_FALSE(r->ok);
+  EXPECT_NE(r->message.find("injected"), std::string::npos) << r->message;
+  Send(*c, "get", 3, "k2");
+  auto g = Recv(*c);
+  ASSERT_TRUE(g.ok() && g->ok);
+  EXPECT_FALSE(g->state.has_value()) << "a failed batch left its write behind";
+
+  engine->SetGate(true, /*fail=*/false);
+  ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(4, "k2", "v3")), 1000).ok());
+  r = Recv(*c);
+  ASSERT_TRUE(r.ok() && r->ok) << "the key's stripe stayed locked after a failed batch";
+  server.Stop();
+}
+
+// Pipelined writes on a real engine with group commit: the frontend batches them (fewer batches
+// than writes), two blind updates of one key in one burst both survive as siblings (the second
+// reads the first's durable state), a sync that changes nothing is answered too, and every
+// acknowledged state is what a reopened engine holds.
+TEST(Server, FrontendBatchesPipelinedWritesOnARealEngine) {
+  engine::testing::TempDir dir;
+  engine::Options eo;
+  eo.dir = dir.path();
+  eo.sync_mode = engine::SyncMode::kBatch;
+  eo.background_compaction = false;
+  std::map<std::string, std::string> acked;  // key -> state of its last update reply
+  std::string same_state;
+  {
+    auto store = ReplicaStore::Open(eo);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ServerOptions o;
+    o.listen = IpcEndpoint("batchreal");
+    o.threads = 1;
+    Server server(store->get(), o);
+    ASSERT_TRUE(server.Start().ok());
+    zmq::context_t ctx;
+    auto c = net::MakeSocket(ctx, zmq::socket_type::dealer);
+    ASSERT_TRUE(c.ok() && net::Connect(*c, server.endpoint()).ok());
+    constexpr int kKeys = 40;
+    for (int i = 0; i < kKeys; ++i) {
+      ASSERT_TRUE(net::SendDealer(*c,
+                                  sp::EncodeRequest(UpdateRequest(
+                                      i + 1, "key" + std::to_string(i), "v" + std::to_string(i))),
+                                  1000)
+                      .ok());
+    }
+    ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(100, "same", "a")), 1000).ok());
+    ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(101, "same", "b")), 1000).ok());
+    std::set<uint64_t> counters;
+    for (int i = 0; i < kKeys + 2; ++i) {
+      auto r = Recv(*c);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_TRUE(r->ok) << r->message;
+      ASSERT_TRUE(r->dot.has_value() && r->state.has_value());
+      EXPECT_TRUE(counters.insert(r->dot->counter).second) << "dot counter issued twice";
+      if (r->rid <= kKeys) acked["key" + std::to_string(r->rid - 1)] = *r->state;
+    }
+    Send(*c, "get", 200, "same");
+    auto g = Recv(*c);
+    ASSERT_TRUE(g.ok() && g->ok && g->state.has_value());
+    auto st = version::KeyState::Decode(*g->state);
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->VersionCount(), 2u) << "a blind write of the same key was lost";
+    same_state = *g->state;
+
+    // A sync carrying what the replica already has changes nothing and is still answered.
+    sp::Request sync;
+    sync.op = "sync";
+    sync.rid = 300;
+    sync.key = "same";
+    sync.state = same_state;
+    ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(sync), 1000).ok());
+    auto sr = Recv(*c);
+    ASSERT_TRUE(sr.ok() && sr->ok) << (sr.ok() ? sr->message : sr.status().ToString());
+
+    Send(*c, "stats", 400);
+    auto stats = Recv(*c);
+    ASSERT_TRUE(stats.ok() && stats->ok);
+    const uint64_t writes = stats->stats.at("inline_writes");
+    const uint64_t batches = stats->stats.at("write_batches");
+    std::printf("%llu frontend writes in %llu batches\n", static_cast<unsigned long long>(writes),
+                static_cast<unsigned long long>(batches));
+    EXPECT_GE(writes, static_cast<uint64_t>(kKeys));
+    EXPECT_LT(batches, writes) << "pipelined writes were never grouped";
+    server.Stop();
+  }
+  auto reopened = ReplicaStore::Open(eo);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  for (const auto& [k, state] : acked) {
+    auto got = (*reopened)->Get(k);
+    ASSERT_TRUE(got.ok() && got->has_value()) << k;
+    EXPECT_EQ(**got, state) << k;
+  }
+  auto got = (*reopened)->Get("same");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(**got, same_state);
 }
 
 TEST(Server, StopFinishesInFlightWork) {

@@ -42,8 +42,10 @@ int64_t SteadyMicros() {
 }  // namespace
 
 struct DBImpl::Writer {
+  // One record, or (batch != nullptr) every op of a WriteBatch.
   RecordKind kind = RecordKind::kPut;
   std::string_view key, value;
+  const std::vector<WriteOp>* batch = nullptr;
   bool force_flush = false;  // Flush(): switch the memtable in write order
   bool done = false;
   Status status;
@@ -239,6 +241,19 @@ Status DBImpl::Delete(std::string_view key) {
   return Write(&w);
 }
 
+Status DBImpl::WriteBatch(const std::vector<WriteOp>& batch) {
+  if (batch.empty()) return Status::OK();
+  for (const WriteOp& op : batch) {
+    if (op.key.size() > kMaxValueBytes) return Status::TooLarge("engine: key too large");
+    if (op.value && op.value->size() > kMaxValueBytes) {
+      return Status::TooLarge("engine: value over 64 MiB");
+    }
+  }
+  Writer w;
+  w.batch = &batch;
+  return Write(&w);
+}
+
 Status DBImpl::Write(Writer* w) {
   if (w->key.size() > kMaxValueBytes) return Status::TooLarge("engine: key too large");
   std::unique_lock<std::mutex> l(mu_);
@@ -265,11 +280,18 @@ Status DBImpl::Write(Writer* w) {
     if (log_->size() >= opt_.log_segment_bytes) s = RollLog(l);
   }
   if (s.ok() && !w->force_flush) {
+    auto writer_bytes = [](const Writer& x) {
+      if (x.batch == nullptr) return x.key.size() + x.value.size() + 32;
+      size_t b = 0;
+      for (const WriteOp& op : *x.batch) b += op.key.size() + op.value.value_or("").size() + 32;
+      return b;
+    };
     size_t bytes = 0;
     for (Writer* x : writers_) {
       if (x->force_flush) break;
-      if (!group.empty() && bytes + x->key.size() + x->value.size() > kMaxGroupBytes) break;
-      bytes += x->key.size() + x->value.size() + 32;
+      const size_t x_bytes = writer_bytes(*x);
+      if (!group.empty() && bytes + x_bytes > kMaxGroupBytes) break;
+      bytes += x_bytes;
       group.push_back(x);
     }
     uint64_t seq = last_seq_;
@@ -284,11 +306,11 @@ Status DBImpl::Write(Writer* w) {
     std::vector<std::pair<size_t, size_t>>& spans = span_scratch_;  // (ikey, record) lengths
     spans.clear();
     std::string& payload = payload_scratch_;
-    for (Writer* x : group) {
+    auto encode = [&](RecordKind kind, std::string_view key, std::string_view value) {
       size_t start = rec_scratch_.size();
-      AppendInternalKey(&rec_scratch_, TokenOf(x->key), x->key);
+      AppendInternalKey(&rec_scratch_, TokenOf(key), key);
       size_t klen = rec_scratch_.size() - start;
-      AppendRecord(&rec_scratch_, x->kind, ++seq, now_ms, x->value);
+      AppendRecord(&rec_scratch_, kind, ++seq, now_ms, value);
       size_t rlen = rec_scratch_.size() - start - klen;
       spans.emplace_back(klen, rlen);
       std::string_view ikey(rec_scratch_.data() + start, klen);
@@ -296,6 +318,16 @@ Status DBImpl::Write(Writer* w) {
       payload.clear();
       AppendWritePayload(&payload, ikey, rec);
       AppendFramedRecord(&log_scratch_, log_format::kTypeWrite, payload);
+    };
+    for (Writer* x : group) {
+      if (x->batch == nullptr) {
+        encode(x->kind, x->key, x->value);
+        continue;
+      }
+      for (const WriteOp& op : *x->batch) {
+        encode(op.value ? RecordKind::kPut : RecordKind::kDelete, op.key,
+               op.value.value_or(std::string_view()));
+      }
     }
     int64_t sync_start = 0;
     s = log->AppendFramed(log_scratch_);

@@ -37,6 +37,7 @@ class DBImpl : public Engine {
 
   Status Put(std::string_view key, std::string_view value) override;
   Status Delete(std::string_view key) override;
+  Status WriteBatch(const std::vector<WriteOp>& batch) override;
   Result<std::optional<std::string>> Get(std::string_view key) override;
   Result<std::optional<std::string>> Get(const ReadOptions& options,
                                          std::string_view key) override;

@@ -26,6 +26,13 @@ Result<std::optional<std::string>> Engine::Get(const ReadOptions& options, std::
   return Get(key);
 }
 
+Status Engine::WriteBatch(const std::vector<WriteOp>& batch) {
+  for (const WriteOp& op : batch) {
+    RINGKV_RETURN_IF_ERROR(op.value ? Put(op.key, *op.value) : Delete(op.key));
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   auto db = std::make_unique<DBImpl>(options);
   Status s = db->Open();

@@ -61,6 +61,12 @@ struct ReadOptions {
   bool memory_only = false;
 };
 
+// One write of a batch: a put of `value`, or a delete when value is nullopt.
+struct WriteOp {
+  std::string_view key;
+  std::optional<std::string_view> value;
+};
+
 struct KeyValue {
   std::string key;
   std::string value;
@@ -97,6 +103,11 @@ class Engine {
 
   virtual Status Put(std::string_view key, std::string_view value) = 0;
   virtual Status Delete(std::string_view key) = 0;
+  // Several writes committed as one group: one commit-log append and (sync modes always and
+  // batch) one fsync for all of them; returns once all are durable. A reader sees each write
+  // only once all are durable. Not atomic across a crash: a torn log tail may keep a prefix of
+  // the batch (none of it was acknowledged). The default runs Put/Delete in turn.
+  virtual Status WriteBatch(const std::vector<WriteOp>& batch);
   // nullopt when absent or deleted; Corruption when the data needed is damaged.
   virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
   // Get with options (see ReadOptions). The default serves a memory_only read as Incomplete,
