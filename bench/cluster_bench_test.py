@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # Process test of ringkv-bench against a real 3-node cluster from ringkv-local (ports
 # 23600-23622): the op bound is exact, a single client that always carries its context never
-# creates siblings, errors are zero on a healthy cluster, bad flags exit 2. Timings are printed.
+# creates siblings, errors are zero on a healthy cluster, bad flags exit 2, and bench/cluster-cost
+# reports every agent thread's cost. Timings are printed.
 import os
 import subprocess
 import sys
@@ -81,6 +82,24 @@ class ClusterBenchTest(unittest.TestCase):
         out = lines_by_head(p.stdout)
         self.assertEqual(out["errors"]["total"], "2")
         self.assertIn("transport", out["errors"])
+
+    def test_cluster_cost_reports_every_agent_thread(self):
+        # bench/cluster-cost starts its own cluster (ports 23700-23722) and stops it again.
+        tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cluster-cost")
+        p = subprocess.run([tool, "--bin", BIN, "--workload", "C", "--clients", "2",
+                            "--duration", "1", "--keys", "200", "--base-port", "23700"],
+                           capture_output=True, text=True, timeout=300)
+        sys.stderr.write(p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = {l.split()[0]: l.split()[1:] for l in p.stdout.splitlines()[2:] if l.strip()}
+        for thread in ("ringkv-coordinator:ZMQbg/IO/0", "ringkv-storage:ZMQbg/IO/0"):
+            self.assertIn(thread, rows)
+        total = rows["all"]  # "all servers CPU SWITCHES"
+        self.assertGreater(float(total[-2]), 0.0)
+        self.assertGreater(float(total[-1]), 0.0)
+        # Nothing of its cluster is left running.
+        left = subprocess.run(["pgrep", "-f", "ringkv-cost-"], capture_output=True, text=True)
+        self.assertEqual(left.stdout.strip(), "")
 
     def test_bad_flags_exit_2(self):
         for args in (["--workload", "D"], ["--clients", "0"], ["--distribution", "pareto"],
