@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <set>
@@ -25,6 +26,34 @@ namespace {
 
 namespace sp = storage_protocol;
 
+// Where a test engine holds a thread: Pass() counts the arrival and waits (at most 20 s) until
+// the gate is open.
+class Gate {
+ public:
+  explicit Gate(bool open) : open_(open) {}
+  void Pass() {
+    std::unique_lock<std::mutex> l(mu_);
+    ++arrivals_;
+    cv_.notify_all();
+    cv_.wait_for(l, std::chrono::seconds(20), [&] { return open_; });
+  }
+  void Set(bool open) {
+    std::lock_guard<std::mutex> l(mu_);
+    open_ = open;
+    cv_.notify_all();
+  }
+  bool WaitArrivals(int n) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(10), [&] { return arrivals_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_;
+  int arrivals_ = 0;
+};
+
 // A MemoryEngine whose Get of the key "slow" blocks until Release(). "slow" is marked on disk, so
 // the frontend's memory-only read hands it to a worker (as the real engine would).
 class GatedEngine : public MemoryEngine {
@@ -32,29 +61,14 @@ class GatedEngine : public MemoryEngine {
   GatedEngine() { SetOnDisk("slow"); }
   using MemoryEngine::Get;
   Result<std::optional<std::string>> Get(std::string_view key) override {
-    if (key == "slow") {
-      std::unique_lock<std::mutex> l(mu_);
-      ++waiting_;
-      cv_.notify_all();
-      cv_.wait_for(l, std::chrono::seconds(20), [&] { return released_; });
-    }
+    if (key == "slow") gate_.Pass();
     return MemoryEngine::Get(key);
   }
-  void Release() {
-    std::lock_guard<std::mutex> l(mu_);
-    released_ = true;
-    cv_.notify_all();
-  }
-  bool WaitBlocked(int n) {
-    std::unique_lock<std::mutex> l(mu_);
-    return cv_.wait_for(l, std::chrono::seconds(10), [&] { return waiting_ >= n; });
-  }
+  void Release() { gate_.Set(true); }
+  bool WaitBlocked(int n) { return gate_.WaitArrivals(n); }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int waiting_ = 0;
-  bool released_ = false;
+  Gate gate_{false};
 };
 
 std::string IpcEndpoint(const char* name) {
@@ -290,13 +304,26 @@ TEST(Server, FrontendAnswersInMemoryGetsWhileEveryWorkerIsBusy) {
   EXPECT_EQ(rest[4].state, cold_state);
 }
 
+// Options of a real engine in `dir` for these tests: no background compaction.
+engine::Options RealEngineOptions(const std::string& dir, engine::SyncMode mode) {
+  engine::Options eo;
+  eo.dir = dir;
+  eo.sync_mode = mode;
+  eo.background_compaction = false;
+  return eo;
+}
+
+// A DEALER connected to `server`, in `ctx`.
+zmq::socket_t ConnectedDealer(zmq::context_t& ctx, const Server& server) {
+  auto c = net::MakeSocket(ctx, zmq::socket_type::dealer);
+  EXPECT_TRUE(c.ok());
+  EXPECT_TRUE(net::Connect(*c, server.endpoint()).ok());
+  return std::move(*c);
+}
+
 TEST(Server, RealEngineGetOfAnUncachedBlockGoesToAWorkerThenInline) {
   engine::testing::TempDir dir;
-  engine::Options eo;
-  eo.dir = dir.path();
-  eo.sync_mode = engine::SyncMode::kNone;
-  eo.background_compaction = false;
-  auto store = ReplicaStore::Open(eo);
+  auto store = ReplicaStore::Open(RealEngineOptions(dir.path(), engine::SyncMode::kNone));
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   ServerOptions o;
   o.listen = IpcEndpoint("real");
@@ -304,9 +331,7 @@ TEST(Server, RealEngineGetOfAnUncachedBlockGoesToAWorkerThenInline) {
   Server server(store->get(), o);
   ASSERT_TRUE(server.Start().ok());
   zmq::context_t ctx;
-  auto c = net::MakeSocket(ctx, zmq::socket_type::dealer);
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(net::Connect(*c, server.endpoint()).ok());
+  std::optional<zmq::socket_t> c(ConnectedDealer(ctx, server));
   auto stat = [&](const char* name) -> uint64_t {
     Send(*c, "stats", 99);
     auto st = Recv(*c);
@@ -366,31 +391,19 @@ TEST(Server, RealEngineGetOfAnUncachedBlockGoesToAWorkerThenInline) {
 class GatedBatchEngine : public MemoryEngine {
  public:
   Status WriteBatch(const std::vector<engine::WriteOp>& batch) override {
-    std::unique_lock<std::mutex> l(mu_);
-    ++batches_;
-    cv_.notify_all();
-    cv_.wait_for(l, std::chrono::seconds(20), [&] { return open_; });
-    if (fail_) return Status::IOError("injected commit-log failure");
-    l.unlock();
+    gate_.Pass();
+    if (fail_.load()) return Status::IOError("injected commit-log failure");
     return MemoryEngine::WriteBatch(batch);
   }
   void SetGate(bool open, bool fail = false) {
-    std::lock_guard<std::mutex> l(mu_);
-    open_ = open;
     fail_ = fail;
-    cv_.notify_all();
+    gate_.Set(open);
   }
-  bool WaitBatches(int n) {
-    std::unique_lock<std::mutex> l(mu_);
-    return cv_.wait_for(l, std::chrono::seconds(10), [&] { return batches_ >= n; });
-  }
+  bool WaitBatches(int n) { return gate_.WaitArrivals(n); }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = true;
-  bool fail_ = false;
-  int batches_ = 0;
+  Gate gate_{true};
+  std::atomic<bool> fail_{false};
 };
 
 // The frontend runs an in-memory update itself, but its reply leaves only once the engine's
@@ -406,8 +419,7 @@ TEST(Server, FrontendWriteIsAnsweredOnlyAfterItsBatchIsWritten) {
   Server server(&store, o);
   ASSERT_TRUE(server.Start().ok());
   zmq::context_t ctx;
-  auto c = net::MakeSocket(ctx, zmq::socket_type::dealer);
-  ASSERT_TRUE(c.ok() && net::Connect(*c, server.endpoint()).ok());
+  std::optional<zmq::socket_t> c(ConnectedDealer(ctx, server));
 
   engine->SetGate(false);
   ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(1, "k", "v1")), 1000).ok());
@@ -444,10 +456,7 @@ TEST(Server, FrontendWriteIsAnsweredOnlyAfterItsBatchIsWritten) {
 // acknowledged state is what a reopened engine holds.
 TEST(Server, FrontendBatchesPipelinedWritesOnARealEngine) {
   engine::testing::TempDir dir;
-  engine::Options eo;
-  eo.dir = dir.path();
-  eo.sync_mode = engine::SyncMode::kBatch;
-  eo.background_compaction = false;
+  const engine::Options eo = RealEngineOptions(dir.path(), engine::SyncMode::kBatch);
   std::map<std::string, std::string> acked;  // key -> state of its last update reply
   std::string same_state;
   {
@@ -459,8 +468,7 @@ TEST(Server, FrontendBatchesPipelinedWritesOnARealEngine) {
     Server server(store->get(), o);
     ASSERT_TRUE(server.Start().ok());
     zmq::context_t ctx;
-    auto c = net::MakeSocket(ctx, zmq::socket_type::dealer);
-    ASSERT_TRUE(c.ok() && net::Connect(*c, server.endpoint()).ok());
+    std::optional<zmq::socket_t> c(ConnectedDealer(ctx, server));
     constexpr int kKeys = 40;
     for (int i = 0; i < kKeys; ++i) {
       ASSERT_TRUE(net::SendDealer(*c,
