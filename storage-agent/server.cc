@@ -33,6 +33,10 @@ constexpr size_t kMaxInlineRequestBytes = 64u << 10;
 // of every burst of requests).
 constexpr size_t kMaxBatchWrites = 64;
 constexpr size_t kMaxBatchBytes = 1u << 20;
+// A frontend batch slower than this to commit (fsync stall, memtable write stall) sends every
+// write to the workers for kSlowCommitPauseMs.
+constexpr int64_t kSlowCommitMs = 25;
+constexpr int64_t kSlowCommitPauseMs = 500;
 // A get whose state is larger goes to a worker even when in memory: copying and encoding a big
 // state on the frontend would hold up every request behind it.
 constexpr size_t kMaxInlineStateBytes = 64u << 10;
@@ -149,7 +153,16 @@ void Server::FrontendLoop(std::promise<Status> bound) {
     }
   };
   writes.commit = [&] {
+    const int64_t start = net::NowMs();
     Status cs = store_->CommitBatch(&writes.batch);
+    if (const int64_t now = net::NowMs(); now - start > kSlowCommitMs) {
+      if (!writes.paused) {
+        RINGKV_LOG(kInfo) << "frontend write batch took " << now - start
+                          << " ms: writes go to the workers for " << kSlowCommitPauseMs << " ms";
+      }
+      writes.paused = true;
+      writes.paused_until_ms = now + kSlowCommitPauseMs;
+    }
     if (!deferred.empty()) ++write_batches_;
     for (DeferredReply& d : deferred) {
       if (cs.ok()) {
@@ -186,6 +199,7 @@ void Server::FrontendLoop(std::promise<Status> bound) {
   };
 
   auto on_front = [&] {
+    if (writes.paused && net::NowMs() >= writes.paused_until_ms) writes.paused = false;
     for (int i = 0; i < kBurst; ++i) {
       bool truncated = false;
       auto frames = net::RecvFrames(*front, 0, kMaxFrames, &truncated);
@@ -396,14 +410,14 @@ std::optional<sp::Reply> Server::Handle(const sp::Request& req, FrontendWrites* 
   };
   const bool memory_only = frontend != nullptr;
   // Only these never touch the disk (a get or write only when its key's state is in memory).
+  const bool is_write = req.op == sp::kUpdate || req.op == sp::kSync;
   if (memory_only && req.op != sp::kPing && req.op != sp::kStats && req.op != sp::kGet &&
-      req.op != sp::kUpdate && req.op != sp::kSync) {
+      !(is_write && !frontend->paused)) {
     return std::nullopt;
   }
   // A key the batch already holds (or shares a lock stripe with) must be durable before it is
   // read again.
-  if (frontend && (req.op == sp::kUpdate || req.op == sp::kSync) &&
-      store_->BatchHoldsStripe(frontend->batch, req.key)) {
+  if (frontend && is_write && store_->BatchHoldsStripe(frontend->batch, req.key)) {
     frontend->commit();
   }
   sp::Reply r;

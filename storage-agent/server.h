@@ -9,7 +9,8 @@
 // every such write of one burst of requests into a batch, commits the batch with one engine
 // write (one fsync) and only then sends their replies (group commit without a thread hop; on
 // this kind of VM each wake-up costs about 40 us of CPU). What would read a data block from
-// disk, or a key another thread is writing, goes to a worker as before.
+// disk, or a key another thread is writing, goes to a worker as before; so do all writes for half
+// a second after a batch took over 25 ms to commit (a slow disk must not hold up reads).
 #pragma once
 
 #include <atomic>
@@ -68,6 +69,10 @@ class Server {
   struct FrontendWrites {
     ReplicaStore::WriteBatch batch;
     std::function<void()> commit;  // commits the batch and sends its deferred replies
+    // Set for a while after a slow commit (a slow disk or a write stall): writes go to the
+    // workers then, so that the frontend keeps answering reads instead of waiting on the disk.
+    bool paused = false;
+    int64_t paused_until_ms = 0;
   };
   enum class Outcome {
     kAnswered,  // *reply holds the answer

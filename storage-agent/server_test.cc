@@ -408,7 +408,7 @@ class GatedBatchEngine : public MemoryEngine {
 
 // The frontend runs an in-memory update itself, but its reply leaves only once the engine's
 // batch write returned; a failed batch write answers an error, keeps nothing and leaves the
-// key writable.
+// key writable; after a slow batch the workers take the writes for a while.
 TEST(Server, FrontendWriteIsAnsweredOnlyAfterItsBatchIsWritten) {
   auto e = std::make_unique<GatedBatchEngine>();
   GatedBatchEngine* engine = e.get();
@@ -420,33 +420,52 @@ TEST(Server, FrontendWriteIsAnsweredOnlyAfterItsBatchIsWritten) {
   ASSERT_TRUE(server.Start().ok());
   zmq::context_t ctx;
   std::optional<zmq::socket_t> c(ConnectedDealer(ctx, server));
-
-  engine->SetGate(false);
-  ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(1, "k", "v1")), 1000).ok());
-  ASSERT_TRUE(engine->WaitBatches(1));
-  EXPECT_EQ(Recv(*c, 200).status().code(), Status::Code::kTimeout)
-      << "an update was answered before its batch was written";
-  engine->SetGate(true);
-  auto r = Recv(*c);
-  ASSERT_TRUE(r.ok() && r->ok) << (r.ok() ? r->message : r.status().ToString());
-  EXPECT_EQ(r->rid, 1u);
+  auto update = [&](uint64_t rid, const std::string& key, int timeout_ms = 3000) {
+    EXPECT_TRUE(
+        net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(rid, key, "v")), 1000).ok());
+    return Recv(*c, timeout_ms);
+  };
+  auto inline_writes = [&] {
+    Send(*c, "stats", 99);
+    auto st = Recv(*c);
+    EXPECT_TRUE(st.ok() && st->ok);
+    return st.ok() ? st->stats.at("inline_writes") : 0;
+  };
 
   engine->SetGate(true, /*fail=*/true);
-  ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(2, "k2", "v2")), 1000).ok());
-  r = Recv(*c);
+  auto r = update(1, "k1");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->rid, 2u);
+  EXPECT_EQ(r->rid, 1u);
   EXPECT_FALSE(r->ok);
   EXPECT_NE(r->message.find("injected"), std::string::npos) << r->message;
-  Send(*c, "get", 3, "k2");
+  Send(*c, "get", 2, "k1");
   auto g = Recv(*c);
   ASSERT_TRUE(g.ok() && g->ok);
   EXPECT_FALSE(g->state.has_value()) << "a failed batch left its write behind";
-
   engine->SetGate(true, /*fail=*/false);
-  ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(4, "k2", "v3")), 1000).ok());
-  r = Recv(*c);
+  r = update(3, "k1");
   ASSERT_TRUE(r.ok() && r->ok) << "the key's stripe stayed locked after a failed batch";
+  EXPECT_EQ(inline_writes(), 2u);
+
+  engine->SetGate(false);
+  ASSERT_TRUE(net::SendDealer(*c, sp::EncodeRequest(UpdateRequest(4, "k2", "v")), 1000).ok());
+  ASSERT_TRUE(engine->WaitBatches(3));
+  EXPECT_EQ(Recv(*c, 200).status().code(), Status::Code::kTimeout)
+      << "an update was answered before its batch was written";
+  engine->SetGate(true);
+  r = Recv(*c);
+  ASSERT_TRUE(r.ok() && r->ok) << (r.ok() ? r->message : r.status().ToString());
+  EXPECT_EQ(r->rid, 4u);
+  EXPECT_EQ(inline_writes(), 3u);
+
+  // That batch took over 200 ms: for the next half second a worker runs the writes.
+  r = update(5, "k3");
+  ASSERT_TRUE(r.ok() && r->ok);
+  EXPECT_EQ(inline_writes(), 3u) << "a write ran on the frontend right after a slow batch";
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  r = update(6, "k4");
+  ASSERT_TRUE(r.ok() && r->ok);
+  EXPECT_EQ(inline_writes(), 4u) << "writes never came back to the frontend";
   server.Stop();
 }
 
