@@ -230,14 +230,14 @@ void Server::FrontendLoop(std::promise<Status> bound) {
         continue;
       }
       inline_reply.clear();
-      const Outcome outcome = RunBody(env.body[0], &writes, &inline_reply);
+      uint64_t rid = 0;
+      const Outcome outcome = RunBody(env.body[0], &writes, &inline_reply, &rid);
       if (outcome == Outcome::kAnswered) {
         reply_front(env.route, inline_reply);
         continue;
       }
       if (outcome == Outcome::kDeferred) {
-        deferred.push_back(DeferredReply{std::move(env.route), RidOf(env.body[0]),
-                                         std::move(inline_reply)});
+        deferred.push_back(DeferredReply{std::move(env.route), rid, std::move(inline_reply)});
         inline_reply = std::string();
         if (writes.batch.size() >= kMaxBatchWrites || writes.batch.bytes() >= kMaxBatchBytes) {
           writes.commit();
@@ -367,13 +367,14 @@ std::string Server::HandleBody(std::string_view body) {
 }
 
 Server::Outcome Server::RunBody(std::string_view body, FrontendWrites* frontend,
-                                std::string* out) {
+                                std::string* out, uint64_t* rid_out) {
   if (frontend && (body.size() > kMaxInlineRequestBytes || !MayBeInlineOp(body))) {
     return Outcome::kToWorker;
   }
   uint64_t rid = 0;
   std::string code;
   auto req = sp::DecodeRequest(body, &rid, &code);
+  if (rid_out) *rid_out = rid;
   if (!req.ok()) {
     // Answering a malformed request needs no I/O: the frontend does it when it decoded it.
     ++errors_;

@@ -81,7 +81,9 @@ class Server {
   };
   // Decodes and runs one request body into *reply. With `frontend` (the frontend thread) only
   // what needs no I/O runs, and writes go into frontend->batch; without it everything runs.
-  Outcome RunBody(std::string_view body, FrontendWrites* frontend, std::string* reply);
+  // *rid (when given) gets the request's rid once decoded.
+  Outcome RunBody(std::string_view body, FrontendWrites* frontend, std::string* reply,
+                  uint64_t* rid = nullptr);
   // nullopt only with `frontend`, for a request that must go to a worker. *deferred is set
   // when the reply may go out only after frontend->commit.
   std::optional<storage_protocol::Reply> Handle(const storage_protocol::Request& req,
