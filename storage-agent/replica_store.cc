@@ -68,7 +68,8 @@ Result<ReplicaStore::UpdateResult> ReplicaStore::ApplyUpdate(
   if (!counter.ok()) return counter.status();
   version::Dot dot = next.Update(ctx, value, actor_, *counter);
   assert(dot.counter == *counter);
-  return UpdateResult{std::move(next), dot};
+  std::string encoded = next.Encode();
+  return UpdateResult{std::move(next), std::move(encoded), dot};
 }
 
 Result<ReplicaStore::UpdateResult> ReplicaStore::Update(std::string_view key,
@@ -81,7 +82,7 @@ Result<ReplicaStore::UpdateResult> ReplicaStore::Update(std::string_view key,
   if (!cur.ok()) return cur.status();
   auto up = ApplyUpdate(std::move(*cur), ctx, value, max_siblings);
   if (!up.ok()) return up.status();
-  RINGKV_RETURN_IF_ERROR(engine_->Put(key, up->state.Encode()));
+  RINGKV_RETURN_IF_ERROR(engine_->Put(key, up->encoded));
   return up;
 }
 
@@ -122,7 +123,7 @@ Result<ReplicaStore::UpdateResult> ReplicaStore::PrepareUpdate(
   // keeps the batch's lock list in step with its stripes.
   auto up = ApplyUpdate(std::move(*cur), ctx, value, max_siblings);
   if (!up.ok()) return up.status();
-  AddToBatch(batch, key, up->state.Encode());
+  AddToBatch(batch, key, up->encoded);
   return up;
 }
 
@@ -131,10 +132,9 @@ Status ReplicaStore::PrepareSync(WriteBatch* batch, std::string_view key,
   *changed = false;
   auto cur = LockAndLoadForBatch(batch, key);
   if (!cur.ok()) return cur.status();
-  version::KeyState merged = *cur;
-  merged.Sync(state);
-  if (merged == *cur) return Status::OK();
-  AddToBatch(batch, key, merged.Encode());
+  std::optional<std::string> merged = MergedEncoding(*cur, state);
+  if (!merged) return Status::OK();
+  AddToBatch(batch, key, std::move(*merged));
   *changed = true;
   return Status::OK();
 }
@@ -155,15 +155,22 @@ Status ReplicaStore::CommitBatch(WriteBatch* batch) {
   return s;
 }
 
+std::optional<std::string> ReplicaStore::MergedEncoding(const version::KeyState& cur,
+                                                        const version::KeyState& incoming) {
+  version::KeyState merged = cur;
+  merged.Sync(incoming);
+  if (merged == cur) return std::nullopt;
+  return merged.Encode();
+}
+
 Status ReplicaStore::Sync(std::string_view key, const version::KeyState& state, bool* changed) {
   if (changed) *changed = false;
   std::lock_guard<std::mutex> lock(StripeFor(key));
   auto cur = Load(key);
   if (!cur.ok()) return cur.status();
-  version::KeyState merged = *cur;
-  merged.Sync(state);
-  if (merged == *cur) return Status::OK();
-  RINGKV_RETURN_IF_ERROR(engine_->Put(key, merged.Encode()));
+  std::optional<std::string> merged = MergedEncoding(*cur, state);
+  if (!merged) return Status::OK();
+  RINGKV_RETURN_IF_ERROR(engine_->Put(key, *merged));
   if (changed) *changed = true;
   return Status::OK();
 }

@@ -43,6 +43,7 @@ class ReplicaStore {
 
   struct UpdateResult {
     version::KeyState state;  // the key's state after the write
+    std::string encoded;      // `state` encoded, as written (the reply carries these bytes)
     version::Dot dot;         // the dot of the new version
   };
   // A client write coordinated by this replica: reads the key's state, applies
@@ -132,6 +133,9 @@ class ReplicaStore {
   Result<UpdateResult> ApplyUpdate(version::KeyState cur, const version::CausalContext& ctx,
                                    std::optional<std::string_view> value, uint64_t max_siblings);
   Status CheckCtxCounters(const version::CausalContext& ctx) const;
+  // `cur` joined with `incoming`, encoded; nullopt when the join changes nothing.
+  static std::optional<std::string> MergedEncoding(const version::KeyState& cur,
+                                                   const version::KeyState& incoming);
   // Locks the stripe of `key` for `batch` without waiting and reads its state from memory;
   // Incomplete (lock released) when either is not possible.
   Result<version::KeyState> LockAndLoadForBatch(WriteBatch* batch, std::string_view key);

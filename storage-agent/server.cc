@@ -451,7 +451,7 @@ std::optional<sp::Reply> Server::Handle(const sp::Request& req, FrontendWrites* 
                        : store_->Update(req.key, ctx, value, req.max_siblings);
     if (frontend && !up.ok() && up.status().IsIncomplete()) return std::nullopt;
     if (!up.ok()) return fail(up.status());
-    r.state = up->state.Encode();
+    r.state = std::move(up->encoded);
     r.dot = up->dot;
     if (frontend) {
       ++inline_writes_;
