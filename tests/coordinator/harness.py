@@ -180,6 +180,8 @@ class Cluster:
             for n in self.nodes:
                 self.wait_ping(n)
             self.wait_all_up()
+            if self.gossip:
+                self.wait_gossip_seen()
         except BaseException:
             self.stop()
             raise
@@ -210,6 +212,24 @@ class Cluster:
                     break
                 if time.time() > end:
                     raise AssertionError("members still down on %s: %s" % (n.id, st["members"]))
+                time.sleep(0.05)
+
+    def wait_gossip_seen(self, timeout=15.0):
+        """Waits until every coordinator has seen every gossip agent up. A coordinator serves
+        once the storage agents answer; until it has pinged a gossip agent it cannot leave a
+        hint there, and `status` shows only storage agents, so its log is what tells."""
+        end = time.time() + timeout
+        for n in self.nodes:
+            path = os.path.join(n.dir, "logs", "coordinator.log")
+            wanted = ["gossip agent of %s (%s) is up" % (m.id, m.gossip) for m in self.nodes]
+            while True:
+                with open(path, errors="replace") as f:
+                    text = f.read()
+                if all(w in text for w in wanted):
+                    break
+                if time.time() > end:
+                    raise AssertionError("%s has not seen every gossip agent up; logs in %s" %
+                                         (n.id, n.dir))
                 time.sleep(0.05)
 
     def wait_down(self, ids, timeout=5.0, nodes=None):
