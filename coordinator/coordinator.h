@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/net/frame_conn.h"
 #include "common/protocol/storage_protocol.h"
 #include "common/ring/ring.h"
 #include "common/status.h"
@@ -71,6 +72,11 @@ class Coordinator {
   void AttachPeer(size_t peer);
   void DetachPeer(size_t peer);
   size_t PeerOfRoutingId(const zmq::message_t& id) const;
+  // Direct transport (frame_conn.h) to storage agents.
+  void ConnectDirect(size_t peer, int64_t now);
+  void DropDirect(size_t peer, const std::string& why);
+  void OnDirectEvents(size_t peer, short revents);
+  void FlushDirect();
   // False (and the agent marked down) when the message could not be queued at once.
   // `unconnected_ok` queues it even while no connection event has been seen (a probe).
   bool SendToPeer(size_t peer, const std::string& body, bool unconnected_ok = false);
@@ -126,7 +132,12 @@ class Coordinator {
   std::string local_dc_name_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::unordered_map<std::string, size_t> peer_by_endpoint_;
-  std::vector<zmq::pollitem_t> items_;  // [0] client, [1] storage_, [2] monitor's fd
+  std::vector<zmq::pollitem_t> items_;  // [0] client, [1] storage_, [2] monitor's fd; then
+                                        //   the direct connections' fds
+  size_t fixed_items_ = 0;              // items_ before the direct connections
+  std::vector<size_t> item_peer_;       // items_[fixed_items_ + i] -> peer
+  // Direct connections dropped during a loop pass; freed after it (a read may be under way).
+  std::vector<std::unique_ptr<net::FrameConn>> dropped_directs_;
   int64_t next_ring_poll_ms_ = 0;
   int64_t next_monitor_drain_ms_ = 0;
   int64_t next_ping_check_ms_ = 0;

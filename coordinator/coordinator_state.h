@@ -5,9 +5,11 @@
 #include <zmq.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "common/net/frame_conn.h"
 #include "common/token.h"
 #include "coordinator/coordinator.h"
 
@@ -31,6 +33,12 @@ struct Coordinator::Peer {
   bool in_ring = true;
   int64_t next_ping_ms = 0;
   int64_t ping_sent_ms = -1;  // -1: no ping outstanding
+  // The agent's direct transport (storage agents only): once connected, every message to the
+  // agent goes over it instead of storage_ (DESIGN in coordinator.cc).
+  std::unique_ptr<net::FrameConn> direct;
+  uint32_t direct_port = 0;        // advertised by the agent's last ping reply
+  int64_t direct_retry_ms = 0;     // no new direct connect before this
+  int64_t direct_backoff_ms = 0;   // grows while connects fail
 };
 
 struct Coordinator::Slot {

@@ -2,10 +2,18 @@
 // ping, stats and in-memory gets itself (see server.h).
 #include "storage-agent/server.h"
 
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <deque>
+#include <memory>
+#include <unordered_map>
 #include <utility>
 
 #include "common/logging.h"
+#include "common/net/frame_conn.h"
 #include "common/net/zmq_util.h"
 
 namespace ringkv::storage {
@@ -55,6 +63,34 @@ bool MayBeInlineOp(std::string_view body) {
          body.find("\xa4" "sync"sv) != std::string_view::npos ||
          body.find("\xa4" "ping"sv) != std::string_view::npos ||
          body.find("\xa5" "stats"sv) != std::string_view::npos;
+}
+
+// Direct connections open at once; more are accepted and closed at once (with a log line).
+constexpr size_t kMaxDirectConns = 1024;
+// A direct peer that leaves this much of our replies unread is dropped.
+constexpr size_t kMaxDirectUnsentBytes = 256u << 20;
+
+// A request from a direct connection carries this route through the worker pool: one frame of
+// a zero byte, 'D' and the connection's id. ZeroMQ never makes such a routing id (its own are
+// 5 bytes; ids a peer chooses may not start with a zero byte).
+constexpr size_t kDirectRouteSize = 10;
+
+std::string DirectRoute(uint64_t id) {
+  std::string r(kDirectRouteSize, '\0');
+  r[1] = 'D';
+  for (int i = 0; i < 8; ++i) r[2 + i] = static_cast<char>(id >> (8 * (7 - i)));
+  return r;
+}
+
+// The connection id of a direct route, or 0 for a ZeroMQ route.
+uint64_t DirectConnOf(const std::string& first_route_frame) {
+  if (first_route_frame.size() != kDirectRouteSize || first_route_frame[0] != '\0' ||
+      first_route_frame[1] != 'D') {
+    return 0;
+  }
+  uint64_t id = 0;
+  for (int i = 0; i < 8; ++i) id = (id << 8) | static_cast<unsigned char>(first_route_frame[2 + i]);
+  return id;
 }
 
 // Best-effort rid of a body for an error reply produced before decoding proper.
@@ -132,6 +168,32 @@ void Server::FrontendLoop(std::promise<Status> bound) {
     bound.set_value(s);
     return;
   }
+  int listen_fd = -1;
+  std::string direct = options_.direct_listen;
+  if (direct.empty()) {
+    // Any free port on the ROUTER's host; none when the ROUTER is not on TCP (ipc://, tests).
+    std::string host;
+    int port = 0;
+    if (net::ParseTcpEndpoint(endpoint_, &host, &port).ok()) direct = "tcp://" + host + ":0";
+  }
+  if (!direct.empty() && direct != "off") {
+    auto fd = net::ListenTcp(direct, &direct_endpoint_);
+    if (!fd.ok()) {
+      bound.set_value(Status::InvalidArgument("direct transport: " + fd.status().ToString()));
+      return;
+    }
+    listen_fd = *fd;
+    std::string host;
+    int port = 0;
+    (void)net::ParseTcpEndpoint(direct_endpoint_, &host, &port);
+    direct_port_ = static_cast<uint32_t>(port);
+  }
+  struct ListenFdCloser {
+    int fd;
+    ~ListenFdCloser() {
+      if (fd >= 0) close(fd);
+    }
+  } listen_closer{listen_fd};
   bound.set_value(Status::OK());
 
   std::deque<std::string> idle;          // worker identities ready for a request
@@ -146,7 +208,25 @@ void Server::FrontendLoop(std::promise<Status> bound) {
   std::vector<DeferredReply> deferred;   // replies of the writes in `writes.batch`
   FrontendWrites writes;
 
+  // Direct connections by id; ids are never reused, so a reply for a closed one is dropped.
+  std::unordered_map<uint64_t, std::unique_ptr<net::FrameConn>> conns;
+  uint64_t next_conn_id = 1;
+  std::vector<uint64_t> doomed;  // connections to close at the end of this pass
+  net::FrameConn::Limits conn_limits;
+  conn_limits.max_frame_bytes = sp::kMaxBodyBytes + (64u << 10);
+  conn_limits.max_out_bytes = kMaxDirectUnsentBytes;
+
   auto reply_front = [&](const net::Frames& route, std::string_view body) {
+    if (const uint64_t id = route.size() == 1 ? DirectConnOf(route[0]) : 0; id != 0) {
+      auto it = conns.find(id);
+      if (it == conns.end()) return;  // closed meanwhile
+      if (!it->second->Queue(body)) {
+        RINGKV_LOG(kWarn) << "direct connection " << id << " reads none of its "
+                          << it->second->unsent_bytes() << " bytes of replies: closed";
+        doomed.push_back(id);
+      }
+      return;
+    }
     Status rs = net::SendRouted(*front, route, body, 0);
     if (!rs.ok()) {
       RINGKV_LOG(kDebug) << "reply dropped: " << rs.ToString();
@@ -198,8 +278,47 @@ void Server::FrontendLoop(std::promise<Status> bound) {
     ++in_flight;
   };
 
+  // One request body with a valid envelope, from the ROUTER or a direct connection.
+  auto serve = [&](net::Frames route, std::string_view body) {
+    if (body.size() > sp::kMaxBodyBytes) {
+      ++errors_;
+      reply_front(route, ErrorBody(0, sp::kErrTooLarge,
+                                   "body of " + std::to_string(body.size()) + " bytes exceeds " +
+                                       std::to_string(sp::kMaxBodyBytes)));
+      return;
+    }
+    inline_reply.clear();
+    uint64_t rid = 0;
+    const Outcome outcome = RunBody(body, &writes, &inline_reply, &rid);
+    if (outcome == Outcome::kAnswered) {
+      reply_front(route, inline_reply);
+      return;
+    }
+    if (outcome == Outcome::kDeferred) {
+      deferred.push_back(DeferredReply{std::move(route), rid, std::move(inline_reply)});
+      inline_reply = std::string();
+      if (writes.batch.size() >= kMaxBatchWrites || writes.batch.bytes() >= kMaxBatchBytes) {
+        writes.commit();
+      }
+      return;
+    }
+    net::Frames msg = std::move(route);
+    msg.emplace_back();
+    msg.emplace_back(body);
+    if (!idle.empty()) {
+      dispatch(std::move(msg));
+    } else if (pending.size() < options_.max_queue) {
+      pending.push_back(std::move(msg));
+    } else {
+      ++busy_;
+      ++errors_;
+      net::Frames r(msg.begin(), msg.end() - 2);
+      reply_front(r, ErrorBody(RidOf(msg.back()), sp::kErrBusy,
+                               "request queue full (" + std::to_string(options_.max_queue) + ")"));
+    }
+  };
+
   auto on_front = [&] {
-    if (writes.paused && net::NowMs() >= writes.paused_until_ms) writes.paused = false;
     for (int i = 0; i < kBurst; ++i) {
       bool truncated = false;
       auto frames = net::RecvFrames(*front, 0, kMaxFrames, &truncated);
@@ -221,49 +340,58 @@ void Server::FrontendLoop(std::promise<Status> bound) {
         reply_front(env.route, ErrorBody(rid, sp::kErrBadRequest, problem));
         continue;
       }
-      if (env.body[0].size() > sp::kMaxBodyBytes) {
+      if (DirectConnOf(env.route[0]) != 0) {
         ++errors_;
-        reply_front(env.route, ErrorBody(0, sp::kErrTooLarge,
-                                         "body of " + std::to_string(env.body[0].size()) +
-                                             " bytes exceeds " +
-                                             std::to_string(sp::kMaxBodyBytes)));
+        reply_front(env.route, ErrorBody(0, sp::kErrBadRequest, "reserved routing id"));
         continue;
       }
-      inline_reply.clear();
-      uint64_t rid = 0;
-      const Outcome outcome = RunBody(env.body[0], &writes, &inline_reply, &rid);
-      if (outcome == Outcome::kAnswered) {
-        reply_front(env.route, inline_reply);
-        continue;
-      }
-      if (outcome == Outcome::kDeferred) {
-        deferred.push_back(DeferredReply{std::move(env.route), rid, std::move(inline_reply)});
-        inline_reply = std::string();
-        if (writes.batch.size() >= kMaxBatchWrites || writes.batch.bytes() >= kMaxBatchBytes) {
-          writes.commit();
-        }
-        continue;
-      }
-      net::Frames msg = std::move(env.route);
-      msg.emplace_back();
-      msg.push_back(std::move(env.body[0]));
-      if (!idle.empty()) {
-        dispatch(std::move(msg));
-      } else if (pending.size() < options_.max_queue) {
-        pending.push_back(std::move(msg));
-      } else {
-        ++busy_;
-        ++errors_;
-        net::Frames route(msg.begin(), msg.end() - 2);
-        reply_front(route, ErrorBody(RidOf(msg.back()), sp::kErrBusy,
-                                     "request queue full (" +
-                                         std::to_string(options_.max_queue) + ")"));
-      }
+      serve(std::move(env.route), env.body[0]);
     }
-    // The burst's writes become durable together; their locks are released here too.
-    writes.commit();
-    queued_ = pending.size();
-    in_flight_ = in_flight;
+  };
+
+  int64_t listen_paused_until_ms = 0;  // after an accept error such as EMFILE
+  auto on_listen = [&] {
+    for (int i = 0; i < kBurst; ++i) {
+      const int fd = net::AcceptTcp(listen_fd);
+      if (fd < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+          // The listener stays readable: without a pause the loop would spin on it.
+          RINGKV_LOG(kWarn) << "direct transport: accept: " << std::strerror(errno)
+                            << "; new connections wait 100 ms";
+          listen_paused_until_ms = net::NowMs() + 100;
+        }
+        break;
+      }
+      if (conns.size() >= kMaxDirectConns) {
+        RINGKV_LOG(kWarn) << "direct transport: " << kMaxDirectConns
+                          << " connections open already; a new one was closed";
+        close(fd);
+        continue;
+      }
+      conns.emplace(next_conn_id++, std::make_unique<net::FrameConn>(fd, false, conn_limits));
+    }
+    direct_connections_ = conns.size();
+  };
+
+  auto on_conn = [&](uint64_t id) {
+    auto it = conns.find(id);
+    if (it == conns.end()) return;
+    Status rs = it->second->Read([&](std::string_view body) {
+      ++requests_;
+      ++direct_requests_;
+      if (body.empty()) {
+        ++errors_;
+        reply_front(net::Frames{DirectRoute(id)}, ErrorBody(0, sp::kErrBadRequest, "empty body"));
+        return;
+      }
+      serve(net::Frames{DirectRoute(id)}, body);
+    });
+    if (!rs.ok()) {
+      if (rs.code() != Status::Code::kUnavailable) {
+        RINGKV_LOG(kWarn) << "direct connection " << id << ": " << rs.ToString() << ": closed";
+      }
+      doomed.push_back(id);
+    }
   };
 
   auto on_back = [&] {
@@ -275,10 +403,14 @@ void Server::FrontendLoop(std::promise<Status> bound) {
       if (!(frames->size() == 2 && (*frames)[1] == kReady)) {
         // [worker][route...][""][reply]
         if (in_flight > 0) --in_flight;
-        std::vector<std::string_view> out(frames->begin() + 1, frames->end());
-        Status rs = net::SendFrames(*front, out, 0);
-        if (!rs.ok()) {
-          RINGKV_LOG(kDebug) << "reply dropped: " << rs.ToString();
+        if (frames->size() == 4 && DirectConnOf((*frames)[1]) != 0) {
+          reply_front(net::Frames{std::move((*frames)[1])}, (*frames)[3]);
+        } else {
+          std::vector<std::string_view> out(frames->begin() + 1, frames->end());
+          Status rs = net::SendFrames(*front, out, 0);
+          if (!rs.ok()) {
+            RINGKV_LOG(kDebug) << "reply dropped: " << rs.ToString();
+          }
         }
       }
       idle.push_back(std::move(worker));
@@ -292,6 +424,23 @@ void Server::FrontendLoop(std::promise<Status> bound) {
     in_flight_ = in_flight;
   };
 
+  // Closes what this pass doomed and writes every connection's queued replies.
+  auto flush_conns = [&] {
+    for (auto& [id, conn] : conns) {
+      if (!conn->WantsWrite()) continue;
+      Status fs = conn->Flush();
+      if (!fs.ok()) {
+        RINGKV_LOG(kWarn) << "direct connection " << id << ": " << fs.ToString() << ": closed";
+        doomed.push_back(id);
+      }
+    }
+    for (uint64_t id : doomed) conns.erase(id);
+    doomed.clear();
+    direct_connections_ = conns.size();
+  };
+
+  std::vector<zmq::pollitem_t> items;
+  std::vector<uint64_t> item_conn;  // items[i] -> direct connection id (0: not a connection)
   int64_t drain_deadline = 0;
   while (true) {
     bool stopping = stopping_.load();
@@ -299,33 +448,58 @@ void Server::FrontendLoop(std::promise<Status> bound) {
       if (drain_deadline == 0) drain_deadline = net::NowMs() + options_.drain_timeout_ms;
       if ((pending.empty() && in_flight == 0) || net::NowMs() > drain_deadline) break;
     }
-    // While stopping the client socket is no longer read: new requests are not accepted. While
+    // While stopping the client sockets are no longer read: new requests are not accepted. While
     // every worker is idle none of them can send, so the worker socket is left out: each ZeroMQ
     // socket in zmq_poll costs a getpid() and a poll() per pass (libzmq 4.3), and with gets
     // answered here most passes find the workers idle.
     const bool workers_quiet =
         in_flight == 0 && idle.size() == static_cast<size_t>(options_.threads);
-    zmq::pollitem_t items[2];
-    size_t n = 0;
-    int back_item = -1, front_item = -1;
+    items.clear();
+    item_conn.clear();
+    int back_item = -1, front_item = -1, listen_item = -1;
     if (stopping || !workers_quiet) {
-      back_item = static_cast<int>(n);
-      items[n++] = {back->handle(), 0, ZMQ_POLLIN, 0};
+      back_item = static_cast<int>(items.size());
+      items.push_back({back->handle(), 0, ZMQ_POLLIN, 0});
     }
     if (!stopping) {
-      front_item = static_cast<int>(n);
-      items[n++] = {front->handle(), 0, ZMQ_POLLIN, 0};
+      front_item = static_cast<int>(items.size());
+      items.push_back({front->handle(), 0, ZMQ_POLLIN, 0});
+      if (listen_fd >= 0 && net::NowMs() >= listen_paused_until_ms) {
+        listen_item = static_cast<int>(items.size());
+        items.push_back({nullptr, listen_fd, ZMQ_POLLIN, 0});
+      }
+    }
+    item_conn.resize(items.size(), 0);
+    for (auto& [id, conn] : conns) {
+      short events = stopping ? 0 : ZMQ_POLLIN;
+      if (conn->WantsWrite()) events |= ZMQ_POLLOUT;
+      if (events == 0) continue;
+      items.push_back({nullptr, conn->fd(), events, 0});
+      item_conn.push_back(id);
     }
     try {
-      zmq::poll(items, n, std::chrono::milliseconds(kTickMs));
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(kTickMs));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       RINGKV_LOG(kError) << "frontend poll failed: " << e.what();
       break;
     }
+    if (writes.paused && net::NowMs() >= writes.paused_until_ms) writes.paused = false;
     if (back_item >= 0 && (items[back_item].revents & ZMQ_POLLIN)) on_back();
     if (front_item >= 0 && (items[front_item].revents & ZMQ_POLLIN)) on_front();
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (item_conn[i] == 0) continue;
+      if (items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) on_conn(item_conn[i]);
+    }
+    // The pass's writes become durable together (their locks are released here too), then
+    // their replies go out.
+    writes.commit();
+    if (listen_item >= 0 && (items[listen_item].revents & ZMQ_POLLIN)) on_listen();
+    flush_conns();
+    queued_ = pending.size();
+    in_flight_ = in_flight;
   }
+  flush_conns();
   if (!pending.empty() || in_flight > 0) {
     RINGKV_LOG(kWarn) << "stopped with " << pending.size() << " queued and " << in_flight
                       << " in-flight requests unanswered";
@@ -425,6 +599,7 @@ std::optional<sp::Reply> Server::Handle(const sp::Request& req, FrontendWrites* 
   if (req.op == sp::kPing) {
     r.actor = store_->actor();
     r.node = options_.node_id;
+    r.direct_port = direct_port_;
   } else if (req.op == sp::kGet) {
     engine::ReadOptions ro;
     ro.memory_only = memory_only;
@@ -515,6 +690,8 @@ std::optional<sp::Reply> Server::Handle(const sp::Request& req, FrontendWrites* 
                {"inline", inline_.load()},
                {"inline_writes", inline_writes_.load()},
                {"write_batches", write_batches_.load()},
+               {"direct_requests", direct_requests_.load()},
+               {"direct_connections", direct_connections_.load()},
                {"threads", static_cast<uint64_t>(options_.threads)}};
   } else if (req.op == sp::kFlush) {
     Status ss = store_->Flush();

@@ -11,6 +11,9 @@
 // this kind of VM each wake-up costs about 40 us of CPU). What would read a data block from
 // disk, or a key another thread is writing, goes to a worker as before; so do all writes for half
 // a second after a batch took over 25 ms to commit (a slow disk must not hold up reads).
+// Besides the ROUTER, the frontend owns a plain TCP listener, the direct transport
+// (common/net/frame_conn.h) that coordinators use for the same requests without ZeroMQ's I/O
+// threads; a request from it travels through the worker pool with a route naming its connection.
 #pragma once
 
 #include <atomic>
@@ -34,6 +37,10 @@ namespace ringkv::storage {
 
 struct ServerOptions {
   std::string listen = "tcp://127.0.0.1:7100";  // ZeroMQ endpoint the ROUTER binds
+  // The direct transport's listening endpoint (frame_conn.h): "" binds any free port on the
+  // host of `listen` (none when `listen` is not tcp://); "off" disables it. Ping replies
+  // advertise its port.
+  std::string direct_listen;
   std::string node_id;                          // reported by ping
   int threads = 8;                              // worker threads
   size_t max_queue = 1024;                      // requests waiting for a worker
@@ -55,6 +62,8 @@ class Server {
   void Stop();
   // The bound endpoint (a wildcard port resolved).
   const std::string& endpoint() const { return endpoint_; }
+  // The direct transport's bound endpoint, "" when it is off.
+  const std::string& direct_endpoint() const { return direct_endpoint_; }
 
   // Runs one request body through the same code the workers use (for tests and tools).
   std::string HandleBody(std::string_view body);
@@ -92,6 +101,8 @@ class Server {
   ReplicaStore* store_;
   ServerOptions options_;
   std::string endpoint_;
+  std::string direct_endpoint_;
+  uint32_t direct_port_ = 0;
   std::string backend_endpoint_;
   zmq::context_t ctx_;
   std::thread frontend_;
@@ -109,6 +120,8 @@ class Server {
   std::atomic<uint64_t> inline_{0};  // requests answered on the frontend thread
   std::atomic<uint64_t> inline_writes_{0};  // of them, updates and syncs (in batches)
   std::atomic<uint64_t> write_batches_{0};  // frontend batches committed
+  std::atomic<uint64_t> direct_requests_{0};     // requests that came over the direct transport
+  std::atomic<uint64_t> direct_connections_{0};  // direct connections open now
 };
 
 }  // namespace ringkv::storage

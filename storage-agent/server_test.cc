@@ -4,10 +4,13 @@
 // ping, stats and in-memory gets itself (the same bytes a worker would send), also while every
 // worker is busy, and hands a get that needs the disk to a worker (real engine: uncached block).
 // It also runs in-memory updates and syncs in batches, answering each only once its batch is
-// written.
+// written. The direct transport (length-prefixed frames on TCP) serves the same requests, also
+// through the workers, and a peer speaking garbage on it loses only its own connection.
 #include "storage-agent/server.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "common/net/frame_conn.h"
 #include "common/net/zmq_util.h"
 #include "common/version/key_state.h"
 #include "storage-agent/engine/test_util.h"
@@ -81,7 +85,7 @@ struct Harness {
   std::unique_ptr<Server> server;
   zmq::context_t ctx;
 
-  Harness(const char* name, int threads, size_t max_queue) {
+  Harness(const char* name, int threads, size_t max_queue, std::string direct = "") {
     auto e = std::make_unique<GatedEngine>();
     engine = e.get();
     store = std::make_unique<ReplicaStore>(std::move(e), 77);
@@ -90,6 +94,7 @@ struct Harness {
     o.node_id = "n-test";
     o.threads = threads;
     o.max_queue = max_queue;
+    o.direct_listen = std::move(direct);
     server = std::make_unique<Server>(store.get(), o);
     Status s = server->Start();
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -582,6 +587,164 @@ TEST(Server, BadFrameShapesGetErrorsOnTheirRoute) {
   r = Recv(c);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->ok);
+}
+
+// A blocking client of the direct transport for tests: every wait is bounded.
+class DirectClient {
+ public:
+  explicit DirectClient(const std::string& endpoint) {
+    std::string host;
+    int port = 0;
+    EXPECT_TRUE(net::ParseTcpEndpoint(endpoint, &host, &port).ok());
+    auto fd = net::ConnectTcp(host, port);
+    EXPECT_TRUE(fd.ok()) << fd.status().ToString();
+    conn_ = std::make_unique<net::FrameConn>(fd.ok() ? *fd : -1, true);
+    EXPECT_TRUE(Wait(POLLOUT, 3000));
+    EXPECT_TRUE(conn_->FinishConnect().ok());
+  }
+  // Sends raw bytes, bypassing the framing (for garbage).
+  void SendRaw(std::string_view bytes) {
+    ASSERT_EQ(::send(conn_->fd(), bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  void Send(std::string_view body) {
+    ASSERT_TRUE(conn_->Queue(body));
+    while (conn_->WantsWrite()) {
+      ASSERT_TRUE(conn_->Flush().ok());
+      if (conn_->WantsWrite()) {
+        ASSERT_TRUE(Wait(POLLOUT, 3000));
+      }
+    }
+  }
+  void Send(const sp::Request& r) { Send(sp::EncodeRequest(r)); }
+  // The next reply; Timeout when none came, Unavailable once the server closed the connection.
+  Result<sp::Reply> Recv(int timeout_ms = 3000) {
+    const int64_t deadline = net::NowMs() + timeout_ms;
+    while (got_.empty()) {
+      if (closed_) return Status::Unavailable("closed by the server");
+      const int64_t left = deadline - net::NowMs();
+      if (left <= 0 || !Wait(POLLIN, static_cast<int>(left))) return Status::Timeout("no reply");
+      Status s = conn_->Read([&](std::string_view body) { got_.emplace_back(body); });
+      if (!s.ok()) closed_ = true;
+    }
+    std::string body = std::move(got_.front());
+    got_.erase(got_.begin());
+    return sp::DecodeReply(body);
+  }
+
+ private:
+  bool Wait(short events, int timeout_ms) {
+    pollfd p{conn_->fd(), events, 0};
+    return ::poll(&p, 1, timeout_ms) > 0;
+  }
+  std::unique_ptr<net::FrameConn> conn_;
+  std::vector<std::string> got_;
+  bool closed_ = false;
+};
+
+sp::Request Op(const std::string& op, uint64_t rid, const std::string& key = "") {
+  sp::Request r;
+  r.op = op;
+  r.rid = rid;
+  r.key = key;
+  return r;
+}
+
+TEST(Server, DirectTransportServesWhatTheRouterServes) {
+  Harness h("direct", 2, 16, "tcp://127.0.0.1:0");
+  ASSERT_FALSE(h.server->direct_endpoint().empty());
+  // The ROUTER's ping advertises the direct port.
+  auto dealer = h.Dealer();
+  Send(dealer, "ping", 1);
+  auto pong = Recv(dealer);
+  ASSERT_TRUE(pong.ok()) << pong.status().ToString();
+  std::string host;
+  int port = 0;
+  ASSERT_TRUE(net::ParseTcpEndpoint(h.server->direct_endpoint(), &host, &port).ok());
+  EXPECT_EQ(pong->direct_port, static_cast<uint32_t>(port));
+  ASSERT_NE(port, 0);
+
+  DirectClient c(h.server->direct_endpoint());
+  c.Send(UpdateRequest(2, "k", "v1"));  // in memory: on the frontend, in a batch
+  auto up = c.Recv();
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  ASSERT_TRUE(up->ok) << up->message;
+  EXPECT_EQ(up->rid, 2u);
+  c.Send(GetBody(3, "k"));
+  auto got = c.Recv();
+  ASSERT_TRUE(got.ok() && got->ok);
+  EXPECT_EQ(got->rid, 3u);
+  EXPECT_EQ(got->state, up->state);
+  // A scan always runs on a worker: its reply comes back over the same connection.
+  sp::Request scan = Op("scan", 4);
+  scan.first = 0;
+  scan.last = ~Token{0};
+  scan.limit = 10;
+  c.Send(scan);
+  auto scanned = c.Recv();
+  ASSERT_TRUE(scanned.ok()) << scanned.status().ToString();
+  ASSERT_TRUE(scanned->ok) << scanned->message;
+  EXPECT_EQ(scanned->rid, 4u);
+  ASSERT_EQ(scanned->items.size(), 1u);
+  EXPECT_EQ(scanned->items[0].key, "k");
+  // A malformed body gets its error on the connection, which stays open.
+  c.Send(std::string("\xc1 not msgpack"));
+  auto bad = c.Recv();
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->code, sp::kErrBadRequest);
+  c.Send(Op("stats", 5));
+  auto stats = c.Recv();
+  ASSERT_TRUE(stats.ok() && stats->ok);
+  EXPECT_EQ(stats->stats["direct_requests"], 5u);
+  EXPECT_EQ(stats->stats["direct_connections"], 1u);
+}
+
+TEST(Server, DirectPeerSpeakingGarbageLosesOnlyItsConnection) {
+  Harness h("direct-garbage", 2, 16, "tcp://127.0.0.1:0");
+  DirectClient good(h.server->direct_endpoint());
+  DirectClient liar(h.server->direct_endpoint());
+  // A frame header announcing 1 GiB: over the limit, so the server closes that connection.
+  liar.SendRaw(std::string("\x40\x00\x00\x00garbage", 11));
+  auto r = liar.Recv();
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable) << r.status().ToString();
+  // Everyone else is still served, on both transports.
+  good.Send(Op("ping", 7));
+  auto pong = good.Recv();
+  ASSERT_TRUE(pong.ok() && pong->ok) << pong.status().ToString();
+  EXPECT_EQ(pong->rid, 7u);
+  auto dealer = h.Dealer();
+  Send(dealer, "ping", 8);
+  auto zpong = Recv(dealer);
+  ASSERT_TRUE(zpong.ok() && zpong->ok);
+}
+
+TEST(Server, DirectConnectionClosedBeforeItsWorkerReplyIsHarmless) {
+  Harness h("direct-closed", 2, 16, "tcp://127.0.0.1:0");
+  {
+    DirectClient c(h.server->direct_endpoint());
+    c.Send(GetBody(1, "slow"));  // held by the engine on a worker
+    ASSERT_TRUE(h.engine->WaitBlocked(1));
+  }  // closed while its request is in flight
+  DirectClient other(h.server->direct_endpoint());
+  other.Send(Op("ping", 2));
+  ASSERT_TRUE(other.Recv().ok());
+  h.engine->Release();  // the worker's reply has no connection to go to: dropped
+  other.Send(GetBody(3, "slow"));
+  auto got = other.Recv();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->rid, 3u);
+  EXPECT_TRUE(got->ok);
+}
+
+TEST(Server, DirectTransportOffAdvertisesNoPort) {
+  Harness h("direct-off", 1, 16, "off");
+  EXPECT_TRUE(h.server->direct_endpoint().empty());
+  auto dealer = h.Dealer();
+  Send(dealer, "ping", 1);
+  auto pong = Recv(dealer);
+  ASSERT_TRUE(pong.ok() && pong->ok);
+  EXPECT_EQ(pong->direct_port, 0u);
 }
 
 TEST(Server, BindFailureIsReported) {

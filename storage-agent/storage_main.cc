@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
   char actor[32];
   std::snprintf(actor, sizeof(actor), "%016" PRIx64, (*store)->actor());
   RINGKV_LOG(kInfo) << "serving data dir " << opts.engine.dir << " actor " << actor << " on "
-                    << server.endpoint() << " node '" << opts.server.node_id << "' sync "
+                    << server.endpoint() << " (direct "
+                    << (server.direct_endpoint().empty() ? "off" : server.direct_endpoint())
+                    << ") node '" << opts.server.node_id << "' sync "
                     << SyncName(opts.engine.sync_mode) << " threads " << opts.server.threads;
   Notify("READY=1");
 

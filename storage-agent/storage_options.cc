@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "common/net/frame_conn.h"
 #include "common/options.h"
 
 namespace ringkv::storage {
@@ -44,6 +45,10 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
        "data directory (created when missing; holds IDENTITY, the commit log and SSTables)")
       ("listen", po::value<std::string>()->default_value("tcp://127.0.0.1:7100"),
        "ZeroMQ endpoint the ROUTER socket binds")
+      ("direct-listen", po::value<std::string>()->default_value(""),
+       "endpoint tcp://HOST:PORT of the direct transport that coordinators use for requests "
+       "(length-prefixed frames on plain TCP); empty: any free port on --listen's host; "
+       "off: none (coordinators then use the ROUTER)")
       ("node-id", po::value<std::string>()->default_value(""),
        "this node's name in the ring, reported by ping")
       ("sync", po::value<std::string>()->default_value("batch"),
@@ -88,6 +93,13 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
   o.engine.dir = vm["data-dir"].as<std::string>();
   if (o.engine.dir.empty()) return bad("--data-dir must not be empty");
   o.server.listen = vm["listen"].as<std::string>();
+  o.server.direct_listen = vm["direct-listen"].as<std::string>();
+  if (!o.server.direct_listen.empty() && o.server.direct_listen != "off") {
+    std::string host;
+    int port = 0;
+    Status es = net::ParseTcpEndpoint(o.server.direct_listen, &host, &port);
+    if (!es.ok()) return bad("--direct-listen: " + es.message());
+  }
   o.server.node_id = vm["node-id"].as<std::string>();
   if (!engine::ParseSyncMode(vm["sync"].as<std::string>(), &o.engine.sync_mode)) {
     return bad("--sync must be always, batch or none");

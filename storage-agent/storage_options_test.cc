@@ -51,6 +51,7 @@ TEST(StorageOptions, DefaultsAndMapping) {
   EXPECT_EQ(o.engine.tombstone_grace_ms, 864000000);
   EXPECT_FALSE(o.engine.salvage);
   EXPECT_EQ(o.server.listen, "tcp://127.0.0.1:7100");
+  EXPECT_EQ(o.server.direct_listen, "");
   EXPECT_EQ(o.server.threads, 8);
   EXPECT_EQ(o.server.max_queue, 1024u);
 
@@ -58,11 +59,12 @@ TEST(StorageOptions, DefaultsAndMapping) {
              "always", "--batch-window-ms", "5", "--memtable-size", "1M", "--block-size", "16K",
              "--bloom-bits", "0", "--compression", "zstd", "--block-cache", "0",
              "--log-segment-size", "8K", "--tombstone-grace", "1500ms", "--threads", "3",
-             "--max-queue", "7", "--salvage"});
+             "--max-queue", "7", "--salvage", "--direct-listen", "tcp://127.0.0.1:21000"});
   ASSERT_TRUE(p.options.has_value());
   const auto& q = *p.options;
   EXPECT_EQ(q.server.listen, "tcp://127.0.0.1:20999");
   EXPECT_EQ(q.server.node_id, "n3");
+  EXPECT_EQ(q.server.direct_listen, "tcp://127.0.0.1:21000");
   EXPECT_EQ(q.engine.sync_mode, engine::SyncMode::kAlways);
   EXPECT_EQ(q.engine.batch_window_ms, 5);
   EXPECT_EQ(q.engine.memtable_bytes, 1u << 20);
@@ -88,6 +90,8 @@ TEST(StorageOptions, BadValuesExit2) {
       {"--data-dir", "d", "--max-queue", "-1"},
       {"--data-dir", "d", "--tombstone-grace", "forever"},
       {"--data-dir", "d", "--bloom-bits", "x"},
+      {"--data-dir", "d", "--direct-listen", "127.0.0.1:5"},
+      {"--data-dir", "d", "--direct-listen", "tcp://h:port"},
       {"--data-dir", "d", "--unknown"},
   };
   for (const auto& args : bad) {
@@ -95,6 +99,9 @@ TEST(StorageOptions, BadValuesExit2) {
     EXPECT_FALSE(p.options.has_value());
     EXPECT_EQ(p.exit_code, 2) << (args.empty() ? "" : args.back());
   }
+  auto off = Parse({"--data-dir", "d", "--direct-listen", "off"});
+  ASSERT_TRUE(off.options.has_value());
+  EXPECT_EQ(off.options->server.direct_listen, "off");
   auto help = Parse({"--help"});
   EXPECT_FALSE(help.options.has_value());
   EXPECT_EQ(help.exit_code, 0);

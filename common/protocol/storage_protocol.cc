@@ -1,6 +1,6 @@
 // MessagePack encoding of the storage protocol. Field names are short and fixed forever:
 //   request: op rid k ctx ts v ms st first last at ak lim
-//   reply:   rid ok code msg st da dc items more actor node stats
+//   reply:   rid ok code msg st da dc items more actor node dport stats
 // docs/storage-protocol.md is the reference for peers written in other languages.
 #include "common/protocol/storage_protocol.h"
 
@@ -194,6 +194,7 @@ std::string EncodeReply(const Reply& r) {
   if (r.more) ++n;
   if (r.actor != 0) ++n;
   if (!r.node.empty()) ++n;
+  if (r.direct_port != 0) ++n;
   if (!r.stats.empty()) ++n;
 
   mp::Buffer buf;
@@ -242,6 +243,10 @@ std::string EncodeReply(const Reply& r) {
     mp::PackStr(p, "node");
     mp::PackStr(p, r.node);
   }
+  if (r.direct_port != 0) {
+    mp::PackStr(p, "dport");
+    p.pack_uint32(r.direct_port);
+  }
   if (!r.stats.empty()) {
     mp::PackStr(p, "stats");
     p.pack_map(static_cast<uint32_t>(r.stats.size()));
@@ -270,9 +275,10 @@ Result<Reply> DecodeReply(std::string_view body) {
   auto more = map->Bool("more");
   auto actor = map->Uint("actor");
   auto node = map->Str("node");
+  auto dport = map->Uint("dport");
   for (const Status* s : {&rid.status(), &ok.status(), &code.status(), &msg.status(),
                           &st.status(), &da.status(), &dc.status(), &more.status(),
-                          &actor.status(), &node.status()}) {
+                          &actor.status(), &node.status(), &dport.status()}) {
     if (!s->ok()) return *s;
   }
   if (!*ok) return Bad("reply has no 'ok' field");
@@ -289,6 +295,9 @@ Result<Reply> DecodeReply(std::string_view body) {
   r.more = more->value_or(false);
   r.actor = actor->value_or(0);
   r.node = node->value_or("");
+  const uint64_t direct_port = dport->value_or(0);
+  if (direct_port > 65535) return Bad("reply 'dport' is not a port");
+  r.direct_port = static_cast<uint32_t>(direct_port);
 
   if (const msgpack::object* items = map->Find("items")) {
     if (items->type != msgpack::type::ARRAY) return Bad("field 'items' must be an array");

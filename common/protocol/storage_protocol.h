@@ -19,7 +19,7 @@
 namespace ringkv::storage_protocol {
 
 // Operations.
-inline constexpr std::string_view kPing = "ping";      // -> actor, node
+inline constexpr std::string_view kPing = "ping";      // -> actor, node, direct_port
 inline constexpr std::string_view kGet = "get";        // key -> state (absent: no state at all)
 inline constexpr std::string_view kUpdate = "update";  // key, ctx, value|tombstone, max_siblings
                                                        //   -> state after, dot
@@ -77,6 +77,7 @@ struct Reply {
   bool more = false;                   // scan
   version::ActorId actor = 0;          // ping
   std::string node;                    // ping
+  uint32_t direct_port = 0;            // ping: the agent's direct transport port (0: none)
   std::map<std::string, uint64_t> stats;  // stats
 };
 

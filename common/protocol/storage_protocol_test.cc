@@ -110,11 +110,13 @@ TEST(StorageProtocol, ReplyRoundTrips) {
   Reply ping;
   ping.actor = 42;
   ping.node = "n1";
+  ping.direct_port = 40123;
   ping.stats = {{"keys", 5}, {"flushes", 0}};
   d = DecodeReply(EncodeReply(ping));
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->actor, 42u);
   EXPECT_EQ(d->node, "n1");
+  EXPECT_EQ(d->direct_port, 40123u);
   EXPECT_EQ(d->stats, ping.stats);
 
   Reply err = ErrorReply(5, kErrCorruption, "block checksum mismatch");

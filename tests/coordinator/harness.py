@@ -76,6 +76,7 @@ class Node:
         self.dir = os.path.join(cluster.dir, self.id)
         os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
         self.storage_proc = None
+        self.storage_args = []  # extra ringkv-storage options for the next start_storage
         self.coord_proc = None
         self.gossip_proc = None
 
@@ -96,7 +97,8 @@ class Node:
         self.storage_proc = self._spawn("storage", [
             os.path.join(BIN, "ringkv-storage"), "--data-dir", os.path.join(self.dir, "data"),
             "--listen", self.storage, "--node-id", self.id,
-            "--sync", os.environ.get("RINGKV_TEST_SYNC", "none"), "--threads", "2"])
+            "--sync", os.environ.get("RINGKV_TEST_SYNC", "none"), "--threads", "2"]
+            + self.storage_args)
 
     def start_gossip(self):
         assert self.gossip_proc is None or self.gossip_proc.poll() is not None
@@ -137,6 +139,14 @@ class Node:
 
     def req(self, msg, timeout=5.0):
         return request(self.client, msg, timeout)
+
+    def storage_stats(self, timeout=5.0):
+        """This node's storage agent's `stats` counters (over its ZeroMQ ROUTER)."""
+        frames = send_frames(self.storage, [b"", pack({"op": "stats", "rid": 9})], timeout)
+        assert frames is not None, "storage agent %s did not answer" % self.id
+        reply = unpack(frames[-1])
+        assert reply.get("ok"), reply
+        return reply["stats"]
 
     def storage_get(self, key, timeout=5.0):
         """The live values this node's storage agent holds for `key` (direct storage protocol)."""

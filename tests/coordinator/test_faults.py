@@ -1,7 +1,7 @@
 """Process tests of the coordinator under replica failures, on bigger clusters and across data
 centers: SIGKILLed and SIGSTOPped storage agents (quorums that still hold, `unavailable` at
 once for those that cannot, recovery on restart), read repair of a replica that missed a
-write, a 5-node cluster, and replica placement with two data centers and racks."""
+write, the direct transport (used, reconnected after a restart, off), a 5-node cluster, and replica placement with two data centers and racks."""
 import signal
 import time
 import unittest
@@ -106,6 +106,49 @@ class ReplicaFailureTest(unittest.TestCase):
             n2.storage_proc.send_signal(signal.SIGCONT)
         self.c.wait_all_up(timeout=10)
         self.assertTrue(put(n1, b"k-stop", b"v", w="all")["ok"])
+
+    def wait_direct_connections(self, node, count, timeout=10.0):
+        end = time.time() + timeout
+        while node.storage_stats()["direct_connections"] != count:
+            self.assertLess(time.time(), end, "%s: direct connections %s, not %d" %
+                            (node.id, node.storage_stats(), count))
+            time.sleep(0.05)
+
+    def test_direct_transport_used_and_reconnected_after_a_restart(self):
+        """Coordinators send requests over the storage agents' direct transport; an agent
+        restarted on a new direct port is reconnected; one with the transport off is served
+        over ZeroMQ."""
+        n1, n2, n3 = self.c.nodes
+        for n in self.c.nodes:
+            self.wait_direct_connections(n, 3)  # one per coordinator
+        before = n3.storage_stats()["direct_requests"]
+        for i in range(10):
+            self.assertTrue(put(n1, b"k-direct-%d" % i, b"v", w="all")["ok"])
+        self.assertGreaterEqual(n3.storage_stats()["direct_requests"] - before, 10)
+
+        n3.kill("storage")  # SIGKILL; its new direct port is another free one
+        n3.start_storage()
+        self.c.wait_all_up(timeout=10)
+        self.wait_direct_connections(n3, 3)
+        for i in range(10):
+            self.assertTrue(put(n2, b"k-direct-b-%d" % i, b"v2", w="all")["ok"])
+        self.assertGreaterEqual(n3.storage_stats()["direct_requests"], 10)
+
+        n3.kill("storage", signal.SIGTERM)
+        n3.storage_args = ["--direct-listen", "off"]
+        try:
+            n3.start_storage()
+            self.c.wait_all_up(timeout=10)
+            for i in range(10):
+                self.assertTrue(put(n1, b"k-direct-c-%d" % i, b"v3", w="all")["ok"])
+                self.assertEqual(get(n3, b"k-direct-c-%d" % i, r="all")["values"], [b"v3"])
+            st = n3.storage_stats()
+            self.assertEqual((st["direct_connections"], st["direct_requests"]), (0, 0))
+        finally:
+            n3.kill("storage", signal.SIGTERM)
+            n3.storage_args = []
+            n3.start_storage()
+            self.c.wait_all_up(timeout=10)
 
     def test_killed_coordinator_does_not_matter_to_others(self):
         n1, n2, n3 = self.c.nodes
