@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # Process test of ringkv-bench against a real 3-node cluster from ringkv-local (ports
 # 23600-23622): the op bound is exact, a single client that always carries its context never
-# creates siblings, errors are zero on a healthy cluster, bad flags exit 2, and bench/cluster-cost
+# creates siblings, errors are zero on a healthy cluster, the event-loop driver (--loop) measures
+# the same things, bad flags exit 2, and bench/cluster-cost
 # reports every agent thread's cost. Timings are printed.
 import os
 import subprocess
@@ -23,13 +24,16 @@ def lines_by_head(text):
     return {l.split()[0]: fields(l) for l in text.splitlines() if l.strip()}
 
 
-class ClusterBenchTest(unittest.TestCase):
+class ClusterCase(unittest.TestCase):
+    """A 3-node ringkv-local cluster on ports PORT..PORT+22 for the tests of a subclass."""
+    PORT = BASE_PORT
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="ringkv-bench-test-")
         cls.dir = os.path.join(cls.tmp.name, "cluster")
         p = subprocess.run([LOCAL, "up", "--nodes", "3", "--dir", cls.dir, "--base-port",
-                            str(BASE_PORT)], capture_output=True, text=True, timeout=120)
+                            str(cls.PORT)], capture_output=True, text=True, timeout=120)
         if p.returncode != 0:
             cls.tmp.cleanup()
             raise RuntimeError("ringkv-local up failed: " + p.stderr)
@@ -46,6 +50,8 @@ class ClusterBenchTest(unittest.TestCase):
         sys.stderr.write(p.stdout + p.stderr)
         return p
 
+
+class ClusterBenchTest(ClusterCase):
     def test_single_client_with_context_makes_no_siblings(self):
         # Keys 0-199 belong to this test: one client loads them, then updates with the ctx it
         # got, so every write descends from the previous one.
@@ -111,6 +117,46 @@ class ClusterBenchTest(unittest.TestCase):
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
             self.assertIn("ringkv-bench", p.stderr)
+
+
+class LoopDriverTest(ClusterCase):
+    """The same checks for ringkv-bench --loop, on a cluster of its own (ports 23900-23922):
+    the bench's keys are the same names in every run."""
+    PORT = 23900
+
+    def test_loop_driver_matches_the_thread_driver(self):
+        # One looped client with its load contexts makes no siblings and no ctx fetches, exactly as
+        # the thread driver; many looped clients keep the op bound exact and see no errors.
+        p = self.bench("--clients", "1", "--keys", "150", "--load", "--workload", "A",
+                       "--ops", "300", "--duration", "60", "--seed", "13", "--loop")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("one event-loop thread", p.stdout)
+        out = lines_by_head(p.stdout)
+        self.assertEqual(out["load"]["ops"], "150")
+        self.assertEqual(out["summary"]["ops"], "300")
+        self.assertEqual(out["errors"]["total"], "0")
+        self.assertEqual(out["siblings"]["gets_with_siblings"], "0")
+        self.assertEqual(out["siblings"]["ctx_fetches"], "0")
+        self.assertEqual(out["siblings"]["blind_updates"], "0")
+        self.assertEqual(out["siblings"]["gets_missing"], "0")
+        p = self.bench("--clients", "32", "--keys", "150", "--workload", "A", "--ops", "2000",
+                       "--duration", "60", "--seed", "14", "--loop")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = lines_by_head(p.stdout)
+        self.assertEqual(out["summary"]["ops"], "2000")
+        self.assertEqual(out["errors"]["total"], "0")
+        self.assertEqual(int(out["read"]["ops"]) + int(out["update"]["ops"]), 2000)
+        # 32 clients had no contexts: every first update of a key by a client fetched one.
+        self.assertGreater(int(out["siblings"]["ctx_fetches"]), 0)
+
+    def test_loop_driver_counts_unanswered_requests(self):
+        p = subprocess.run([BENCH, "--endpoints", f"tcp://127.0.0.1:{BASE_PORT + 98}",
+                            "--clients", "2", "--ops", "4", "--duration", "10", "--loop",
+                            "--timeout-ms", "200"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        out = lines_by_head(p.stdout)
+        self.assertEqual(out["errors"]["total"], "4")
+        self.assertIn("transport", out["errors"])
 
 
 if __name__ == "__main__":

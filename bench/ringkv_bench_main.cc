@@ -1,6 +1,6 @@
 // ringkv-bench: a closed-loop load generator for a ringkv cluster (YCSB core workloads A, B, C).
-// Each client thread owns one Client (one REQ connection) and issues one request at a time; an
-// update carries the context its client last got for that key (from a get or put reply; for a
+// Each client issues one request at a time: by default a thread with its own Client (one REQ
+// connection); with --loop one thread drives every client (bench_loop.cc). An update carries the context its client last got for that key (from a get or put reply; for a
 // key it never saw, it reads one first), as an application would, so siblings come only from
 // real concurrency. Prints throughput, latency
 // percentiles per op type, errors by code, sibling counts and its own CPU use.
@@ -23,57 +23,13 @@
 
 #include "bench/key_space.h"
 #include "bench/latency_histogram.h"
+#include "bench/ringkv_bench.h"
 #include "bench/zipfian.h"
 #include "clients/cpp/client.h"
 #include "common/options.h"
 
 namespace ringkv::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-struct BenchOptions {
-  std::vector<std::string> endpoints;
-  int clients = 8;
-  double duration_s = 10;
-  uint64_t ops = 0;  // 0: bounded by duration only
-  uint64_t keys = 10000;
-  size_t value_size = 100;
-  bool zipfian = false;
-  char workload = 'A';
-  bool load = false;
-  bool ctx_miss_read = true;  // fetch a context with a get before updating an unseen key
-  std::string r, w;
-  int timeout_ms = 2000;
-  uint64_t seed = 1;
-};
-
-// What one client thread measured; merged after the threads end.
-struct ThreadStats {
-  LatencyHistogram read, update;
-  uint64_t read_ok = 0, update_ok = 0, load_ok = 0;
-  std::map<std::string, uint64_t> errors;  // code name -> count
-  uint64_t gets_found = 0, gets_missing = 0, gets_with_siblings = 0, values_seen = 0;
-  uint64_t max_siblings = 0;
-  uint64_t blind_updates = 0;  // updates of keys this client had no context for
-  uint64_t ctx_fetches = 0;    // gets issued only to learn a context before such an update
-
-  void Merge(const ThreadStats& o) {
-    read.Merge(o.read);
-    update.Merge(o.update);
-    read_ok += o.read_ok;
-    update_ok += o.update_ok;
-    load_ok += o.load_ok;
-    for (const auto& [k, v] : o.errors) errors[k] += v;
-    gets_found += o.gets_found;
-    gets_missing += o.gets_missing;
-    gets_with_siblings += o.gets_with_siblings;
-    values_seen += o.values_seen;
-    max_siblings = std::max(max_siblings, o.max_siblings);
-    blind_updates += o.blind_updates;
-    ctx_fetches += o.ctx_fetches;
-  }
-};
 
 double CpuSeconds() {
   struct rusage ru {};
@@ -135,6 +91,7 @@ class Worker {
   }
 
   const ThreadStats& stats() const { return stats_; }
+  ContextMap TakeContexts() { return std::move(ctx_); }
 
  private:
   void DoRead(const std::string& key) {
@@ -195,7 +152,7 @@ class Worker {
   std::mt19937_64 rng_;
   ValueGenerator values_;
   std::unique_ptr<client::Client> client_;
-  std::unordered_map<std::string, std::string> ctx_;  // key -> last context seen by this client
+  ContextMap ctx_;  // key -> last context seen by this client
   ThreadStats stats_;
 };
 
@@ -212,17 +169,17 @@ int RunBench(const BenchOptions& o) {
   zmq::context_t zctx(2);
   std::unique_ptr<ZipfianGenerator> zipf;
   if (o.zipfian) zipf = std::make_unique<ZipfianGenerator>(o.keys);
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (int i = 0; i < o.clients; ++i) {
+  std::vector<std::unique_ptr<Worker>> workers;  // with --loop, only for --load
+  for (int i = 0; i < o.clients && (!o.loop || o.load); ++i) {
     workers.push_back(std::make_unique<Worker>(o, i, &zctx, zipf.get()));
   }
   std::printf("ringkv-bench: workload %c (%s), %d clients, %" PRIu64 " keys %s, %zu-byte values, "
-              "r=%s w=%s, endpoints %zu\n",
+              "r=%s w=%s, endpoints %zu, %s\n",
               o.workload, o.workload == 'A' ? "50/50 read/update"
                           : o.workload == 'B' ? "95/5 read/update" : "read only",
               o.clients, o.keys, o.zipfian ? "zipfian" : "uniform", o.value_size,
               o.r.empty() ? "default" : o.r.c_str(), o.w.empty() ? "default" : o.w.c_str(),
-              o.endpoints.size());
+              o.endpoints.size(), o.loop ? "one event-loop thread" : "a thread per client");
   std::fflush(stdout);
 
   auto run_threads = [&](auto body) {
@@ -249,12 +206,22 @@ int RunBench(const BenchOptions& o) {
   const auto t0 = Clock::now();
   const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(o.duration_s));
-  run_threads([&](Worker* w) { w->Run(deadline, o.ops ? &budget : nullptr); });
+  ThreadStats s;
+  if (o.loop) {
+    std::vector<ContextMap> contexts;
+    for (auto& w : workers) contexts.push_back(w->TakeContexts());
+    ThreadStats loaded;
+    for (auto& w : workers) loaded.Merge(w->stats());
+    s = RunLoop(o, zipf.get(), std::move(contexts), deadline, o.ops ? &budget : nullptr);
+    s.load_ok = loaded.load_ok;
+    for (const auto& [k, v] : loaded.errors) s.errors[k] += v;
+  } else {
+    run_threads([&](Worker* w) { w->Run(deadline, o.ops ? &budget : nullptr); });
+    for (auto& w : workers) s.Merge(w->stats());
+  }
   const double secs = Seconds(Clock::now() - t0);
   const double cpu = CpuSeconds() - cpu0;
 
-  ThreadStats s;
-  for (auto& w : workers) s.Merge(w->stats());
   LatencyHistogram all = s.read;
   all.Merge(s.update);
   uint64_t errors = 0, load_errors = 0;
@@ -296,7 +263,8 @@ int Main(int argc, char** argv) {
       ("endpoints", po::value<std::string>(&endpoints)->required(),
        "coordinator client endpoints, comma-separated (tcp://127.0.0.1:7400,...)")
       ("clients", po::value<int>(&o.clients)->default_value(8),
-       "concurrent clients: threads, each with its own connection, one request at a time")
+       "concurrent clients, one request at a time each (threads with their own connection, "
+       "or with --loop state machines on one thread)")
       ("duration", po::value<double>(&o.duration_s)->default_value(10),
        "seconds of the measured phase (it also ends when --ops are done)")
       ("ops", po::value<uint64_t>(&o.ops)->default_value(0),
@@ -308,6 +276,10 @@ int Main(int argc, char** argv) {
       ("workload", po::value<std::string>(&workload)->default_value("A"),
        "A: 50/50 read/update, B: 95/5, C: read only")
       ("load", po::bool_switch(&o.load), "write every key once before the measured phase")
+      ("loop", po::bool_switch(&o.loop),
+       "drive every client from one event-loop thread (one DEALER per coordinator, replies "
+       "matched by id) instead of a thread per client: less generator CPU and no scheduling "
+       "delay from many runnable threads")
       ("ctx-miss", po::value<std::string>(&ctx_miss)->default_value("read"),
        "update of a key this client has no context for: 'read' gets it first (counted as "
        "ctx_fetches, not as an op), 'blind' writes without one (adds a sibling)")
