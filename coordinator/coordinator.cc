@@ -848,6 +848,7 @@ bool Coordinator::SendUpdateTo(Op& op, int slot) {
     req.value = op.req.value;
   }
   req.max_siblings = opts_.max_siblings;
+  req.early = true;  // its state may come before its fsync: the syncs overlap it (OnUpdateReply)
   if (!SendToPeer(s.peer, sp::EncodeRequest(req))) {
     s.st = Slot::kFailed;
     return false;
@@ -956,6 +957,16 @@ void Coordinator::HandleStorageReply(size_t peer, sp::Reply& reply) {
   Op& op = *it->second;
   const int phase = static_cast<int>((reply.rid >> 5) & 7);
   const int slot = static_cast<int>(reply.rid & 31);
+  if (reply.durable.value_or(false)) {
+    // The coordinating replica's write, whose early reply started the syncs, is durable now
+    // (or failed): it counts like a sync's answer.
+    if (phase == kUpdate && op.phase == kSync && slot < op.replicas &&
+        op.slots[slot].peer == peer && op.slots[slot].st == Slot::kSent) {
+      --op.outstanding;
+      OnSyncReply(op, slot, reply);
+    }
+    return;
+  }
   if (phase != op.phase || slot >= static_cast<int>(op.slots.size()) ||
       op.slots[slot].peer != peer || op.slots[slot].st != Slot::kSent) {
     return;  // a phase the op has left, or a duplicate
@@ -1072,9 +1083,15 @@ void Coordinator::OnUpdateReply(Op& op, int slot, sp::Reply& reply) {
     ReplyError(op, ErrorCode::kInternal, op.last_error);
     return Finish(op);
   }
-  s.st = Slot::kAcked;
-  ++op.acks;
-  ++op.acks_dc[s.dc];
+  if (reply.durable.has_value()) {
+    // Early: the state is not durable on this replica yet. Its durable ack (same rid) counts
+    // toward W when it comes; meanwhile the other replicas get the state.
+    ++op.outstanding;
+  } else {
+    s.st = Slot::kAcked;
+    ++op.acks;
+    ++op.acks_dc[s.dc];
+  }
   op.maybe_written = true;
   op.new_state = std::move(*reply.state);
   // The reply's ctx covers what the request's ctx covered plus the new version, never a sibling

@@ -203,6 +203,7 @@ void Server::FrontendLoop(std::promise<Status> bound) {
   struct DeferredReply {
     net::Frames route;
     uint64_t rid;
+    bool durable_ack;  // the second reply of an early update: its error carries dur: true too
     std::string body;
   };
   std::vector<DeferredReply> deferred;   // replies of the writes in `writes.batch`
@@ -232,7 +233,22 @@ void Server::FrontendLoop(std::promise<Status> bound) {
       RINGKV_LOG(kDebug) << "reply dropped: " << rs.ToString();
     }
   };
+  // Writes every direct connection's queued replies; a connection that fails is doomed (closed
+  // at the end of the pass: a read of it may be under way).
+  auto write_conns = [&] {
+    for (auto& [id, conn] : conns) {
+      if (!conn->WantsWrite()) continue;
+      Status fs = conn->Flush();
+      if (!fs.ok()) {
+        RINGKV_LOG(kWarn) << "direct connection " << id << ": " << fs.ToString() << ": closed";
+        doomed.push_back(id);
+      }
+    }
+  };
   writes.commit = [&] {
+    // Early update replies leave before the fsync: the coordinator forwards their states to the
+    // other replicas while this one waits for its disk.
+    write_conns();
     const int64_t start = net::NowMs();
     Status cs = store_->CommitBatch(&writes.batch);
     if (const int64_t now = net::NowMs(); now - start > kSlowCommitMs) {
@@ -249,7 +265,9 @@ void Server::FrontendLoop(std::promise<Status> bound) {
         reply_front(d.route, d.body);
       } else {
         ++errors_;
-        reply_front(d.route, ErrorBody(d.rid, sp::ErrorCodeOf(cs), cs.message()));
+        sp::Reply failed = sp::ErrorReply(d.rid, sp::ErrorCodeOf(cs), cs.message());
+        if (d.durable_ack) failed.durable = true;
+        reply_front(d.route, sp::EncodeReply(failed));
       }
     }
     if (!cs.ok()) {
@@ -294,8 +312,17 @@ void Server::FrontendLoop(std::promise<Status> bound) {
       reply_front(route, inline_reply);
       return;
     }
-    if (outcome == Outcome::kDeferred) {
-      deferred.push_back(DeferredReply{std::move(route), rid, std::move(inline_reply)});
+    if (outcome == Outcome::kEarly) {
+      // Sent now (ZeroMQ) or before the batch's fsync (direct); the durable ack follows it.
+      reply_front(route, inline_reply);
+      sp::Reply ack;
+      ack.rid = rid;
+      ack.durable = true;
+      inline_reply = sp::EncodeReply(ack);
+    }
+    if (outcome == Outcome::kDeferred || outcome == Outcome::kEarly) {
+      deferred.push_back(DeferredReply{std::move(route), rid, outcome == Outcome::kEarly,
+                                       std::move(inline_reply)});
       inline_reply = std::string();
       if (writes.batch.size() >= kMaxBatchWrites || writes.batch.bytes() >= kMaxBatchBytes) {
         writes.commit();
@@ -426,14 +453,7 @@ void Server::FrontendLoop(std::promise<Status> bound) {
 
   // Closes what this pass doomed and writes every connection's queued replies.
   auto flush_conns = [&] {
-    for (auto& [id, conn] : conns) {
-      if (!conn->WantsWrite()) continue;
-      Status fs = conn->Flush();
-      if (!fs.ok()) {
-        RINGKV_LOG(kWarn) << "direct connection " << id << ": " << fs.ToString() << ": closed";
-        doomed.push_back(id);
-      }
-    }
+    write_conns();
     for (uint64_t id : doomed) conns.erase(id);
     doomed.clear();
     direct_connections_ = conns.size();
@@ -557,8 +577,10 @@ Server::Outcome Server::RunBody(std::string_view body, FrontendWrites* frontend,
     return Outcome::kAnswered;
   }
   bool deferred = false;
+  bool early = false;
   try {
     std::optional<sp::Reply> reply = Handle(*req, frontend, &deferred);
+    early = deferred && reply.has_value() && reply->durable.has_value();
     if (!reply.has_value()) return Outcome::kToWorker;
     reply->rid = req->rid;
     if (!reply->ok) ++errors_;
@@ -572,6 +594,7 @@ Server::Outcome Server::RunBody(std::string_view body, FrontendWrites* frontend,
     deferred = false;
   }
   if (frontend) ++inline_;
+  if (early && deferred) return Outcome::kEarly;
   return deferred ? Outcome::kDeferred : Outcome::kAnswered;
 }
 
@@ -631,6 +654,7 @@ std::optional<sp::Reply> Server::Handle(const sp::Request& req, FrontendWrites* 
     if (frontend) {
       ++inline_writes_;
       *deferred = true;
+      if (req.early) r.durable = false;  // this reply goes now, a durable ack after the batch
     }
   } else if (req.op == sp::kSync) {
     auto st = version::KeyState::Decode(req.state);

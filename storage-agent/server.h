@@ -86,6 +86,8 @@ class Server {
   enum class Outcome {
     kAnswered,  // *reply holds the answer
     kDeferred,  // *reply holds the answer, to be sent once the frontend's batch is durable
+    kEarly,     // *reply holds an early update reply (dur: false), to be sent now; a durable
+                //   ack follows once the frontend's batch is durable
     kToWorker,  // the frontend does not run it: a worker does
   };
   // Decodes and runs one request body into *reply. With `frontend` (the frontend thread) only

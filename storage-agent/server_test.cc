@@ -747,6 +747,76 @@ TEST(Server, DirectTransportOffAdvertisesNoPort) {
   EXPECT_EQ(pong->direct_port, 0u);
 }
 
+// An early update is answered twice: at once with its state (dur: false) while the batch's
+// write is still held, then with a durable ack once it is written, or an error ack (dur: true)
+// when the write fails, which then keeps nothing. Over ZeroMQ and over the direct transport.
+TEST(Server, EarlyUpdateRepliesBeforeItsWriteAndAcksItAfter) {
+  auto e = std::make_unique<GatedBatchEngine>();
+  GatedBatchEngine* engine = e.get();
+  ReplicaStore store(std::move(e), 77);
+  ServerOptions o;
+  o.listen = IpcEndpoint("early");
+  o.direct_listen = "tcp://127.0.0.1:0";
+  o.threads = 1;
+  Server server(&store, o);
+  ASSERT_TRUE(server.Start().ok());
+  zmq::context_t ctx;
+  zmq::socket_t c = ConnectedDealer(ctx, server);
+  sp::Request up = UpdateRequest(1, "k", "v1");
+  up.early = true;
+
+  engine->SetGate(false);
+  ASSERT_TRUE(net::SendDealer(c, sp::EncodeRequest(up), 1000).ok());
+  auto first = Recv(c);
+  ASSERT_TRUE(first.ok()) << "no early reply while the write is held: "
+                          << first.status().ToString();
+  EXPECT_EQ(first->rid, 1u);
+  ASSERT_TRUE(first->ok) << first->message;
+  EXPECT_EQ(first->durable, std::optional<bool>(false));
+  ASSERT_TRUE(first->state.has_value() && first->dot.has_value());
+  ASSERT_TRUE(engine->WaitBatches(1));
+  EXPECT_EQ(Recv(c, 200).status().code(), Status::Code::kTimeout)
+      << "durable ack before the write";
+  engine->SetGate(true);
+  auto ack = Recv(c);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_EQ(ack->rid, 1u);
+  EXPECT_TRUE(ack->ok);
+  EXPECT_EQ(ack->durable, std::optional<bool>(true));
+  EXPECT_FALSE(ack->state.has_value());
+
+  // A failed write: the early reply, then an error ack; the key keeps its last durable state.
+  // (After the slow batch above, writes run on a worker for half a second: wait that out.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  DirectClient d(server.direct_endpoint());
+  engine->SetGate(true, /*fail=*/true);
+  sp::Request up2 = UpdateRequest(2, "k", "v2");
+  up2.early = true;
+  d.Send(up2);
+  auto early2 = d.Recv();
+  ASSERT_TRUE(early2.ok() && early2->ok);
+  EXPECT_EQ(early2->durable, std::optional<bool>(false));
+  auto failed = d.Recv();
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  EXPECT_EQ(failed->rid, 2u);
+  EXPECT_FALSE(failed->ok);
+  EXPECT_EQ(failed->code, sp::kErrIo);
+  EXPECT_EQ(failed->durable, std::optional<bool>(true));
+  engine->SetGate(true);
+  d.Send(GetBody(3, "k"));
+  auto got = d.Recv();
+  ASSERT_TRUE(got.ok() && got->ok);
+  EXPECT_EQ(got->state, first->state) << "a failed early write was kept";
+
+  // Without `early` a frontend update is answered once, after its write.
+  d.Send(UpdateRequest(4, "k2", "v"));
+  auto plain = d.Recv();
+  ASSERT_TRUE(plain.ok() && plain->ok);
+  EXPECT_FALSE(plain->durable.has_value());
+  EXPECT_EQ(d.Recv(200).status().code(), Status::Code::kTimeout) << "a second reply";
+  server.Stop();
+}
+
 TEST(Server, BindFailureIsReported) {
   ReplicaStore store(std::make_unique<MemoryEngine>(), 1);
   ServerOptions o;

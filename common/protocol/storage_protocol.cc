@@ -1,6 +1,6 @@
 // MessagePack encoding of the storage protocol. Field names are short and fixed forever:
-//   request: op rid k ctx ts v ms st first last at ak lim
-//   reply:   rid ok code msg st da dc items more actor node dport stats
+//   request: op rid k ctx ts v ms early st first last at ak lim
+//   reply:   rid ok code msg st da dc dur items more actor node dport stats
 // docs/storage-protocol.md is the reference for peers written in other languages.
 #include "common/protocol/storage_protocol.h"
 
@@ -20,7 +20,7 @@ bool HasKey(std::string_view op) { return op == kGet || op == kUpdate || op == k
 uint32_t RequestFieldCount(const Request& r) {
   uint32_t n = 2;  // op, rid
   if (HasKey(r.op)) ++n;
-  if (r.op == kUpdate) n += 3;  // ctx, ts|v, ms
+  if (r.op == kUpdate) n += r.early ? 4 : 3;  // ctx, ts|v, ms, early
   if (r.op == kSync) n += 1;
   if (r.op == kScan) n += r.after_token ? 5 : 3;
   return n;
@@ -61,6 +61,10 @@ std::string EncodeRequest(const Request& r) {
     }
     mp::PackStr(p, "ms");
     p.pack_uint64(r.max_siblings);
+    if (r.early) {
+      mp::PackStr(p, "early");
+      p.pack_true();
+    }
   }
   if (r.op == kSync) {
     mp::PackStr(p, "st");
@@ -125,6 +129,7 @@ Result<Request> DecodeRequest(std::string_view body, uint64_t* rid, std::string*
   auto ts = map->Bool("ts");
   auto value = map->Bytes("v");
   auto ms = map->Uint("ms");
+  auto early = map->Bool("early");
   auto st = map->Bytes("st");
   auto first = map->Uint("first");
   auto last = map->Uint("last");
@@ -132,7 +137,7 @@ Result<Request> DecodeRequest(std::string_view body, uint64_t* rid, std::string*
   auto ak = map->Bytes("ak");
   auto lim = map->Uint("lim");
   for (const Status* s : {&key.status(), &ctx.status(), &ts.status(), &value.status(),
-                          &ms.status(), &st.status(), &first.status(), &last.status(),
+                          &ms.status(), &early.status(), &st.status(), &first.status(), &last.status(),
                           &at.status(), &ak.status(), &lim.status()}) {
     if (!s->ok()) return fail(kErrBadRequest, *s);
   }
@@ -155,6 +160,7 @@ Result<Request> DecodeRequest(std::string_view body, uint64_t* rid, std::string*
       if (!*value) return fail(kErrBadRequest, Bad("update needs 'v' (value) or 'ts': true"));
       r.value = std::move(**value);
     }
+    r.early = early->value_or(false);
     if (*ms) {
       r.max_siblings = **ms;
       if (r.max_siblings == 0) return fail(kErrBadRequest, Bad("'ms' (max_siblings) must be >= 1"));
@@ -190,6 +196,7 @@ std::string EncodeReply(const Reply& r) {
   if (!r.ok) n += 2;
   if (r.state) ++n;
   if (r.dot) n += 2;
+  if (r.durable) ++n;
   if (!r.items.empty()) ++n;
   if (r.more) ++n;
   if (r.actor != 0) ++n;
@@ -221,6 +228,10 @@ std::string EncodeReply(const Reply& r) {
     p.pack_uint64(r.dot->actor);
     mp::PackStr(p, "dc");
     p.pack_uint64(r.dot->counter);
+  }
+  if (r.durable) {
+    mp::PackStr(p, "dur");
+    p.pack(*r.durable);
   }
   if (!r.items.empty()) {
     mp::PackStr(p, "items");
@@ -273,11 +284,12 @@ Result<Reply> DecodeReply(std::string_view body) {
   auto da = map->Uint("da");
   auto dc = map->Uint("dc");
   auto more = map->Bool("more");
+  auto dur = map->Bool("dur");
   auto actor = map->Uint("actor");
   auto node = map->Str("node");
   auto dport = map->Uint("dport");
   for (const Status* s : {&rid.status(), &ok.status(), &code.status(), &msg.status(),
-                          &st.status(), &da.status(), &dc.status(), &more.status(),
+                          &st.status(), &da.status(), &dc.status(), &more.status(), &dur.status(),
                           &actor.status(), &node.status(), &dport.status()}) {
     if (!s->ok()) return *s;
   }
@@ -293,6 +305,7 @@ Result<Reply> DecodeReply(std::string_view body) {
   if (da->has_value() != dc->has_value()) return Bad("reply dot needs both 'da' and 'dc'");
   if (*da) r.dot = version::Dot{**da, **dc};
   r.more = more->value_or(false);
+  r.durable = *dur;
   r.actor = actor->value_or(0);
   r.node = node->value_or("");
   const uint64_t direct_port = dport->value_or(0);

@@ -53,6 +53,9 @@ struct Request {
   bool tombstone = false;              // update: write a tombstone instead of `value`
   std::string value;                   // update
   uint64_t max_siblings = 64;          // update: refuse with too_many_siblings past this
+  // update: the agent may answer twice: at once with the new state (`durable` false), then
+  // once it is durable (`durable` true, or an error). docs/storage-protocol.md, "update".
+  bool early = false;
   std::string state;                   // sync: encoded KeyState
   Token first = 0;                     // scan: token range [first, last]
   Token last = UINT64_MAX;
@@ -73,6 +76,9 @@ struct Reply {
   std::string message;                 // when !ok
   std::optional<std::string> state;    // get (absent when the key has no state), update
   std::optional<version::Dot> dot;     // update: the dot of the new version
+  // update with `early`: false on the first reply (state and dot, not durable yet), true on
+  // the second (no state: only that the write is durable). Absent on a plain reply.
+  std::optional<bool> durable;
   std::vector<ScanItem> items;         // scan
   bool more = false;                   // scan
   version::ActorId actor = 0;          // ping

@@ -12,6 +12,7 @@ namespace {
 bool SameRequest(const Request& a, const Request& b) {
   return a.op == b.op && a.rid == b.rid && a.key == b.key && a.ctx == b.ctx &&
          a.tombstone == b.tombstone && a.value == b.value && a.max_siblings == b.max_siblings &&
+         a.early == b.early &&
          a.state == b.state && a.first == b.first && a.last == b.last &&
          a.after_token == b.after_token && a.after_key == b.after_key && a.limit == b.limit;
 }
@@ -55,6 +56,11 @@ TEST(StorageProtocol, RequestRoundTrips) {
   Request empty_value = put;
   empty_value.value.clear();
   EXPECT_TRUE(SameRequest(empty_value, RoundTrip(empty_value)));
+
+  Request early = put;
+  early.early = true;
+  EXPECT_TRUE(SameRequest(early, RoundTrip(early)));
+  EXPECT_FALSE(RoundTrip(put).early);
 
   Request sync;
   sync.op = "sync";
@@ -111,12 +117,14 @@ TEST(StorageProtocol, ReplyRoundTrips) {
   ping.actor = 42;
   ping.node = "n1";
   ping.direct_port = 40123;
+  ping.durable = true;
   ping.stats = {{"keys", 5}, {"flushes", 0}};
   d = DecodeReply(EncodeReply(ping));
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->actor, 42u);
   EXPECT_EQ(d->node, "n1");
   EXPECT_EQ(d->direct_port, 40123u);
+  EXPECT_EQ(d->durable, std::optional<bool>(true));
   EXPECT_EQ(d->stats, ping.stats);
 
   Reply err = ErrorReply(5, kErrCorruption, "block checksum mismatch");
