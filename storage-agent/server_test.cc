@@ -650,14 +650,19 @@ sp::Request Op(const std::string& op, uint64_t rid, const std::string& key = "")
   return r;
 }
 
+// A ping over a fresh DEALER on the harness's ROUTER.
+Result<sp::Reply> RouterPing(Harness& h) {
+  auto dealer = h.Dealer();
+  Send(dealer, "ping", 1);
+  return Recv(dealer);
+}
+
 TEST(Server, DirectTransportServesWhatTheRouterServes) {
   Harness h("direct", 2, 16, "tcp://127.0.0.1:0");
   ASSERT_FALSE(h.server->direct_endpoint().empty());
   // The ROUTER's ping advertises the direct port.
-  auto dealer = h.Dealer();
-  Send(dealer, "ping", 1);
-  auto pong = Recv(dealer);
-  ASSERT_TRUE(pong.ok()) << pong.status().ToString();
+  auto pong = RouterPing(h);
+  ASSERT_TRUE(pong.ok() && pong->ok) << pong.status().ToString();
   std::string host;
   int port = 0;
   ASSERT_TRUE(net::ParseTcpEndpoint(h.server->direct_endpoint(), &host, &port).ok());
@@ -713,9 +718,7 @@ TEST(Server, DirectPeerSpeakingGarbageLosesOnlyItsConnection) {
   auto pong = good.Recv();
   ASSERT_TRUE(pong.ok() && pong->ok) << pong.status().ToString();
   EXPECT_EQ(pong->rid, 7u);
-  auto dealer = h.Dealer();
-  Send(dealer, "ping", 8);
-  auto zpong = Recv(dealer);
+  auto zpong = RouterPing(h);
   ASSERT_TRUE(zpong.ok() && zpong->ok);
 }
 
@@ -740,9 +743,7 @@ TEST(Server, DirectConnectionClosedBeforeItsWorkerReplyIsHarmless) {
 TEST(Server, DirectTransportOffAdvertisesNoPort) {
   Harness h("direct-off", 1, 16, "off");
   EXPECT_TRUE(h.server->direct_endpoint().empty());
-  auto dealer = h.Dealer();
-  Send(dealer, "ping", 1);
-  auto pong = Recv(dealer);
+  auto pong = RouterPing(h);
   ASSERT_TRUE(pong.ok() && pong->ok);
   EXPECT_EQ(pong->direct_port, 0u);
 }

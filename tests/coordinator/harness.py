@@ -64,6 +64,22 @@ def request(endpoint, msg, timeout=5.0):
     return raw_request(endpoint, pack(msg), timeout)
 
 
+def put(node, key, value, ctx=None, timeout=10.0, **fields):
+    """A client put through `node`'s coordinator; extra protocol fields as keywords (w=2)."""
+    m = {"v": 1, "op": "put", "key": key, "value": value}
+    if ctx is not None:
+        m["ctx"] = ctx
+    m.update(fields)
+    return node.req(m, timeout=timeout)
+
+
+def get(node, key, timeout=10.0, **fields):
+    """A client get through `node`'s coordinator; extra protocol fields as keywords (r="all")."""
+    m = {"v": 1, "op": "get", "key": key}
+    m.update(fields)
+    return node.req(m, timeout=timeout)
+
+
 class Node:
     def __init__(self, cluster, i, dc, rack, base):
         self.cluster = cluster

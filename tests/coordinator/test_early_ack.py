@@ -15,7 +15,7 @@ import unittest
 
 import zmq
 
-from harness import CTX, Cluster, pack, unpack
+from harness import CTX, Cluster, get, pack, put, unpack
 
 
 def free_port():
@@ -87,18 +87,6 @@ class EarlyAckProxy(threading.Thread):
         finally:
             router.close()
             dealer.close()
-
-
-def put(node, key, value, **kw):
-    m = {"v": 1, "op": "put", "key": key, "value": value}
-    m.update(kw)
-    return node.req(m, timeout=10)
-
-
-def get(node, key, **kw):
-    m = {"v": 1, "op": "get", "key": key}
-    m.update(kw)
-    return node.req(m, timeout=10)
 
 
 class EarlyAckTest(unittest.TestCase):

@@ -6,21 +6,7 @@ import signal
 import time
 import unittest
 
-from harness import Cluster
-
-
-def put(node, key, value, ctx=None, **kw):
-    m = {"v": 1, "op": "put", "key": key, "value": value}
-    if ctx is not None:
-        m["ctx"] = ctx
-    m.update(kw)
-    return node.req(m, timeout=10)
-
-
-def get(node, key, **kw):
-    m = {"v": 1, "op": "get", "key": key}
-    m.update(kw)
-    return node.req(m, timeout=10)
+from harness import Cluster, get, put
 
 
 def timed(fn):

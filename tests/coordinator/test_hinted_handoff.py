@@ -3,17 +3,10 @@ that misses a replica leaves a hint with a stand-in node's gossip agent; under `
 hint of a node outside the preference list counts toward W (never under `strong`); the hint
 survives a SIGKILL of the agent holding it and reaches the replica when it is back, so every
 acknowledged write reaches all N replicas once failures heal, without any read."""
-import signal
 import time
 import unittest
 
-from harness import Cluster
-
-
-def put(node, key, value, **kw):
-    m = {"v": 1, "op": "put", "key": key, "value": value}
-    m.update(kw)
-    return node.req(m, timeout=10)
+from harness import Cluster, put
 
 
 def holders(cluster, key, value):
