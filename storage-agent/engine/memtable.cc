@@ -39,6 +39,11 @@ constexpr size_t kBlockBytes = 256 * 1024;
 constexpr uint64_t kBloomBytesPerBit = 8;
 constexpr uint64_t kMaxBloomLines = (8ull << 20) / 64;  // 8 MiB: memtables of 512 MiB
 constexpr int kBloomProbes = 6;
+// Point index: one slot per kIndexBytesPerSlot bytes of the expected size (a pointer per 128
+// bytes: 6% on top), a power of two within [2^10, 2^22].
+constexpr uint64_t kIndexBytesPerSlot = 128;
+constexpr int kMinIndexBits = 10;
+constexpr int kMaxIndexBits = 22;
 
 // The probe positions of a hash (the same derivation as the table filters in bloom.cc): the
 // line from the high 32 bits, then a + i*b over the low 32 bits with b odd.
@@ -75,6 +80,14 @@ MemTable::MemTable(uint64_t first_log_number, uint64_t expected_bytes)
   const size_t words = static_cast<size_t>(bloom_lines_) * 8;
   bloom_.reset(new std::atomic<uint64_t>[words]);
   for (size_t i = 0; i < words; ++i) bloom_[i].store(0, std::memory_order_relaxed);
+  int bits = kMinIndexBits;
+  while (bits < kMaxIndexBits && (uint64_t{1} << bits) * kIndexBytesPerSlot < expected_bytes) {
+    ++bits;
+  }
+  index_shift_ = 64 - bits;
+  const size_t slots = size_t{1} << bits;
+  index_.reset(new std::atomic<Node*>[slots]);
+  for (size_t i = 0; i < slots; ++i) index_[i].store(nullptr, std::memory_order_relaxed);
   head_ = NewNode({}, 0, {}, kMaxHeight);
 }
 
@@ -103,6 +116,11 @@ bool MemTable::BloomMayContain(uint64_t h) const {
     }
   }
   return true;
+}
+
+std::atomic<MemTable::Node*>& MemTable::IndexSlot(uint64_t h) const {
+  // Fibonacci hashing: the Bloom filter uses the hash's own bits; these are mixed anew.
+  return index_[static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> index_shift_)];
 }
 
 MemTable::~MemTable() {
@@ -195,11 +213,17 @@ void MemTable::Add(std::string_view ikey, uint64_t seq, std::string_view record)
     max_height_.store(h, std::memory_order_relaxed);
   }
   Node* n = NewNode(ikey, seq, record, h);
-  BloomAdd(BloomFilter::Hash(ikey));  // before the node is reachable
+  const uint64_t key_hash = BloomFilter::Hash(ikey);
+  BloomAdd(key_hash);  // before the node is reachable
   for (int i = 0; i < h; ++i) {
     n->links()[i].store(prev[i]->links()[i].load(std::memory_order_relaxed),
                         std::memory_order_relaxed);
     prev[i]->SetNext(i, n);
+  }
+  std::atomic<Node*>& slot = IndexSlot(key_hash);
+  const Node* cur = slot.load(std::memory_order_relaxed);
+  if (cur == nullptr || (cur->key() == ikey && cur->seq < seq)) {
+    slot.store(n, std::memory_order_release);
   }
   entries_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -214,7 +238,13 @@ bool MemTable::Get(std::string_view ikey, std::string_view* record) const {
 
 bool MemTable::Get(std::string_view ikey, uint64_t key_hash, std::string_view* record) const {
   if (!BloomMayContain(key_hash)) return false;
-  Node* n = FindGreaterOrEqual(ikey, UINT64_MAX, nullptr);
+  const Node* indexed = IndexSlot(key_hash).load(std::memory_order_acquire);
+  if (indexed == nullptr) return false;  // no key of this hash was ever added
+  if (indexed->key() == ikey) {
+    *record = indexed->record();
+    return true;
+  }
+  Node* n = FindGreaterOrEqual(ikey, UINT64_MAX, nullptr);  // the slot is another key's
   if (n != nullptr && n->key() == ikey) {
     *record = n->record();
     return true;

@@ -2,7 +2,10 @@
 // at a time (the engine's group-commit leader) and any number of concurrent lock-free readers.
 // Entries are ordered by internal key, then newest sequence first; readers see the newest.
 // A small Bloom filter over the keys lets a point read of a key that is not here (the usual
-// case: most keys live in tables) skip the skiplist walk, a dozen or more cache misses.
+// case: most keys live in tables) skip the skiplist walk, a dozen or more cache misses. A point
+// index (a hash slot per key, holding its newest node) lets a read of a key that is here skip
+// it too: in a cluster, the same keys are read and rewritten while they are in the memtable,
+// and the walk was the storage agent's hottest code (docs/benchmarks.md).
 #pragma once
 
 #include <atomic>
@@ -43,6 +46,7 @@ class MemTable {
   // False when the Bloom filter rules `ikey` out (it was certainly never added).
   bool MayContain(std::string_view ikey) const;
   uint64_t bloom_bytes() const { return static_cast<uint64_t>(bloom_lines_) * 64; }
+  uint64_t index_bytes() const { return (uint64_t{1} << (64 - index_shift_)) * sizeof(void*); }
 
   struct Node;
 
@@ -59,6 +63,7 @@ class MemTable {
   int height() const { return max_height_.load(std::memory_order_relaxed); }
   void BloomAdd(uint64_t key_hash);
   bool BloomMayContain(uint64_t key_hash) const;
+  std::atomic<Node*>& IndexSlot(uint64_t key_hash) const;
 
   const uint64_t first_log_number_;
   Node* head_;
@@ -69,6 +74,12 @@ class MemTable {
   // release stores before the node is linked; bits are never cleared.
   uint32_t bloom_lines_ = 1;
   std::unique_ptr<std::atomic<uint64_t>[]> bloom_;
+  // Point index: slot -> the newest node of the first key added that hashed to the slot.
+  // Slots are never cleared or taken over by another key, so an empty slot proves that no key
+  // of its hash was added, and a key whose slot holds another key is found by the walk. Only
+  // the writer stores (release, after the node is linked).
+  std::unique_ptr<std::atomic<Node*>[]> index_;
+  int index_shift_ = 64;
   uint64_t rnd_ = 0x2545F4914F6CDD1Dull;
   // Arena: memory lives until the memtable dies. Blocks are mapped with mmap, not malloc: a
   // flushed memtable's megabytes go back to the OS at once instead of staying in malloc's

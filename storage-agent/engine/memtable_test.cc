@@ -1,5 +1,6 @@
-// MemTable tests: newest version wins, ordering, one entry per key when iterating, bounded
-// memory accounting, and a reader running concurrently with the writer.
+// MemTable tests: newest version wins (also through the point index when its slots collide),
+// ordering, one entry per key when iterating, bounded memory accounting, and a reader running
+// concurrently with the writer.
 #include "storage-agent/engine/memtable.h"
 
 #include <gtest/gtest.h>
@@ -105,6 +106,38 @@ TEST(MemTableTest, OverfullBloomFilterStillFindsEverything) {
     ASSERT_EQ(found, model.count(k) == 1) << k;
     if (found) {
       EXPECT_EQ(rec, model[k]);
+    }
+  }
+}
+
+TEST(MemTableTest, PointIndexFindsTheNewestVersionWhenSlotsCollide) {
+  // The smallest index (1024 slots) for 20,000 keys: most keys share a slot with another and
+  // are found by the walk; those that own a slot are found through it. Versions arrive in
+  // mixed order (an older sequence added after a newer one must not replace it).
+  MemTable m(1, 1);
+  EXPECT_EQ(m.index_bytes(), 1024u * sizeof(void*));
+  std::map<std::string, std::pair<uint64_t, std::string>> newest;
+  uint64_t seq = 1000000;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 20000; ++i) {
+      const std::string k = "key" + std::to_string(i);
+      // The last round goes back in time for every third key: its version is added last but
+      // is not the newest.
+      const uint64_t s = (round == 2 && i % 3 == 0) ? seq - 900000 : seq;
+      ++seq;
+      const std::string v = k + "@" + std::to_string(s);
+      m.Add(k, s, v);
+      auto& best = newest[k];
+      if (s > best.first) best = {s, v};
+    }
+  }
+  for (int i = 0; i < 25000; ++i) {
+    const std::string k = "key" + std::to_string(i);
+    std::string_view rec;
+    const bool found = m.Get(k, &rec);
+    ASSERT_EQ(found, i < 20000) << k;
+    if (found) {
+      ASSERT_EQ(rec, newest[k].second) << k;
     }
   }
 }
