@@ -1,9 +1,10 @@
 // ringkv-bench: a closed-loop load generator for a ringkv cluster (YCSB core workloads A, B, C).
 // Each client issues one request at a time: by default a thread with its own Client (one REQ
-// connection); with --loop one thread drives every client (bench_loop.cc). An update carries the context its client last got for that key (from a get or put reply; for a
-// key it never saw, it reads one first), as an application would, so siblings come only from
-// real concurrency. Prints throughput, latency
-// percentiles per op type, errors by code, sibling counts and its own CPU use.
+// connection); with --loop one thread drives every client (bench_loop.cc). An update carries
+// the context its client last got for that key (from a get or put reply; for a key it never
+// saw, it reads one first), as an application would, so siblings come only from real
+// concurrency. Prints throughput, latency percentiles per op type, errors by code, sibling
+// counts and its own CPU use.
 #include <sys/resource.h>
 
 #include <algorithm>

@@ -330,8 +330,7 @@ bool Coordinator::SendToPeer(size_t peer, const std::string& body, bool unconnec
   Peer& p = *peers_[peer];
   if (p.attached && p.direct && !p.direct->connecting()) {
     if (p.direct->Queue(body)) return true;  // written at the end of the loop pass
-    DropDirect(peer, "direct send queue full");
-    MarkDown(peer, "send queue full");
+    FailDirect(peer, "direct send queue full", "send queue full");
     return false;
   }
   if (!p.attached || (!p.connected && !unconnected_ok)) {
@@ -469,15 +468,13 @@ void Coordinator::ConnectDirect(size_t peer, int64_t now) {
   }
   Result<int> fd = s.ok() ? net::ConnectTcp(host, static_cast<int>(p.direct_port)) : Result<int>(s);
   if (!fd.ok()) {
-    p.direct_backoff_ms = std::min(kDirectRetryMaxMs, std::max(kDirectRetryMinMs,
-                                                               2 * p.direct_backoff_ms));
-    p.direct_retry_ms = now + p.direct_backoff_ms;
+    DelayNextDirect(p, now);
     RINGKV_LOG(kWarn) << "storage agent of " << p.node_id << ": no direct connection ("
                       << fd.status().ToString() << "); using ZeroMQ";
     return;
   }
   net::FrameConn::Limits limits;
-  limits.max_frame_bytes = storage_protocol::kMaxBodyBytes + (64u << 10);
+  limits.max_frame_bytes = sp::kMaxFrameBytes;
   p.direct = std::make_unique<net::FrameConn>(*fd, /*connecting=*/true, limits);
 }
 
@@ -486,10 +483,18 @@ void Coordinator::DropDirect(size_t peer, const std::string& why) {
   if (!p.direct) return;
   RINGKV_LOG(kInfo) << "storage agent of " << p.node_id << ": direct connection closed: " << why;
   dropped_directs_.push_back(std::move(p.direct));
-  const int64_t now = Now();
-  p.direct_backoff_ms = std::min(kDirectRetryMaxMs, std::max(kDirectRetryMinMs,
-                                                             2 * p.direct_backoff_ms));
+  DelayNextDirect(p, Now());
+}
+
+void Coordinator::DelayNextDirect(Peer& p, int64_t now) {
+  p.direct_backoff_ms =
+      std::min(kDirectRetryMaxMs, std::max(kDirectRetryMinMs, 2 * p.direct_backoff_ms));
   p.direct_retry_ms = now + p.direct_backoff_ms;
+}
+
+void Coordinator::FailDirect(size_t peer, const std::string& why, const char* down_why) {
+  DropDirect(peer, why);
+  MarkDown(peer, down_why);
 }
 
 void Coordinator::OnDirectEvents(size_t peer, short revents) {
@@ -515,10 +520,7 @@ void Coordinator::OnDirectEvents(size_t peer, short revents) {
     }
     HandleStorageReply(peer, *reply);
   });
-  if (!s.ok() && p.direct.get() == conn) {
-    DropDirect(peer, s.ToString());
-    MarkDown(peer, "direct connection dropped");
-  }
+  if (!s.ok() && p.direct.get() == conn) FailDirect(peer, s.ToString());
 }
 
 void Coordinator::FlushDirect() {
@@ -526,10 +528,7 @@ void Coordinator::FlushDirect() {
     Peer& p = *peers_[i];
     if (!p.direct || !p.direct->WantsWrite()) continue;
     Status s = p.direct->Flush();
-    if (!s.ok()) {
-      DropDirect(i, s.ToString());
-      MarkDown(i, "direct connection dropped");
-    }
+    if (!s.ok()) FailDirect(i, s.ToString());
   }
 }
 

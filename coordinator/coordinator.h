@@ -75,6 +75,10 @@ class Coordinator {
   // Direct transport (frame_conn.h) to storage agents.
   void ConnectDirect(size_t peer, int64_t now);
   void DropDirect(size_t peer, const std::string& why);
+  // DropDirect, then the agent is down (its connection failed).
+  void FailDirect(size_t peer, const std::string& why,
+                  const char* down_why = "direct connection dropped");
+  void DelayNextDirect(Peer& p, int64_t now);  // backoff before the next direct connect
   void OnDirectEvents(size_t peer, short revents);
   void FlushDirect();
   // False (and the agent marked down) when the message could not be queued at once.

@@ -80,7 +80,7 @@ void HintDeliverer::Fill(Target& t, int64_t now_ms) {
     so.immediate = true;  // a send to a storage agent that is down fails at once (EAGAIN)
     so.send_hwm = static_cast<int>(window) * 2;
     so.recv_hwm = static_cast<int>(window) * 2;
-    so.max_msg_size = static_cast<int64_t>(sp::kMaxBodyBytes + (64u << 10));
+    so.max_msg_size = static_cast<int64_t>(sp::kMaxFrameBytes);
     auto s = net::MakeSocket(ctx_, zmq::socket_type::dealer, so);
     if (!s.ok()) {
       Fail(t, now_ms, s.status().ToString());

@@ -141,7 +141,7 @@ void Server::FrontendLoop(std::promise<Status> bound) {
   net::SocketOptions fo;
   // Giant frames are dropped by ZeroMQ itself (the peer is disconnected); bodies between
   // kMaxBodyBytes and this bound get a too_large reply.
-  fo.max_msg_size = static_cast<int64_t>(sp::kMaxBodyBytes + (64u << 10));
+  fo.max_msg_size = static_cast<int64_t>(sp::kMaxFrameBytes);
   fo.heartbeat_ivl_ms = 5000;
   fo.heartbeat_timeout_ms = 15000;
   auto front = net::MakeSocket(ctx_, zmq::socket_type::router, fo);
@@ -214,7 +214,7 @@ void Server::FrontendLoop(std::promise<Status> bound) {
   uint64_t next_conn_id = 1;
   std::vector<uint64_t> doomed;  // connections to close at the end of this pass
   net::FrameConn::Limits conn_limits;
-  conn_limits.max_frame_bytes = sp::kMaxBodyBytes + (64u << 10);
+  conn_limits.max_frame_bytes = sp::kMaxFrameBytes;
   conn_limits.max_out_bytes = kMaxDirectUnsentBytes;
 
   auto reply_front = [&](const net::Frames& route, std::string_view body) {

@@ -43,6 +43,9 @@ inline constexpr std::string_view kErrInternal = "internal";
 // Hard limits the agent enforces whatever a peer sends.
 inline constexpr size_t kMaxKeyBytes = 1024;
 inline constexpr size_t kMaxBodyBytes = 16u << 20;
+// A frame (ZeroMQ message or direct-transport frame) longer than this ends the connection; one
+// between kMaxBodyBytes and this is answered with too_large.
+inline constexpr size_t kMaxFrameBytes = kMaxBodyBytes + (64u << 10);
 inline constexpr uint32_t kMaxScanLimit = 10000;
 
 struct Request {
