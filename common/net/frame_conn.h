@@ -18,21 +18,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/net/stream_conn.h"
 #include "common/status.h"
 
 namespace ringkv::net {
 
-// "tcp://HOST:PORT" -> host and port. HOST is an IPv4 address or a name; "*" is the wildcard.
-Status ParseTcpEndpoint(const std::string& endpoint, std::string* host, int* port);
-
-// A listening socket (non-blocking, SO_REUSEADDR) on `endpoint` ("tcp://HOST:PORT"; port 0 or
-// "*": any free port). *bound gets the endpoint with the port resolved. Returns the fd.
-Result<int> ListenTcp(const std::string& endpoint, std::string* bound);
-// One pending connection of `listen_fd` as a non-blocking fd with TCP_NODELAY, or -1 with errno
-// set: EAGAIN when none is waiting, else the error (EMFILE: out of file descriptors).
-int AcceptTcp(int listen_fd);
-// Starts a non-blocking connect; the connection is usable once FrameConn::FinishConnect says so.
-Result<int> ConnectTcp(const std::string& host, int port);
+// The TCP helpers that create its fds (ParseTcpEndpoint, ListenTcp, AcceptTcp, ConnectTcp) are
+// in stream_conn.h, shared with ZmtpConn.
 
 class FrameConn {
  public:
@@ -47,8 +39,8 @@ class FrameConn {
   FrameConn(const FrameConn&) = delete;
   FrameConn& operator=(const FrameConn&) = delete;
 
-  int fd() const { return fd_; }
-  bool connecting() const { return connecting_; }
+  int fd() const { return stream_.fd(); }
+  bool connecting() const { return stream_.connecting(); }
   // While connecting: OK once connected (and from then on), Incomplete while the connect is in
   // progress, else the connect error.
   Status FinishConnect();
@@ -59,8 +51,8 @@ class FrameConn {
   // Writes queued output until done or the socket would block. An error means the connection
   // is unusable (the caller closes it).
   Status Flush();
-  bool WantsWrite() const { return out_.size() > out_pos_; }
-  size_t unsent_bytes() const { return out_.size() - out_pos_; }
+  bool WantsWrite() const { return stream_.WantsWrite(); }
+  size_t unsent_bytes() const { return stream_.unsent_bytes(); }
 
   // Reads at most about `max_bytes` and calls on_frame for every whole frame received (the view
   // is valid during the call only). Unavailable when the peer closed; InvalidArgument for a
@@ -69,14 +61,8 @@ class FrameConn {
   Status Read(const std::function<void(std::string_view)>& on_frame, size_t max_bytes = 1u << 20);
 
  private:
-  int fd_;
-  bool connecting_;
+  StreamConn stream_;
   Limits limits_;
-  std::vector<char> in_;
-  size_t in_pos_ = 0;  // first unparsed byte of in_
-  size_t in_end_ = 0;  // end of the bytes received
-  std::string out_;
-  size_t out_pos_ = 0;  // first unsent byte of out_
 };
 
 }  // namespace ringkv::net
