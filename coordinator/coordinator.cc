@@ -1,7 +1,9 @@
 // The coordinator's reactor: request state machines for put, get and delete over the storage
 // protocol, replica liveness by pings and deadlines, read repair.
 //
-// DESIGN. One thread, one zmq_poll over [client ROUTER, storage ROUTER, monitor fd]. A client
+// DESIGN. One thread, one epoll set (common/net/poller.h) over the client endpoint (its
+// listener and one ZMTP connection per client, client_endpoint.h), the storage ROUTER's and its
+// monitor's ZMQ_FDs, and the direct connections to storage agents. A client
 // request that needs replicas becomes an Op (kept in ops_ until every replica answered or its
 // deadline passed) with one Slot per replica of the key's preference list. Messages to storage
 // agents carry rid = op id << 8 | phase << 5 | slot, so a reply finds its op, its slot, and is
@@ -56,6 +58,11 @@ constexpr int64_t kReattachMinMs = 100;   // a flapping agent is not reconnected
 constexpr size_t kRoutingIdSize = 9;      // 'p', peer index, connection generation (big-endian)
 constexpr int64_t kDirectRetryMinMs = 100;    // first wait before a new direct connect
 constexpr int64_t kDirectRetryMaxMs = 30000;  // backoff cap while direct connects fail
+// Poller tags (kind in bits 56..63; kinds 1-3 belong to the ClientEndpoint).
+constexpr uint64_t kTagStorage = 8ull << 56;   // storage_'s ZMQ_FD
+constexpr uint64_t kTagMonitor = 9ull << 56;   // the storage monitor's ZMQ_FD
+constexpr uint64_t kTagDirect = 10ull << 56;   // a direct connection; low bits: peer index
+constexpr uint64_t kTagIdMask = (1ull << 56) - 1;
 
 void PutBig32(char* p, uint32_t v) {
   p[0] = static_cast<char>(v >> 24);
@@ -126,24 +133,17 @@ Status Coordinator::Start() {
     return Status::InvalidArgument("no --listen endpoint and no client= endpoint for node " +
                                    opts_.node_id);
   }
-  net::SocketOptions so;
-  so.send_hwm = 100000;
-  so.recv_hwm = 100000;
-  so.max_msg_size = kClientMaxMsgBytes;
-  auto sock = net::MakeSocket(ctx_, zmq::socket_type::router, so);
-  if (!sock.ok()) return sock.status();
-  client_ = std::move(*sock);
-  RINGKV_RETURN_IF_ERROR(net::Bind(client_, listen));
-  items_.clear();
-  items_.push_back(zmq::pollitem_t{client_.handle(), 0, ZMQ_POLLIN, 0});
-  items_.push_back(zmq::pollitem_t{storage_.handle(), 0, ZMQ_POLLIN, 0});
+  if (!poller_.ok()) return Status::Internal("epoll_create1 failed");
+  client_ = std::make_unique<ClientEndpoint>(ctx_, &poller_, kClientMaxMsgBytes, kMaxClientFrames);
+  RINGKV_RETURN_IF_ERROR(client_->Bind(listen, opts_.client_libzmq));
+  // Both ZeroMQ sockets join through their FDs (readable when commands wait: drain then).
+  RINGKV_RETURN_IF_ERROR(
+      poller_.Watch(storage_.get(zmq::sockopt::fd), EPOLLIN, kTagStorage));
   if (storage_monitor_) {
-    // Its fd, not the socket: readable when the monitor got a message after being drained.
-    const auto fd = storage_monitor_.get(zmq::sockopt::fd);
-    items_.push_back(zmq::pollitem_t{nullptr, fd, ZMQ_POLLIN, 0});
+    RINGKV_RETURN_IF_ERROR(
+        poller_.Watch(storage_monitor_.get(zmq::sockopt::fd), EPOLLIN, kTagMonitor));
   }
-  fixed_items_ = items_.size();
-  RINGKV_LOG(kInfo) << "node " << opts_.node_id << " serving clients on " << listen << ", ring "
+  RINGKV_LOG(kInfo) << "node " << opts_.node_id << " serving clients on " << listen << " (" << client_->transport() << "), ring "
                     << ring_source_->Describe() << ", " << ring_.nodes().size() << " nodes, N="
                     << ring_.N() << ", r=" << QuorumSpecName(opts_.r) << " w="
                     << QuorumSpecName(opts_.w) << " consistency="
@@ -251,6 +251,7 @@ void Coordinator::AttachPeer(size_t peer) {
   p.probe_sent = false;
   // Without connection events nothing says when it connects: sends queue until it does.
   p.connected = !storage_monitor_;
+  storage_touched_ = true;  // a socket operation may consume its FD's signal
   Status s = Status::OK();
   if (zmq_setsockopt(storage_.handle(), ZMQ_CONNECT_ROUTING_ID, id, sizeof(id)) != 0) {
     s = Status::IOError(std::string("ZMQ_CONNECT_ROUTING_ID: ") + zmq_strerror(zmq_errno()));
@@ -266,6 +267,7 @@ void Coordinator::AttachPeer(size_t peer) {
 void Coordinator::DetachPeer(size_t peer) {
   Peer& p = *peers_[peer];
   if (p.attached) {
+    storage_touched_ = true;
     // Drops what is queued for the connection too (linger 0).
     Status s = net::Disconnect(storage_, p.endpoint);
     if (!s.ok()) {
@@ -338,6 +340,7 @@ bool Coordinator::SendToPeer(size_t peer, const std::string& body, bool unconnec
     return false;
   }
   void* s = storage_.handle();
+  storage_touched_ = true;
   if (zmq_send(s, p.routing_id.data(), p.routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
     // EHOSTUNREACH: its connection is gone (ROUTER_MANDATORY); EAGAIN: its queue is full.
     MarkDown(peer, zmq_errno() == EAGAIN ? "send queue full" : "not connected (send refused)");
@@ -397,6 +400,13 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
   // requests do not meet a cluster that looks down only because connections are still forming.
   const int64_t serve_from = Now() + opts_.startup_wait_ms;
   bool serving = false;
+  bool client_pending = false;  // the client endpoint may hold unread messages
+  std::vector<net::Poller::Event> events;
+  const ClientEndpoint::OnMessage on_client = [this](ClientRoute route,
+                                                     std::vector<std::string_view>& frames,
+                                                     bool truncated) {
+    HandleClientMessage(std::move(route), frames, truncated);
+  };
   while (!stop.load(std::memory_order_relaxed)) {
     int64_t now = Now();
     if (!serving) {
@@ -405,40 +415,32 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
         all_up = all_up && (!p->in_ring || p->up || p->kind == Peer::kGossip);
       }
       serving = all_up || now >= serve_from;
+      if (serving) RINGKV_RETURN_IF_ERROR(client_->StartServing());
     }
-    items_[0].events = serving ? ZMQ_POLLIN : 0;
-    items_.resize(fixed_items_);
-    item_peer_.clear();
-    for (size_t i = 0; i < peers_.size(); ++i) {
-      const net::FrameConn* d = peers_[i]->direct.get();
-      if (d == nullptr) continue;
-      short events = d->connecting() ? ZMQ_POLLOUT : ZMQ_POLLIN;
-      if (d->WantsWrite()) events |= ZMQ_POLLOUT;
-      items_.push_back(zmq::pollitem_t{nullptr, d->fd(), events, 0});
-      item_peer_.push_back(i);
-    }
-    int64_t wait = std::max<int64_t>(0, NextWake(now) - now);
-    int rc = zmq_poll(items_.data(), static_cast<int>(items_.size()), static_cast<long>(wait));
-    if (rc < 0) {
-      if (zmq_errno() == EINTR) continue;
-      if (zmq_errno() == ETERM) return Status::OK();
-      return Status::Internal(std::string("zmq_poll: ") + zmq_strerror(zmq_errno()));
-    }
+    WatchDirects();
+    const int64_t wait =
+        client_pending || storage_touched_ ? 0 : std::max<int64_t>(0, NextWake(now) - now);
+    RINGKV_RETURN_IF_ERROR(poller_.Wait(static_cast<int>(wait), &events));
     now = Now();
-    if (rc > 0) {
-      // Connection events first (no request goes to a connection known to be gone), then
-      // replies, which complete requests, then new requests.
-      if (items_.size() > 2 && (items_[2].revents & ZMQ_POLLIN)) {
+    // Connection events first (no request goes to a connection known to be gone), then
+    // replies, which complete requests, then new requests.
+    bool storage_event = false;
+    for (const auto& ev : events) {
+      if ((ev.tag & ~kTagIdMask) == kTagMonitor) {
         DrainMonitor();
         next_monitor_drain_ms_ = now + kMonitorDrainMs;
       }
-      for (size_t i = 0; i < item_peer_.size(); ++i) {
-        if (short ev = items_[fixed_items_ + i].revents; ev != 0) {
-          OnDirectEvents(item_peer_[i], ev);
-        }
-      }
-      if (items_[1].revents & ZMQ_POLLIN) DrainPeers();
-      if (serving && (items_[0].revents & ZMQ_POLLIN)) DrainClient();
+      storage_event = storage_event || (ev.tag & ~kTagIdMask) == kTagStorage;
+    }
+    for (const auto& ev : events) {
+      if ((ev.tag & ~kTagIdMask) == kTagDirect) OnDirectEvents(ev.tag & kTagIdMask, ev.events);
+    }
+    if (storage_event || storage_touched_ || now >= next_storage_drain_ms_) {
+      storage_touched_ = DrainPeers();
+      next_storage_drain_ms_ = now + kMonitorDrainMs;
+    }
+    for (const auto& ev : events) {
+      if (ClientEndpoint::OwnsTag(ev.tag)) client_->OnEvent(ev.tag, ev.events, on_client);
     }
     now = Now();
     if (now >= next_monitor_drain_ms_) {
@@ -449,6 +451,7 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
     PingPeers(now);
     PollRing(now);
     FlushDirect();
+    client_pending = client_->Flush(on_client);
     dropped_directs_.clear();
   }
   return Status::OK();
@@ -482,6 +485,8 @@ void Coordinator::DropDirect(size_t peer, const std::string& why) {
   Peer& p = *peers_[peer];
   if (!p.direct) return;
   RINGKV_LOG(kInfo) << "storage agent of " << p.node_id << ": direct connection closed: " << why;
+  poller_.Forget(p.direct->fd());  // before its fd is closed (poller.h)
+  p.direct_events = 0;
   dropped_directs_.push_back(std::move(p.direct));
   DelayNextDirect(p, Now());
 }
@@ -497,7 +502,8 @@ void Coordinator::FailDirect(size_t peer, const std::string& why, const char* do
   MarkDown(peer, down_why);
 }
 
-void Coordinator::OnDirectEvents(size_t peer, short revents) {
+void Coordinator::OnDirectEvents(size_t peer, uint32_t events) {
+  if (peer >= peers_.size()) return;
   Peer& p = *peers_[peer];
   if (!p.direct) return;
   if (p.direct->connecting()) {
@@ -509,7 +515,7 @@ void Coordinator::OnDirectEvents(size_t peer, short revents) {
                       << p.direct_port;
     return;
   }
-  if (!(revents & (ZMQ_POLLIN | ZMQ_POLLERR))) return;
+  if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP))) return;
   net::FrameConn* conn = p.direct.get();
   Status s = conn->Read([&](std::string_view body) {
     auto reply = sp::DecodeReply(body);
@@ -521,6 +527,22 @@ void Coordinator::OnDirectEvents(size_t peer, short revents) {
     HandleStorageReply(peer, *reply);
   });
   if (!s.ok() && p.direct.get() == conn) FailDirect(peer, s.ToString());
+}
+
+void Coordinator::WatchDirects() {
+  for (size_t i = 0; i < peers_.size(); ++i) {
+    Peer& p = *peers_[i];
+    if (!p.direct) continue;
+    uint32_t events = p.direct->connecting() ? EPOLLOUT : EPOLLIN;
+    if (p.direct->WantsWrite()) events |= EPOLLOUT;
+    if (events == p.direct_events) continue;
+    Status s = poller_.Watch(p.direct->fd(), events, kTagDirect | i);
+    if (!s.ok()) {
+      FailDirect(i, s.ToString());
+      continue;
+    }
+    p.direct_events = events;
+  }
 }
 
 void Coordinator::FlushDirect() {
@@ -545,57 +567,28 @@ void Coordinator::RunTimers(int64_t now) {
 // ---------------------------------------------------------------------------------------------
 // Client side
 
-void Coordinator::DrainClient() {
-  void* s = client_.handle();
-  for (int n = 0; n < kDrainBatch; ++n) {
-    std::vector<zmq::message_t> frames;
-    bool truncated = false;
-    zmq::message_t first;
-    if (zmq_msg_recv(first.handle(), s, ZMQ_DONTWAIT) < 0) return;
-    bool more = first.more();
-    frames.push_back(std::move(first));
-    while (more) {
-      zmq::message_t part;
-      if (zmq_msg_recv(part.handle(), s, 0) < 0) break;
-      more = part.more();
-      if (frames.size() < kMaxClientFrames) {
-        frames.push_back(std::move(part));
-      } else {
-        truncated = true;
-      }
-    }
-    HandleClientMessage(frames, truncated);
-  }
-}
-
-void Coordinator::SendReply(std::vector<zmq::message_t>& route, const std::string& body) {
-  void* s = client_.handle();
-  for (auto& f : route) {
-    if (zmq_msg_send(f.handle(), s, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return;
-  }
-  zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-  zmq_send(s, body.data(), body.size(), ZMQ_DONTWAIT);
-}
-
-void Coordinator::HandleClientMessage(std::vector<zmq::message_t>& frames, bool truncated) {
+void Coordinator::HandleClientMessage(ClientRoute route, std::vector<std::string_view>& frames,
+                                      bool truncated) {
   ++stats_.requests;
-  // Envelope: [identity][...][empty][body]. Without a delimiter, reply to the identity alone.
-  size_t delim = 0;
-  for (size_t i = 1; i < frames.size(); ++i) {
-    if (frames[i].size() == 0) {
+  // Envelope: [frames...][empty][body]; the frames before the delimiter go back with the reply
+  // (a REQ sends none). Without a delimiter, the reply carries none.
+  size_t delim = frames.size();
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (frames[i].empty()) {
       delim = i;
       break;
     }
   }
-  std::vector<zmq::message_t> route;
-  const size_t route_end = delim ? delim : 1;
-  for (size_t i = 0; i < route_end && i < frames.size(); ++i) route.push_back(std::move(frames[i]));
+  const bool has_delim = delim < frames.size();
+  if (has_delim) {
+    for (size_t i = 0; i < delim; ++i) route.envelope.emplace_back(frames[i]);
+  }
 
   auto bad = [&](const std::string& id, ErrorCode code, const std::string& message) {
     ++stats_.errors;
     SendReply(route, EncodeError(id, code, message));
   };
-  if (!delim) {
+  if (!has_delim) {
     bad("", ErrorCode::kBadRequest,
         "no empty delimiter frame before the body: use a REQ socket, or a DEALER that sends an "
         "empty frame first");
@@ -611,7 +604,7 @@ void Coordinator::HandleClientMessage(std::vector<zmq::message_t>& frames, bool 
         "the request has more than one body frame; it must be exactly one MessagePack map");
     return;
   }
-  const zmq::message_t& body = frames[delim + 1];
+  const std::string_view body = frames[delim + 1];
 
   RequestLimits limits;
   limits.n = ring_.N();
@@ -619,8 +612,7 @@ void Coordinator::HandleClientMessage(std::vector<zmq::message_t>& frames, bool 
   limits.default_timeout_ms = opts_.default_timeout_ms;
   auto op = std::make_unique<Op>();
   ClientError error;
-  if (!ParseRequest(std::string_view(static_cast<const char*>(body.data()), body.size()), limits,
-                    &op->req, &error)) {
+  if (!ParseRequest(body, limits, &op->req, &error)) {
     bad(op->req.id, error.code, error.message);
     return;
   }
@@ -901,7 +893,7 @@ void Coordinator::DrainMonitor() {
   }
 }
 
-void Coordinator::DrainPeers() {
+bool Coordinator::DrainPeers() {
   void* s = storage_.handle();
   for (int n = 0; n < kDrainBatch; ++n) {
     zmq::message_t frames[3];  // [routing id][empty][body]
@@ -910,7 +902,7 @@ void Coordinator::DrainPeers() {
     while (more) {
       zmq::message_t part;
       if (zmq_msg_recv(part.handle(), s, count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-        if (count == 0) return;
+        if (count == 0) return false;
         break;
       }
       more = part.more();
@@ -938,6 +930,7 @@ void Coordinator::DrainPeers() {
     }
     HandleStorageReply(peer, *reply);
   }
+  return true;  // the batch bound: more may wait
 }
 
 void Coordinator::HandleStorageReply(size_t peer, sp::Reply& reply) {

@@ -19,10 +19,12 @@
 #include <vector>
 
 #include "common/net/frame_conn.h"
+#include "common/net/poller.h"
 #include "common/protocol/storage_protocol.h"
 #include "common/ring/ring.h"
 #include "common/status.h"
 #include "common/version/key_state.h"
+#include "coordinator/client_endpoint.h"
 #include "coordinator/client_request.h"
 #include "coordinator/coordinator_options.h"
 #include "coordinator/ring_source.h"
@@ -79,18 +81,20 @@ class Coordinator {
   void FailDirect(size_t peer, const std::string& why,
                   const char* down_why = "direct connection dropped");
   void DelayNextDirect(Peer& p, int64_t now);  // backoff before the next direct connect
-  void OnDirectEvents(size_t peer, short revents);
+  void OnDirectEvents(size_t peer, uint32_t events);
   void FlushDirect();
+  // Asks the poller for each direct connection's events (a system call only when they change).
+  void WatchDirects();
   // False (and the agent marked down) when the message could not be queued at once.
   // `unconnected_ok` queues it even while no connection event has been seen (a probe).
   bool SendToPeer(size_t peer, const std::string& body, bool unconnected_ok = false);
   void PingPeers(int64_t now);
   int64_t NextWake(int64_t now) const;
 
-  // Client side.
-  void DrainClient();
-  void HandleClientMessage(std::vector<zmq::message_t>& frames, bool truncated);
-  void SendReply(std::vector<zmq::message_t>& route, const std::string& body);
+  // Client side (the transport is client_endpoint.h).
+  void HandleClientMessage(ClientRoute route, std::vector<std::string_view>& frames,
+                           bool truncated);
+  void SendReply(const ClientRoute& route, const std::string& body) { client_->Send(route, body); }
   void Reply(Op& op, const std::string& body);
   void ReplyError(Op& op, ErrorCode code, const std::string& message);
   std::string StatusBody(const std::string& id) const;
@@ -100,7 +104,8 @@ class Coordinator {
   void StartRead(Op& op);
   void StartUpdate(Op& op, const std::string& ctx_bytes);
   bool SendUpdateTo(Op& op, int slot);
-  void DrainPeers();
+  // Reads storage_ until it is empty; true when it stopped at its batch bound (more may wait).
+  bool DrainPeers();
   void DrainMonitor();
   void HandleStorageReply(size_t peer, storage_protocol::Reply& reply);
   void OnReadReply(Op& op, int slot, storage_protocol::Reply& reply);
@@ -122,8 +127,11 @@ class Coordinator {
   zmq::context_t& ctx_;
   const CoordinatorOptions opts_;
   std::unique_ptr<RingSource> ring_source_;
-  zmq::socket_t client_;
+  net::Poller poller_;             // every fd of the loop (tags: client_endpoint.h, kTag* in .cc)
+  std::unique_ptr<ClientEndpoint> client_;
   zmq::socket_t storage_;          // ROUTER connected to every storage agent of the ring
+  bool storage_touched_ = false;   // storage_ was sent on: drain it before sleeping (its FD
+                                   //   signals only changes, and a send may consume one)
   zmq::socket_t storage_monitor_;  // PAIR receiving storage_'s handshake/disconnect events
 
   Ring ring_;
@@ -136,14 +144,11 @@ class Coordinator {
   std::string local_dc_name_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::unordered_map<std::string, size_t> peer_by_endpoint_;
-  std::vector<zmq::pollitem_t> items_;  // [0] client, [1] storage_, [2] monitor's fd; then
-                                        //   the direct connections' fds
-  size_t fixed_items_ = 0;              // items_ before the direct connections
-  std::vector<size_t> item_peer_;       // items_[fixed_items_ + i] -> peer
   // Direct connections dropped during a loop pass; freed after it (a read may be under way).
   std::vector<std::unique_ptr<net::FrameConn>> dropped_directs_;
   int64_t next_ring_poll_ms_ = 0;
   int64_t next_monitor_drain_ms_ = 0;
+  int64_t next_storage_drain_ms_ = 0;
   int64_t next_ping_check_ms_ = 0;
 
   std::unordered_map<uint64_t, std::unique_ptr<Op>> ops_;

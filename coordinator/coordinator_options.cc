@@ -10,6 +10,10 @@ void AddCoordinatorOptions(po::options_description& desc) {
   desc.add_options()
       ("listen", po::value<std::string>()->default_value(""),
        "client endpoint to bind (ROUTER); empty: this node's client= endpoint from its --node spec")
+      ("client-transport", po::value<std::string>()->default_value("zmtp"),
+       "how the client endpoint is served: zmtp (ZeroMQ's wire protocol spoken by the "
+       "coordinator's own thread; tcp:// and ipc:// endpoints, others fall back to libzmq) or "
+       "libzmq (libzmq's ROUTER socket). Clients see no difference")
       ("ring-db", po::value<std::string>()->default_value(""),
        "ring metadata file (SQLite, shared with the gossip agent); seeded from the --node options "
        "when missing or empty, and re-read when its version changes; empty: use the --node "
@@ -45,6 +49,12 @@ void AddCoordinatorOptions(po::options_description& desc) {
 Result<CoordinatorOptions> CoordinatorOptionsFrom(const po::variables_map& vm) {
   CoordinatorOptions o;
   o.listen = vm["listen"].as<std::string>();
+  const std::string transport = vm["client-transport"].as<std::string>();
+  if (transport != "zmtp" && transport != "libzmq") {
+    return Status::InvalidArgument("--client-transport must be zmtp or libzmq, not '" +
+                                   transport + "'");
+  }
+  o.client_libzmq = transport == "libzmq";
   o.ring_db = vm["ring-db"].as<std::string>();
   if (vm.count("node") || o.ring_db.empty()) {
     ClusterRequirements req;

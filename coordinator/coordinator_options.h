@@ -17,6 +17,7 @@ namespace ringkv::coordinator {
 struct CoordinatorOptions {
   std::string node_id;                      // this node (must be a ring member)
   std::string listen;                       // client ROUTER endpoint; default: the node's client=
+  bool client_libzmq = false;               // serve it with libzmq's ROUTER, not our ZMTP
   std::vector<NodeInfo> nodes;              // static membership (--node), seeds the ring db
   Replication replication;                  // --replication
   std::string ring_db;                      // RingStore file; empty: the ring is the --node list

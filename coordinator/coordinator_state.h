@@ -36,6 +36,7 @@ struct Coordinator::Peer {
   // The agent's direct transport (storage agents only): once connected, every message to the
   // agent goes over it instead of storage_ (DESIGN in coordinator.cc).
   std::unique_ptr<net::FrameConn> direct;
+  uint32_t direct_events = 0;      // what the poller watches it for (0: not registered)
   uint32_t direct_port = 0;        // advertised by the agent's last ping reply
   int64_t direct_retry_ms = 0;     // no new direct connect before this
   int64_t direct_backoff_ms = 0;   // grows while connects fail
@@ -59,7 +60,7 @@ struct Coordinator::Op {
   uint64_t id = 0;
   ClientOp kind = ClientOp::kGet;
   ClientRequest req;
-  std::vector<zmq::message_t> route;
+  ClientRoute route;
   int64_t deadline = 0;
   bool replied = false;
   Phase phase = kRead;

@@ -4,3 +4,4 @@ ringkv_add_py_test(coordinator_cluster_test ${CMAKE_CURRENT_SOURCE_DIR}/coordina
 ringkv_add_py_test(coordinator_faults_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_faults.py)
 ringkv_add_py_test(coordinator_hinted_handoff_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_hinted_handoff.py)
 ringkv_add_py_test(coordinator_early_ack_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_early_ack.py)
+ringkv_add_py_test(coordinator_client_transport_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_client_transport.py)

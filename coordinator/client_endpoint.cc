@@ -1,0 +1,256 @@
+// ClientEndpoint (see client_endpoint.h).
+#include "coordinator/client_endpoint.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/logging.h"
+#include "common/net/zmq_util.h"
+
+namespace ringkv::coordinator {
+
+namespace {
+
+constexpr uint64_t kTagListen = 1ull << 56;
+constexpr uint64_t kTagConn = 2ull << 56;
+constexpr uint64_t kTagLibzmq = 3ull << 56;
+constexpr uint64_t kIdMask = (1ull << 56) - 1;
+// Connections open at once; more are accepted and closed at once (with a log line).
+constexpr size_t kMaxConns = 16384;
+// A client that leaves this much of its replies unread is disconnected.
+constexpr size_t kMaxUnsentBytes = 64u << 20;
+// Bytes read from one connection per event, so one busy client cannot starve the others.
+constexpr size_t kReadBudget = 1u << 20;
+// Messages read from libzmq's ROUTER per pass.
+constexpr int kLibzmqBatch = 512;
+
+}  // namespace
+
+ClientEndpoint::ClientEndpoint(zmq::context_t& ctx, net::Poller* poller, size_t max_frame_bytes,
+                               size_t max_frames)
+    : ctx_(ctx), poller_(poller) {
+  limits_.max_frame_bytes = max_frame_bytes;
+  limits_.max_frames = max_frames;
+  limits_.max_out_bytes = kMaxUnsentBytes;
+}
+
+ClientEndpoint::~ClientEndpoint() {
+  for (auto& [id, c] : conns_) poller_->Forget(c.z->fd());
+  conns_.clear();
+  if (listen_fd_ >= 0) {
+    poller_->Forget(listen_fd_);
+    close(listen_fd_);
+  }
+  if (router_) poller_->Forget(router_.get(zmq::sockopt::fd));
+}
+
+Status ClientEndpoint::Bind(const std::string& endpoint, bool libzmq) {
+  zmtp_ = !libzmq && net::IsStreamEndpoint(endpoint);
+  if (zmtp_) {
+    auto fd = net::ListenStream(endpoint, &bound_);
+    if (!fd.ok()) return fd.status();
+    listen_fd_ = *fd;
+    return Status::OK();
+  }
+  net::SocketOptions so;
+  so.send_hwm = 100000;
+  so.recv_hwm = 100000;
+  so.max_msg_size = static_cast<int64_t>(limits_.max_frame_bytes);
+  auto sock = net::MakeSocket(ctx_, zmq::socket_type::router, so);
+  if (!sock.ok()) return sock.status();
+  router_ = std::move(*sock);
+  RINGKV_RETURN_IF_ERROR(net::Bind(router_, endpoint));
+  bound_ = net::LastEndpoint(router_);
+  return Status::OK();
+}
+
+Status ClientEndpoint::StartServing() {
+  if (serving_) return Status::OK();
+  serving_ = true;
+  if (zmtp_) {
+    listen_watched_ = true;
+    return poller_->Watch(listen_fd_, EPOLLIN, kTagListen);
+  }
+  router_touched_ = true;  // messages may have queued before its FD was watched
+  return poller_->Watch(router_.get(zmq::sockopt::fd), EPOLLIN, kTagLibzmq);
+}
+
+void ClientEndpoint::OnEvent(uint64_t tag, uint32_t events, const OnMessage& on_message) {
+  const uint64_t kind = tag & ~kIdMask;
+  if (kind == kTagListen) {
+    Accept();
+  } else if (kind == kTagLibzmq) {
+    router_touched_ = true;  // drained in Flush, after the pass's other events
+  } else if (kind == kTagConn) {
+    const uint64_t id = tag & kIdMask;
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    if (events & EPOLLOUT) {
+      it->second.dirty = true;
+      dirty_.push_back(id);
+    }
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ReadConn(id, on_message);
+  }
+}
+
+void ClientEndpoint::Accept() {
+  for (int i = 0; i < 64; ++i) {
+    const int fd = net::AcceptStream(listen_fd_);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        // The listener stays readable: without a pause the loop would spin on it.
+        RINGKV_LOG(kWarn) << "client endpoint: accept: " << std::strerror(errno)
+                          << "; new clients wait 100 ms";
+        poller_->Forget(listen_fd_);
+        listen_watched_ = false;
+        listen_paused_until_ms_ = net::NowMs() + 100;
+      }
+      return;
+    }
+    if (conns_.size() >= kMaxConns) {
+      RINGKV_LOG(kWarn) << "client endpoint: " << kMaxConns
+                        << " clients connected already; a new one was closed";
+      close(fd);
+      continue;
+    }
+    const uint64_t id = next_conn_id_++;
+    Conn& c = conns_[id];
+    c.z = std::make_unique<net::ZmtpConn>(fd, false, net::ZmtpConn::Type::kRouter, limits_);
+    c.dirty = true;  // our greeting
+    dirty_.push_back(id);
+    WatchConn(id, c);
+  }
+}
+
+void ClientEndpoint::ReadConn(uint64_t id, const OnMessage& on_message) {
+  net::ZmtpConn* z = conns_[id].z.get();
+  Status s = z->Read(
+      [&](const net::ZmtpConn::Message& m) {
+        ClientRoute route;
+        route.conn = id;
+        views_.assign(m.frames.begin(), m.frames.end());
+        on_message(std::move(route), views_, m.truncated);
+      },
+      kReadBudget);
+  // A PONG may have been queued.
+  if (z->WantsWrite() && !conns_[id].dirty) {
+    conns_[id].dirty = true;
+    dirty_.push_back(id);
+  }
+  if (!s.ok()) {
+    if (s.code() == Status::Code::kUnavailable) {
+      Close(id, nullptr);
+    } else {
+      Close(id, s.ToString().c_str());
+    }
+  }
+}
+
+void ClientEndpoint::Close(uint64_t id, const char* why) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  if (why != nullptr) {
+    RINGKV_LOG(kInfo) << "client connection " << id << " closed: " << why;
+  }
+  doomed_.push_back(id);
+}
+
+void ClientEndpoint::WatchConn(uint64_t id, const Conn& c) {
+  const uint32_t events = EPOLLIN | (c.z->WantsWrite() ? EPOLLOUT : 0u);
+  Status s = poller_->Watch(c.z->fd(), events, kTagConn | id);
+  if (!s.ok()) {
+    RINGKV_LOG(kWarn) << "client connection " << id << ": " << s.ToString();
+    doomed_.push_back(id);
+  }
+}
+
+void ClientEndpoint::Send(const ClientRoute& route, std::string_view body) {
+  if (route.conn == 0) {
+    if (!router_) return;
+    void* s = router_.handle();
+    router_touched_ = true;
+    if (zmq_send(s, route.identity.data(), route.identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+      return;
+    for (const std::string& f : route.envelope) {
+      if (zmq_send(s, f.data(), f.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return;
+    }
+    zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(s, body.data(), body.size(), ZMQ_DONTWAIT);
+    return;
+  }
+  auto it = conns_.find(route.conn);
+  if (it == conns_.end()) return;  // the client left
+  send_views_.clear();
+  for (const std::string& f : route.envelope) send_views_.emplace_back(f);
+  send_views_.emplace_back();
+  send_views_.push_back(body);
+  if (!it->second.z->Queue(send_views_)) {
+    Close(route.conn, "it reads none of its replies");
+    return;
+  }
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    dirty_.push_back(route.conn);
+  }
+}
+
+bool ClientEndpoint::Flush(const OnMessage& on_message) {
+  for (uint64_t id : dirty_) {
+    auto it = conns_.find(id);
+    if (it == conns_.end() || !it->second.dirty) continue;
+    it->second.dirty = false;
+    Status s = it->second.z->Flush();
+    if (!s.ok()) {
+      Close(id, s.ToString().c_str());
+      continue;
+    }
+    WatchConn(id, it->second);
+  }
+  dirty_.clear();
+  for (uint64_t id : doomed_) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    poller_->Forget(it->second.z->fd());
+    conns_.erase(it);
+  }
+  doomed_.clear();
+  if (zmtp_ && serving_ && !listen_watched_ && net::NowMs() >= listen_paused_until_ms_) {
+    listen_watched_ = poller_->Watch(listen_fd_, EPOLLIN, kTagListen).ok();
+  }
+  return router_ && serving_ && router_touched_ && DrainLibzmq(on_message);
+}
+
+// Reads libzmq's ROUTER until it is empty (or the batch bound: then true, more may wait).
+bool ClientEndpoint::DrainLibzmq(const OnMessage& on_message) {
+  router_touched_ = false;
+  void* s = router_.handle();
+  for (int n = 0; n < kLibzmqBatch; ++n) {
+    zmq::message_t identity;
+    if (zmq_msg_recv(identity.handle(), s, ZMQ_DONTWAIT) < 0) return false;
+    std::vector<zmq::message_t> parts;
+    bool truncated = false;
+    bool more = identity.more();
+    while (more) {
+      zmq::message_t part;
+      if (zmq_msg_recv(part.handle(), s, 0) < 0) break;
+      more = part.more();
+      if (parts.size() < limits_.max_frames) {
+        parts.push_back(std::move(part));
+      } else {
+        truncated = true;
+      }
+    }
+    ClientRoute route;
+    route.identity.assign(static_cast<const char*>(identity.data()), identity.size());
+    std::vector<std::string_view> frames;
+    frames.reserve(parts.size());
+    for (auto& p : parts) frames.emplace_back(static_cast<const char*>(p.data()), p.size());
+    on_message(std::move(route), frames, truncated);
+  }
+  router_touched_ = true;
+  return true;
+}
+
+}  // namespace ringkv::coordinator
