@@ -6,6 +6,15 @@
 // i mod n), carry id = client << 32 | sequence, and a reply is matched back by that id (the
 // protocol echoes `id`). A reply that does not come within the request's timeout (+ 500 ms)
 // counts as a `transport` error and the client moves on; its late reply is ignored.
+//
+// The connection to a coordinator is a ZMTP DEALER of our own (common/net/zmtp_conn.h, the
+// default `--transport zmtp`) or libzmq's DEALER (`--transport libzmq`). To the coordinator
+// both are the same DEALER; ours wakes no I/O thread, as redis-benchmark's connections do not,
+// so the generator takes less of the CPU it shares with the cluster. A ZMTP connection that
+// fails is reconnected after 100 ms; what was in flight on it times out as `transport`.
+#include <poll.h>
+
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -15,6 +24,7 @@
 #include "bench/key_space.h"
 #include "bench/ringkv_bench.h"
 #include "common/msgpack_util.h"
+#include "common/net/zmtp_conn.h"
 
 namespace ringkv::bench {
 
@@ -115,23 +125,128 @@ bool DecodeReply(std::string_view body, LoopReply* r) {
   return true;
 }
 
+// One connection to a coordinator: libzmq's DEALER or a ZmtpConn.
+class Link {
+ public:
+  Link(zmq::context_t& zctx, const std::string& endpoint, bool zmtp) : endpoint_(endpoint) {
+    if (!zmtp) {
+      sock_ = zmq::socket_t(zctx, zmq::socket_type::dealer);
+      sock_.set(zmq::sockopt::linger, 0);
+      sock_.set(zmq::sockopt::sndhwm, 100000);
+      sock_.set(zmq::sockopt::rcvhwm, 100000);
+      sock_.connect(endpoint);
+    } else {
+      Connect();
+    }
+  }
+
+  // The poll item for this pass (a ZMTP link waiting to reconnect has none: fd -1).
+  zmq::pollitem_t Item() {
+    if (sock_) return zmq::pollitem_t{sock_.handle(), 0, ZMQ_POLLIN, 0};
+    if (!conn_) return zmq::pollitem_t{nullptr, -1, 0, 0};
+    short events = conn_->connecting() ? ZMQ_POLLOUT : ZMQ_POLLIN;
+    if (conn_->WantsWrite()) events |= ZMQ_POLLOUT;
+    return zmq::pollitem_t{nullptr, conn_->fd(), events, 0};
+  }
+
+  // Queues [""][body]. A request on a link that is down is dropped (it times out).
+  void Send(std::string_view body) {
+    if (sock_) {
+      if (zmq_send(sock_.handle(), "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0) {
+        zmq_send(sock_.handle(), body.data(), body.size(), ZMQ_DONTWAIT);
+      }
+      return;
+    }
+    if (!conn_) return;
+    frames_.assign({std::string_view(), body});
+    if (!conn_->Queue(frames_)) Fail("output queue full");
+  }
+
+  // After a poll: reads what arrived and hands each reply body to on_body.
+  template <typename F>
+  void OnReady(short revents, F&& on_body) {
+    if (sock_) {
+      if (revents & ZMQ_POLLIN) DrainZmq(on_body);
+      return;
+    }
+    if (!conn_ || revents == 0) return;
+    if (conn_->connecting()) {
+      Status s = conn_->FinishConnect();
+      if (s.IsIncomplete()) return;
+      if (!s.ok()) return Fail(s.ToString());
+    }
+    if (!(revents & (ZMQ_POLLIN | ZMQ_POLLERR))) return;
+    Status s = conn_->Read([&](const net::ZmtpConn::Message& m) {
+      // [""][body]: anything else is not a reply to us.
+      if (m.frames.size() >= 2 && m.frames[0].empty()) on_body(m.frames[1]);
+    });
+    if (!s.ok()) Fail(s.ToString());
+  }
+
+  // End of a pass: writes what was queued; reconnects a failed link when its time has come.
+  void Flush() {
+    if (sock_) return;
+    if (!conn_) {
+      if (Clock::now() >= retry_at_) Connect();
+      return;
+    }
+    if (!conn_->connecting()) {
+      Status s = conn_->Flush();
+      if (!s.ok()) Fail(s.ToString());
+    }
+  }
+
+ private:
+  void Connect() {
+    auto fd = net::ConnectStream(endpoint_);
+    if (!fd.ok()) return Fail(fd.status().ToString());
+    conn_ = std::make_unique<net::ZmtpConn>(*fd, true, net::ZmtpConn::Type::kDealer);
+  }
+  void Fail(const std::string& why) {
+    if (!warned_) {
+      std::fprintf(stderr, "ringkv-bench: %s: %s (reconnecting every 100 ms)\n",
+                   endpoint_.c_str(), why.c_str());
+      warned_ = true;
+    }
+    conn_.reset();
+    retry_at_ = Clock::now() + std::chrono::milliseconds(100);
+  }
+  template <typename F>
+  void DrainZmq(F&& on_body) {
+    for (int n = 0; n < 1024; ++n) {  // drain, bounded
+      zmq::message_t frame;
+      if (zmq_msg_recv(frame.handle(), sock_.handle(), ZMQ_DONTWAIT) < 0) break;
+      if (frame.size() == 0 && frame.more()) {  // [empty][body]
+        if (zmq_msg_recv(frame.handle(), sock_.handle(), ZMQ_DONTWAIT) < 0) break;
+      }
+      while (frame.more()) {  // anything past the body is not ours to read
+        zmq::message_t extra;
+        if (zmq_msg_recv(extra.handle(), sock_.handle(), ZMQ_DONTWAIT) < 0) break;
+        if (!extra.more()) break;
+      }
+      on_body(std::string_view(static_cast<const char*>(frame.data()), frame.size()));
+    }
+  }
+
+  std::string endpoint_;
+  zmq::socket_t sock_;                    // libzmq
+  std::unique_ptr<net::ZmtpConn> conn_;  // zmtp (null while waiting to reconnect)
+  Clock::time_point retry_at_{};
+  bool warned_ = false;
+  std::vector<std::string_view> frames_;
+};
+
 }  // namespace
 
 ThreadStats RunLoop(const BenchOptions& o, const ZipfianGenerator* zipf,
                     std::vector<ContextMap> contexts, Clock::time_point deadline,
                     std::atomic<int64_t>* budget) {
   zmq::context_t zctx(1);
-  std::vector<zmq::socket_t> sockets;
-  std::vector<zmq::pollitem_t> items;
+  std::vector<std::unique_ptr<Link>> links;
   for (const std::string& e : o.endpoints) {
-    zmq::socket_t s(zctx, zmq::socket_type::dealer);
-    s.set(zmq::sockopt::linger, 0);
-    s.set(zmq::sockopt::sndhwm, 100000);
-    s.set(zmq::sockopt::rcvhwm, 100000);
-    s.connect(e);
-    sockets.push_back(std::move(s));
+    links.push_back(std::make_unique<Link>(zctx, e, o.transport != "libzmq"));
   }
-  for (auto& s : sockets) items.push_back(zmq::pollitem_t{s.handle(), 0, ZMQ_POLLIN, 0});
+  std::vector<zmq::pollitem_t> items;
 
   ThreadStats stats;
   ValueGenerator values(o.seed);
@@ -140,7 +255,7 @@ ThreadStats RunLoop(const BenchOptions& o, const ZipfianGenerator* zipf,
   std::uniform_int_distribution<uint64_t> uniform(0, o.keys - 1);
   std::vector<LoopClient> clients(o.clients);
   for (int i = 0; i < o.clients; ++i) {
-    clients[i].socket = static_cast<size_t>(i) % sockets.size();
+    clients[i].socket = static_cast<size_t>(i) % links.size();
     clients[i].rng.seed(o.seed * 1000003 + i);
     if (static_cast<size_t>(i) < contexts.size()) clients[i].ctx = std::move(contexts[i]);
   }
@@ -154,12 +269,7 @@ ThreadStats RunLoop(const BenchOptions& o, const ZipfianGenerator* zipf,
         o, op, c.key, value, ctx, (static_cast<uint64_t>(i) << 32) | c.seq);
     c.sent = Clock::now();
     c.expires = c.sent + std::chrono::milliseconds(o.timeout_ms + kReplySlackMs);
-    zmq::socket_t& s = sockets[c.socket];
-    if (zmq_send(s.handle(), "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(s.handle(), body.data(), body.size(), ZMQ_DONTWAIT) < 0) {
-      ++stats.errors["transport"];
-      c.phase = LoopClient::kIdle;
-    }
+    links[c.socket]->Send(body);
   };
   auto send_put = [&](int i) {
     LoopClient& c = clients[i];
@@ -231,33 +341,24 @@ ThreadStats RunLoop(const BenchOptions& o, const ZipfianGenerator* zipf,
       wake = std::min(wake, clients[i].expires);
     }
     if (!active) break;
+    for (auto& l : links) l->Flush();
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now());
+    items.clear();
+    for (auto& l : links) items.push_back(l->Item());
     if (zmq_poll(items.data(), static_cast<int>(items.size()),
                  std::max<long>(0, static_cast<long>(wait.count()) + 1)) < 0) {
       if (zmq_errno() == EINTR) continue;
       break;
     }
-    for (size_t s = 0; s < sockets.size(); ++s) {
-      if (!(items[s].revents & ZMQ_POLLIN)) continue;
-      for (int n = 0; n < 1024; ++n) {  // drain, bounded
-        zmq::message_t frame;
-        if (zmq_msg_recv(frame.handle(), sockets[s].handle(), ZMQ_DONTWAIT) < 0) break;
-        if (frame.size() == 0 && frame.more()) {  // [empty][body]
-          if (zmq_msg_recv(frame.handle(), sockets[s].handle(), ZMQ_DONTWAIT) < 0) break;
-        }
-        while (frame.more()) {  // anything past the body is not ours to read
-          zmq::message_t extra;
-          if (zmq_msg_recv(extra.handle(), sockets[s].handle(), ZMQ_DONTWAIT) < 0) break;
-          if (!extra.more()) break;
-        }
+    for (size_t s = 0; s < links.size(); ++s) {
+      links[s]->OnReady(items[s].revents, [&](std::string_view body) {
         LoopReply r;
-        if (DecodeReply(std::string_view(static_cast<const char*>(frame.data()), frame.size()),
-                        &r)) {
+        if (DecodeReply(body, &r)) {
           on_reply(r);
         } else {
           ++stats.errors["bad_reply"];
         }
-      }
+      });
     }
     const auto now = Clock::now();
     for (auto& c : clients) {

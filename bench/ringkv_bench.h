@@ -30,6 +30,7 @@ struct BenchOptions {
   char workload = 'A';
   bool load = false;
   bool loop = false;          // one event-loop thread drives every client (bench_loop.cc)
+  std::string transport = "zmtp";  // --loop's connections: zmtp (our own) or libzmq DEALERs
   bool ctx_miss_read = true;  // fetch a context with a get before updating an unseen key
   std::string r, w;
   int timeout_ms = 2000;
@@ -66,7 +67,8 @@ struct ThreadStats {
 // Key -> the last context a client saw for it.
 using ContextMap = std::unordered_map<std::string, std::string>;
 
-// Runs the measured phase with every client on one thread: one DEALER per coordinator endpoint,
+// Runs the measured phase with every client on one thread: one DEALER per coordinator endpoint
+// (o.transport: ZMTP spoken here, or libzmq's),
 // requests matched to replies by `id`, at most one request in flight per client. `contexts`
 // holds each client's contexts from the load phase (indexed by client; may be empty).
 // `budget` (when not null) bounds the operations over all clients.

@@ -281,6 +281,9 @@ int Main(int argc, char** argv) {
        "drive every client from one event-loop thread (one DEALER per coordinator, replies "
        "matched by id) instead of a thread per client: less generator CPU and no scheduling "
        "delay from many runnable threads")
+      ("transport", po::value<std::string>(&o.transport)->default_value("zmtp"),
+       "with --loop, how the DEALERs talk: zmtp (ZeroMQ's wire protocol spoken by the loop "
+       "thread itself, no I/O thread) or libzmq (libzmq's DEALER sockets)")
       ("ctx-miss", po::value<std::string>(&ctx_miss)->default_value("read"),
        "update of a key this client has no context for: 'read' gets it first (counted as "
        "ctx_fetches, not as an op), 'blind' writes without one (adds a sibling)")
@@ -309,6 +312,9 @@ int Main(int argc, char** argv) {
   if (o.value_size > 65536) return fail("--value-size must be at most 65536");
   if (o.timeout_ms < 1 || o.timeout_ms > 60000) return fail("--timeout-ms must be 1..60000");
   if (o.ops > static_cast<uint64_t>(INT64_MAX)) return fail("--ops too large");
+  if (o.transport != "zmtp" && o.transport != "libzmq") {
+    return fail("--transport must be zmtp or libzmq");
+  }
   if (ctx_miss == "blind") o.ctx_miss_read = false;
   else if (ctx_miss != "read") return fail("--ctx-miss must be read or blind");
   if (distribution == "zipfian") o.zipfian = true;
