@@ -82,7 +82,7 @@ void ClientEndpoint::OnEvent(uint64_t tag, uint32_t events, const OnMessage& on_
   if (kind == kTagListen) {
     Accept();
   } else if (kind == kTagLibzmq) {
-    router_touched_ = true;  // drained in Flush, after the pass's other events
+    router_touched_ = true;  // read by ReadPending
   } else if (kind == kTagConn) {
     const uint64_t id = tag & kIdMask;
     auto it = conns_.find(id);
@@ -196,7 +196,11 @@ void ClientEndpoint::Send(const ClientRoute& route, std::string_view body) {
   }
 }
 
-bool ClientEndpoint::Flush(const OnMessage& on_message) {
+bool ClientEndpoint::ReadPending(const OnMessage& on_message) {
+  return router_ && serving_ && router_touched_ && DrainLibzmq(on_message);
+}
+
+void ClientEndpoint::Flush() {
   for (uint64_t id : dirty_) {
     auto it = conns_.find(id);
     if (it == conns_.end() || !it->second.dirty) continue;
@@ -219,7 +223,6 @@ bool ClientEndpoint::Flush(const OnMessage& on_message) {
   if (zmtp_ && serving_ && !listen_watched_ && net::NowMs() >= listen_paused_until_ms_) {
     listen_watched_ = poller_->Watch(listen_fd_, EPOLLIN, kTagListen).ok();
   }
-  return router_ && serving_ && router_touched_ && DrainLibzmq(on_message);
 }
 
 // Reads libzmq's ROUTER until it is empty (or the batch bound: then true, more may wait).

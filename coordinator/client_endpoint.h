@@ -71,10 +71,13 @@ class ClientEndpoint {
   // Queues a reply: [envelope...][""][body]. Dropped when the connection is gone; a client
   // that leaves too much unread is disconnected.
   void Send(const ClientRoute& route, std::string_view body);
-  // End of a loop pass: writes queued replies, closes failed connections, re-arms the listener
-  // after an accept error, and drains libzmq's ROUTER when it was used (its FD only signals
-  // state changes). True when messages may still be waiting (the caller should not sleep).
-  bool Flush(const OnMessage& on_message);
+  // libzmq's ROUTER only: reads what waits on it when its FD fired or it was used since the
+  // last read (its FD only signals state changes, and a send may consume one). True when
+  // messages may still be waiting (the caller should not sleep). Call it with the pass's events.
+  bool ReadPending(const OnMessage& on_message);
+  // End of a loop pass: writes queued replies, closes failed connections, and re-arms the
+  // listener after an accept error.
+  void Flush();
 
  private:
   struct Conn {

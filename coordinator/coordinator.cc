@@ -442,6 +442,7 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
     for (const auto& ev : events) {
       if (ClientEndpoint::OwnsTag(ev.tag)) client_->OnEvent(ev.tag, ev.events, on_client);
     }
+    client_pending = client_->ReadPending(on_client);
     now = Now();
     if (now >= next_monitor_drain_ms_) {
       DrainMonitor();
@@ -451,7 +452,7 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
     PingPeers(now);
     PollRing(now);
     FlushDirect();
-    client_pending = client_->Flush(on_client);
+    client_->Flush();
     dropped_directs_.clear();
   }
   return Status::OK();
