@@ -24,6 +24,18 @@ namespace {
 constexpr size_t kMaxGroupBytes = 1 << 20;
 constexpr size_t kMaxValueBytes = 64u << 20;
 
+// How much zero-filled space a prepared segment gets. A segment rolls at log_segment_bytes or
+// when the memtable switches, and a memtable counts more bytes per record than the log writes
+// (node and links against a 9-byte frame and an amortized mark), so the smaller of the two
+// plus an eighth (at most 1 MiB: the last group may start just below the limit) holds the
+// whole segment. 0: sync mode none has no fdatasync to make cheaper.
+uint64_t PreparedLogBytes(const Options& o) {
+  if (!o.log_preallocate || o.sync_mode == SyncMode::kNone) return 0;
+  uint64_t base = std::min(o.log_segment_bytes, o.memtable_bytes);
+  uint64_t bytes = base + std::min<uint64_t>(base / 8, kMaxGroupBytes);
+  return (bytes + 4095) & ~uint64_t{4095};
+}
+
 // After a flush or compaction has dropped a memtable or tables (filters, indexes, builder
 // buffers: megabytes freed at once, partly in the background threads' own malloc arenas), hand
 // the free pages back to the OS: glibc otherwise keeps them, fragmented between live blocks, and
@@ -52,7 +64,8 @@ struct DBImpl::Writer {
   std::condition_variable cv;
 };
 
-DBImpl::DBImpl(const Options& options) : opt_(options), dir_(options.dir) {
+DBImpl::DBImpl(const Options& options)
+    : opt_(options), dir_(options.dir), prepared_log_bytes_(PreparedLogBytes(options)) {
   table_options_.block_bytes = opt_.block_bytes;
   table_options_.bloom_bits_per_key = opt_.bloom_bits_per_key;
   table_options_.compression = opt_.compression;
@@ -71,6 +84,13 @@ DBImpl::~DBImpl() {
     if (s.ok()) s = log_->Close();
     if (!s.ok()) {
       RINGKV_LOG(kError) << "engine close: " << s.ToString();
+    }
+  }
+  // An unused prepared segment is only disk space; the next open would remove it anyway.
+  if (prepared_log_bytes_ > 0 && dir_lock_ != nullptr) {
+    Status s = RemoveFile(JoinPath(dir_, log_format::kPreparedLogName));
+    if (!s.ok()) {
+      RINGKV_LOG(kWarn) << "engine close: " << s.ToString();
     }
   }
 }
@@ -127,7 +147,7 @@ Status DBImpl::Recover() {
   for (const std::string& name : *names) {
     uint64_t n;
     std::string path = JoinPath(dir_, name);
-    if (name == "MANIFEST.tmp" ||
+    if (name == "MANIFEST.tmp" || name == log_format::kPreparedLogName ||
         (name.size() > 8 && name.compare(name.size() - 8, 8, ".sst.tmp") == 0)) {
       RINGKV_LOG(kInfo) << "engine open: removing crash leftover " << path;
       RINGKV_RETURN_IF_ERROR(RemoveFile(path));
@@ -208,7 +228,7 @@ Status DBImpl::Recover() {
   // old segments (possibly salvaged or truncated) can go.
   if (!mem->empty()) RINGKV_RETURN_IF_ERROR(flush_mem());
   uint64_t new_log = NewFileNumber();
-  auto lw = LogWriter::Create(dir_, new_log);
+  auto lw = LogWriter::Create(dir_, new_log, "", opt_.sync_mode != SyncMode::kNone);
   if (!lw.ok()) return lw.status();
   log_ = std::move(*lw);
   live_logs_.insert(new_log);
@@ -277,7 +297,13 @@ Status DBImpl::Write(Writer* w) {
         l.lock();
       }
     }
-    if (log_->size() >= opt_.log_segment_bytes) s = RollLog(l);
+    // Roll when the segment is full, and also once it has outgrown its zero-filled space (or
+    // never had any: the first segment after open) while a prepared one is waiting, so that
+    // fdatasync stays an overwrite.
+    if (log_->size() >= opt_.log_segment_bytes ||
+        (log_->size() >= log_->preallocated() && prepared_log_ == PreparedLog::kReady)) {
+      s = RollLog(l);
+    }
   }
   if (s.ok() && !w->force_flush) {
     auto writer_bytes = [](const Writer& x) {
@@ -300,8 +326,10 @@ Status DBImpl::Write(Writer* w) {
     const int64_t now_ms = NowMs();
     l.unlock();
 
-    // Encode every record once: [ikey][record] pairs in rec_scratch_, framed ones in log_scratch_.
+    // Encode every record once: [ikey][record] pairs in rec_scratch_, framed ones in log_scratch_
+    // after the group's mark.
     log_scratch_.clear();
+    log->AppendGroupMark(&log_scratch_);
     rec_scratch_.clear();
     std::vector<std::pair<size_t, size_t>>& spans = span_scratch_;  // (ikey, record) lengths
     spans.clear();
@@ -332,12 +360,9 @@ Status DBImpl::Write(Writer* w) {
     int64_t sync_start = 0;
     s = log->AppendFramed(log_scratch_);
     if (s.ok()) {
-      if (opt_.sync_mode == SyncMode::kNone) {
-        s = log->Flush();
-      } else {
-        sync_start = SteadyMicros();
-        s = log->Sync();
-      }
+      const bool sync = opt_.sync_mode != SyncMode::kNone;
+      if (sync) sync_start = SteadyMicros();
+      s = log->Commit(sync);
     }
     if (s.ok()) {
       size_t pos = 0;
@@ -379,13 +404,21 @@ Status DBImpl::Write(Writer* w) {
 
 Status DBImpl::RollLog(std::unique_lock<std::mutex>& l, uint64_t* number) {
   uint64_t n = NewFileNumber();
+  const bool use_prepared = prepared_log_ == PreparedLog::kReady;
+  if (use_prepared) prepared_log_ = PreparedLog::kClaimed;
   // Creating the file (and fsyncing the directory) needs no lock: only the leader uses log_.
   l.unlock();
-  auto lw = LogWriter::Create(dir_, n);
+  auto lw = LogWriter::Create(
+      dir_, n, use_prepared ? JoinPath(dir_, log_format::kPreparedLogName) : std::string(),
+      opt_.sync_mode != SyncMode::kNone);
   Status s = lw.ok() ? Status::OK() : lw.status();
   if (s.ok()) s = opt_.sync_mode == SyncMode::kNone ? log_->Flush() : log_->Sync();
   if (s.ok()) s = log_->Close();
   l.lock();
+  // Whether it was used or not, the prepared file is gone or suspect: prepare a new one.
+  if (use_prepared) prepared_log_ = PreparedLog::kAbsent;
+  prepare_failed_ = false;
+  if (prepared_log_bytes_ > 0) bg_cv_.notify_all();
   if (!s.ok()) {
     if (bg_error_.ok()) bg_error_ = s;
     return s;
@@ -394,6 +427,25 @@ Status DBImpl::RollLog(std::unique_lock<std::mutex>& l, uint64_t* number) {
   live_logs_.insert(n);
   if (number) *number = n;
   return Status::OK();
+}
+
+bool DBImpl::PrepareWantedLocked() const {
+  return prepared_log_bytes_ > 0 && prepared_log_ == PreparedLog::kAbsent && !prepare_failed_ &&
+         bg_error_.ok();
+}
+
+void DBImpl::PrepareNextLog() {
+  const std::string path = JoinPath(dir_, log_format::kPreparedLogName);
+  Status s = PrepareLogFile(path, prepared_log_bytes_, &shutting_down_);
+  if (!s.ok()) (void)RemoveFile(path);  // a full disk needs the space more than we do
+  std::lock_guard<std::mutex> l(mu_);
+  if (s.ok()) {
+    prepared_log_ = PreparedLog::kReady;
+  } else if (!shutting_down_.load()) {
+    // Not fatal: the log rolls into a new empty file as before, only with slower fdatasyncs.
+    prepare_failed_ = true;
+    RINGKV_LOG(kWarn) << "engine: preparing the next log segment failed: " << s.ToString();
+  }
 }
 
 Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& l, bool force) {
@@ -619,9 +671,18 @@ void DBImpl::FlushThread() {
     std::shared_ptr<MemTable> imm;
     {
       std::unique_lock<std::mutex> l(mu_);
-      bg_cv_.wait(l, [&] { return shutting_down_.load() || (imm_ != nullptr && bg_error_.ok()); });
+      bg_cv_.wait(l, [&] {
+        return shutting_down_.load() || (imm_ != nullptr && bg_error_.ok()) ||
+               PrepareWantedLocked();
+      });
       if (shutting_down_.load()) return;  // an unflushed memtable is still in the log
       imm = imm_;
+    }
+    if (imm == nullptr) {
+      // The memtable flush comes first (writes may stall on it); the next roll is usually a
+      // whole memtable away.
+      PrepareNextLog();
+      continue;
     }
     std::shared_ptr<Table> table;
     TableMeta meta;

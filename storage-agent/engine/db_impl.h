@@ -1,7 +1,8 @@
 // DBImpl: the Engine implementation. One mutex guards the in-memory state (memtables, table
 // list, writer queue); the commit log is written by one group-commit leader at a time outside
 // the mutex; a flush thread turns the immutable memtable into a table and a compaction thread
-// merges tables. Readers take a refcounted snapshot (memtables + table list) and read lock-free.
+// merges tables; between flushes the flush thread also prepares the zero-filled file the log
+// rolls into next. Readers take a refcounted snapshot (memtables + table list) and read lock-free.
 #pragma once
 
 #include <atomic>
@@ -67,6 +68,10 @@ class DBImpl : public Engine {
   Status Write(Writer* w);
   Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force);
   Status RollLog(std::unique_lock<std::mutex>& lock, uint64_t* number = nullptr);
+  // REQUIRES: mu_ held. Whether the flush thread should prepare the next segment's file.
+  bool PrepareWantedLocked() const;
+  // Writes the zero-filled file of the next segment (flush thread, no lock held).
+  void PrepareNextLog();
   // Writes the memtable's newest records to a new table file (temp name, fsync, rename).
   Status BuildTable(const MemTable& mem, std::shared_ptr<Table>* table, TableMeta* meta);
   // Publishes a new table list and rewrites the manifest (serialized by install_mu_).
@@ -95,6 +100,13 @@ class DBImpl : public Engine {
   std::shared_ptr<const Version> version_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;  // {mem_, imm_, version_}
   std::unique_ptr<LogWriter> log_;  // touched only by the write leader (or under mu_ at open)
+  // The prepared next segment (log_format::kPreparedLogName): the flush thread writes it while
+  // kAbsent and marks it kReady; a rolling leader claims it (kClaimed) and renames it, then it
+  // is kAbsent again. So the two never touch the file at the same time.
+  enum class PreparedLog { kAbsent, kReady, kClaimed };
+  PreparedLog prepared_log_ = PreparedLog::kAbsent;
+  bool prepare_failed_ = false;  // retried at the next roll, not in a loop
+  const uint64_t prepared_log_bytes_;  // size of a prepared segment; 0: preallocation off
   std::set<uint64_t> live_logs_;
   uint64_t next_file_number_ = 1;
   uint64_t log_number_ = 0;  // as in the manifest

@@ -44,6 +44,10 @@ struct Options {
   int compaction_min_tables = 4;                    // size-tiered: merge this many similar tables
   int64_t tombstone_grace_ms = 10LL * 24 * 3600 * 1000;
   bool salvage = false;                             // skip corrupt log records instead of failing
+  // Sync modes always and batch: write the log into a zero-filled segment prepared in the
+  // background, so that an fdatasync overwrites initialized blocks and needs no file-system
+  // journal commit (docs/storage-format.md, "Commit log").
+  bool log_preallocate = true;
   bool background_compaction = true;                // tests turn it off to drive it by hand
   // True when a stored value holds only tombstones: compaction may drop it once its write
   // time is older than the grace period and no older table may still hold the key.
@@ -95,9 +99,9 @@ struct EngineStats {
 
 class Engine {
  public:
-  // Opens (creating if needed) and replays the commit log. Corruption in the log other than a
-  // torn tail of the last segment fails with Corruption naming file and offset unless
-  // options.salvage.
+  // Opens (creating if needed) and replays the commit log. Corruption in the log other than an
+  // unsynced (torn) tail of the last segment fails with Corruption naming file and offset
+  // unless options.salvage (the rule: docs/storage-format.md, "Replay").
   static Result<std::unique_ptr<Engine>> Open(const Options& options);
   virtual ~Engine() = default;
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -14,6 +15,9 @@ namespace ringkv::engine {
 
 namespace {
 constexpr size_t kAppendBufferBytes = 64 * 1024;
+// Zeros go to the disk a chunk at a time (written back and waited for before the next one), so
+// that a concurrent fdatasync (of the commit log) queues behind at most one chunk, not the file.
+constexpr size_t kZeroChunkBytes = 256 << 10;
 }
 
 Result<std::unique_ptr<AppendFile>> AppendFile::Create(const std::string& path) {
@@ -32,6 +36,12 @@ Result<std::unique_ptr<AppendFile>> AppendFile::OpenForAppend(const std::string&
     return Status::FromErrno("fstat " + path, e);
   }
   return std::unique_ptr<AppendFile>(new AppendFile(path, fd, static_cast<uint64_t>(st.st_size)));
+}
+
+Result<std::unique_ptr<AppendFile>> AppendFile::OpenForOverwrite(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("open " + path, errno);
+  return std::unique_ptr<AppendFile>(new AppendFile(path, fd, 0));
 }
 
 AppendFile::~AppendFile() {
@@ -179,6 +189,39 @@ Status WriteFileSync(const std::string& path, std::string_view data) {
   RINGKV_RETURN_IF_ERROR((*f)->Append(data));
   RINGKV_RETURN_IF_ERROR((*f)->Sync());
   return (*f)->Close();
+}
+
+Status CreateZeroFile(const std::string& path, uint64_t bytes, const std::atomic<bool>* cancel) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno("open " + path, errno);
+  Status s;
+  // Reserve the space first: one contiguous allocation, and a full disk shows up here rather
+  // than as a failed commit-log write later. Not every file system has it; the writes suffice.
+  if (bytes > 0 && ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)) == ENOSPC) {
+    s = Status::FromErrno("fallocate " + path, ENOSPC);
+  }
+  const std::string zeros(static_cast<size_t>(std::min<uint64_t>(bytes, kZeroChunkBytes)), '\0');
+  for (uint64_t off = 0; s.ok() && off < bytes;) {
+    if (cancel != nullptr && cancel->load()) {
+      s = Status::Unavailable("creating " + path + ": cancelled");
+      break;
+    }
+    size_t n = static_cast<size_t>(std::min<uint64_t>(bytes - off, zeros.size()));
+    ssize_t w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(off));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      s = Status::FromErrno("write " + path, errno);
+      break;
+    }
+    // Best effort: the fdatasync below is what makes the zeros durable.
+    (void)::sync_file_range(fd, static_cast<off_t>(off), w,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                SYNC_FILE_RANGE_WAIT_AFTER);
+    off += static_cast<uint64_t>(w);
+  }
+  if (s.ok() && ::fdatasync(fd) != 0) s = Status::FromErrno("fdatasync " + path, errno);
+  if (::close(fd) != 0 && s.ok()) s = Status::FromErrno("close " + path, errno);
+  return s;
 }
 
 Result<std::unique_ptr<DirLock>> DirLock::Acquire(const std::string& dir) {

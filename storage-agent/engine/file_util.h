@@ -1,7 +1,9 @@
 // File-system helpers for the engine: an append-only buffered file with fdatasync, directory
-// fsync, atomic rename, listing, whole-file reads and the per-directory LOCK (flock).
+// fsync, atomic rename, listing, whole-file reads, zero-filled preallocated files and the
+// per-directory LOCK (flock).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,6 +22,10 @@ class AppendFile {
   static Result<std::unique_ptr<AppendFile>> Create(const std::string& path);
   // Opens an existing file for appending at its end.
   static Result<std::unique_ptr<AppendFile>> OpenForAppend(const std::string& path);
+  // Opens an existing (preallocated) file to write it from offset 0 over its old bytes: the
+  // file keeps its length, and grows only once the writes pass its end. size() counts the
+  // bytes written, not the file's length.
+  static Result<std::unique_ptr<AppendFile>> OpenForOverwrite(const std::string& path);
   ~AppendFile();
   AppendFile(const AppendFile&) = delete;
   AppendFile& operator=(const AppendFile&) = delete;
@@ -30,6 +36,8 @@ class AppendFile {
   Status Close();
   uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // The file was renamed: error messages name it by its new path.
+  void Renamed(std::string path) { path_ = std::move(path); }
 
  private:
   AppendFile(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
@@ -53,6 +61,13 @@ bool FileExists(const std::string& path);
 Status ReadFileToString(const std::string& path, std::string* out);
 // Writes `data` to `path`, fsyncs and closes.
 Status WriteFileSync(const std::string& path, std::string_view data);
+// Creates (truncating) `path` as `bytes` zero bytes really written, then fdatasyncs it. Really
+// written because on ext4 fallocate() alone leaves unwritten extents, and converting them when
+// data lands there costs a journal commit at that data's fsync: the cost this file exists to
+// avoid. Written back a chunk at a time, so as not to flood the disk queue in front of other
+// files' fdatasyncs. Gives up with Unavailable as soon as *cancel is true (the partial file is
+// left).
+Status CreateZeroFile(const std::string& path, uint64_t bytes, const std::atomic<bool>* cancel);
 
 // Holds an exclusive flock on DIR/LOCK for the object's lifetime.
 class DirLock {

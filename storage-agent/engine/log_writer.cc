@@ -1,4 +1,5 @@
-// Commit-log segment writing and file naming.
+// Commit-log segment writing (framing, marks, segments created fresh or from a prepared
+// zero-filled file) and file naming.
 #include "storage-agent/engine/log_writer.h"
 
 #include <cstdio>
@@ -23,11 +24,49 @@ void AppendWritePayload(std::string* dst, std::string_view ikey, std::string_vie
   dst->append(record.data(), record.size());
 }
 
-Result<std::unique_ptr<LogWriter>> LogWriter::Create(const std::string& dir, uint64_t number) {
-  auto f = AppendFile::Create(JoinPath(dir, LogFileName(number)));
+void AppendMarkRecord(std::string* dst, uint64_t number, uint64_t acked) {
+  std::string payload;  // 16 bytes: no allocation
+  coding::PutFixed64(&payload, number);
+  coding::PutFixed64(&payload, acked);
+  AppendFramedRecord(dst, log_format::kTypeMark, payload);
+}
+
+Result<std::unique_ptr<LogWriter>> LogWriter::Create(const std::string& dir, uint64_t number,
+                                                     const std::string& prepared, bool sync) {
+  const std::string path = JoinPath(dir, LogFileName(number));
+  uint64_t preallocated = 0;
+  if (!prepared.empty()) {
+    auto bytes = FileSize(prepared);
+    if (!bytes.ok()) return bytes.status();
+    preallocated = *bytes;
+  }
+  auto f = prepared.empty() ? AppendFile::Create(path) : AppendFile::OpenForOverwrite(prepared);
   if (!f.ok()) return f.status();
-  RINGKV_RETURN_IF_ERROR(SyncDir(dir));
-  return std::unique_ptr<LogWriter>(new LogWriter(std::move(*f), number));
+  std::unique_ptr<LogWriter> w(new LogWriter(std::move(*f), number, preallocated));
+  // The first mark (acked 0) is durable before the segment has its name, so before any group
+  // can be written to it: replay tells the format from it even when a crash leaves holes in
+  // what follows.
+  std::string mark;
+  AppendMarkRecord(&mark, number, 0);
+  RINGKV_RETURN_IF_ERROR(w->AppendFramed(mark));
+  RINGKV_RETURN_IF_ERROR(w->Commit(sync));
+  if (prepared.empty()) {
+    RINGKV_RETURN_IF_ERROR(SyncDir(dir));
+  } else {
+    RINGKV_RETURN_IF_ERROR(RenameAndSyncDir(prepared, path, dir));
+    w->file_->Renamed(path);
+  }
+  return w;
+}
+
+Status LogWriter::Commit(bool sync) {
+  RINGKV_RETURN_IF_ERROR(sync ? file_->Sync() : file_->Flush());
+  acked_ = file_->size();
+  return Status::OK();
+}
+
+Status PrepareLogFile(const std::string& path, uint64_t bytes, const std::atomic<bool>* cancel) {
+  return CreateZeroFile(path, (bytes + 4095) & ~uint64_t{4095}, cancel);
 }
 
 std::string LogFileName(uint64_t number) {
