@@ -24,20 +24,23 @@ def coordinator_log(node):
         return f.read()
 
 
-def ping_ok(endpoint, timeout=5.0, ipv6=False):
+def ask(endpoint, msg, timeout=5.0, ipv6=False):
+    """One request on a fresh REQ socket: the decoded reply, or None without one in time."""
     s = CTX.socket(zmq.REQ)
     s.setsockopt(zmq.LINGER, 0)
     if ipv6:
         s.setsockopt(zmq.IPV6, 1)
     s.connect(endpoint)
     try:
-        s.send(pack({"v": 1, "op": "ping", "id": 5}))
-        if not s.poll(int(timeout * 1000)):
-            return False
-        r = unpack(s.recv())
-        return r.get("ok") is True and r.get("id") == 5
+        s.send(pack(msg))
+        return unpack(s.recv()) if s.poll(int(timeout * 1000)) else None
     finally:
         s.close()
+
+
+def ping_ok(endpoint, timeout=5.0, ipv6=False):
+    r = ask(endpoint, {"v": 1, "op": "ping", "id": 5}, timeout, ipv6)
+    return r is not None and r.get("ok") is True and r.get("id") == 5
 
 
 def tcp_port(endpoint):
@@ -259,18 +262,9 @@ class ZmtpEndpointTest(unittest.TestCase):
             while not ping_ok(endpoint, timeout=0.5, ipv6=ipv6):
                 self.assertIsNone(proc.poll(), "coordinator exited; log in " + d)
                 self.assertLess(time.time(), end, "no answer on " + endpoint)
-            s = CTX.socket(zmq.REQ)
-            s.setsockopt(zmq.LINGER, 0)
-            if ipv6:
-                s.setsockopt(zmq.IPV6, 1)
-            s.connect(endpoint)
-            try:
-                s.send(pack({"v": 1, "op": "put", "key": b"via-" + listen.encode(),
-                             "value": b"yes"}))
-                self.assertTrue(s.poll(10000))
-                self.assertTrue(unpack(s.recv())["ok"])
-            finally:
-                s.close()
+            r = ask(endpoint, {"v": 1, "op": "put", "key": b"via-" + listen.encode(),
+                               "value": b"yes"}, timeout=10.0, ipv6=ipv6)
+            self.assertTrue(r and r["ok"], r)
             self.assertEqual(get(self.n1, b"via-" + listen.encode())["values"], [b"yes"])
         finally:
             proc.terminate()
