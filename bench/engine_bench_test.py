@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # Process test of ringkv-engine-bench and bench/engine-compare: every engine built in runs every
 # workload on a small data set, reads find exactly the keys written, bad flags exit 2, and the
-# compare script prints its table. Timings are printed, never asserted.
+# compare script prints its table; bench/fsync-probe keeps its pace and cleans up. Timings are
+# printed, never asserted.
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ import unittest
 BIN = os.environ.get("RINGKV_BIN", os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
 BENCH = os.path.join(BIN, "ringkv-engine-bench")
 COMPARE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engine-compare")
+FSYNC_PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fsync-probe")
 
 
 def run(args, timeout=120):
@@ -96,6 +98,32 @@ class EngineBenchTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         for w in ["fillrandom", "readrandom", "readmissing", "fillsync", "scan", "peak RSS MB"]:
             self.assertRegex(p.stdout, r"\| " + w + r"\s+\|\s+[\d,.]+ \|")
+
+
+class FsyncProbeTest(unittest.TestCase):
+    """bench/fsync-probe: paced writers stay at their rate, the files go, bad flags exit 2."""
+
+    def test_paced_run_reports_and_cleans_up(self):
+        with tempfile.TemporaryDirectory(prefix="ringkv-fsync-probe-test-") as d:
+            p = run([FSYNC_PROBE, "--dir", d, "--threads", "2", "--rate", "100",
+                     "--duration", "1"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            sys.stderr.write(p.stdout)
+            f = fields(p.stdout)
+            self.assertEqual(f["threads"], "2")
+            # 100 syncs/s for 1 s, less the time the zero-filled files took to write.
+            self.assertGreater(int(f["syncs"]), 0)
+            self.assertLessEqual(int(f["syncs"]), 102)
+            self.assertLessEqual(float(f["p50_ms"]), float(f["p99_ms"]))
+            self.assertLessEqual(float(f["p99_ms"]), float(f["max_ms"]))
+            self.assertEqual(os.listdir(d), [])
+
+    def test_bad_flags_exit_2(self):
+        for args in (["--threads", "0"], ["--rate", "-1"], ["--duration", "0"],
+                     ["--record", "0"], ["--bogus"]):
+            p = run([FSYNC_PROBE] + args)
+            self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
+            self.assertIn("fsync-probe", p.stderr)
 
 
 if __name__ == "__main__":
