@@ -2,9 +2,11 @@
 # Process test of ringkv-bench against a real 3-node cluster from ringkv-local (ports
 # 23600-23622): the op bound is exact, a single client that always carries its context never
 # creates siblings, errors are zero on a healthy cluster, the event-loop driver (--loop) measures
-# the same things, bad flags exit 2, and bench/cluster-cost
-# reports every agent thread's cost. Timings are printed.
+# the same things, bad flags exit 2, bench/cluster-cost
+# reports every agent thread's cost, and bench/cluster-compare prints its table and ratios and
+# leaves nothing running (ports 25000-25212). Timings are printed.
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -165,6 +167,67 @@ class LoopDriverTest(ClusterCase):
         out = lines_by_head(p.stdout)
         self.assertEqual(out["errors"]["total"], "4")
         self.assertIn("transport", out["errors"])
+
+
+class CompareTest(unittest.TestCase):
+    """bench/cluster-compare, briefly: every system it can find, its table and ratio lines, a
+    missing peer reported as FAILED with exit 1, and nothing of its own left behind."""
+    TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cluster-compare")
+
+    def compare(self, *extra, env=None):
+        with tempfile.TemporaryDirectory(prefix="ringkv-compare-test-") as parent:
+            p = subprocess.run([self.TOOL, "--bin", BIN, "--dir", parent, "--base-port", "25000",
+                                "--duration", "1", "--keys", "300", "--clients", "2",
+                                "--peer-clients", "3", "--redis-requests", "2000",
+                                "--etcd-ops", "200", *extra],
+                               capture_output=True, text=True, timeout=600, env=env)
+            sys.stderr.write(p.stdout + p.stderr[-3000:])
+            # Its working directory is removed and none of the processes it started is left.
+            self.assertEqual(os.listdir(parent), [])
+            left = subprocess.run(["pgrep", "-f", parent], capture_output=True, text=True)
+            self.assertEqual(left.stdout.strip(), "")
+        rows = {}
+        for line in p.stdout.splitlines():
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if line.startswith("| ") and len(cells) == 9 and cells[2].isdigit():
+                rows[(cells[0], cells[1], int(cells[2]))] = cells
+        return p, rows
+
+    def assert_measured(self, row):
+        self.assertGreater(float(row[3].replace(",", "")), 0, row)  # ops/s
+        self.assertEqual(row[7], "0", row)                           # errors
+
+    def test_ringkv_alone(self):
+        p, rows = self.compare("--systems", "ringkv")
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        self.assertEqual(set(rows), {("ringkv", "YCSB A", 2), ("ringkv", "YCSB A", 3)})
+        for row in rows.values():
+            self.assert_measured(row)
+        self.assertNotIn("FAILED", p.stdout)
+
+    def test_every_system_and_the_ratios(self):
+        missing = [t for t in ("redis-server", "redis-benchmark", "redis-cli", "etcd")
+                   if shutil.which(t) is None]
+        if missing:
+            self.skipTest("not installed: " + ", ".join(missing))
+        p, rows = self.compare()
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        for key in [("ringkv", "YCSB A", 2), ("ringkv", "YCSB A", 3), ("redis", "SET", 3),
+                    ("redis", "GET", 3), ("redis", "SET (fsync always)", 2),
+                    ("etcd", "put (JSON gateway)", 3)]:
+            self.assertIn(key, rows)
+            self.assert_measured(rows[key])
+        for ratio in ("ringkv A / etcd put (3 clients): ", "ringkv A / Redis SET (3 clients): ",
+                      "ringkv A / Redis GET (3 clients): ",
+                      "Redis SET p99 at 2 clients, syncing before each reply: "):
+            self.assertIn(ratio, p.stdout)
+
+    def test_a_missing_peer_is_reported(self):
+        env = dict(os.environ, PATH="/nonexistent")  # no redis-server to start
+        p, rows = self.compare("--systems", "redis", env=env)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("FAILED: redis", p.stdout)
+        self.assertEqual(rows, {})
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ packages=(
   libleveldb-dev librocksdb-dev
   python3 python3-zmq python3-msgpack
   iproute2 procps
+  redis-server redis-tools etcd-server etcd-client  # bench/cluster-compare's peers (and its test)
 )
 if [ "${RINGKV_BENCH_DEPS:-0}" = 1 ]; then
-  packages+=(redis-server redis-tools etcd-server etcd-client linux-perf valgrind)
+  packages+=(linux-perf valgrind)
 fi
 missing=()
 for p in "${packages[@]}"; do
