@@ -1,11 +1,8 @@
 // DATA/IDENTITY: one line "ringkv-actor <16 hex digits>\n".
 #include "storage-agent/identity.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,44 +10,13 @@
 #include <random>
 #include <sstream>
 
+#include "storage-agent/engine/file_util.h"
+
 namespace ringkv::storage {
 
 namespace {
 
 constexpr char kPrefix[] = "ringkv-actor ";
-
-Status WriteAllAndSync(const std::string& path, const std::string& data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno("open " + path, errno);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return Status::FromErrno("write " + path, err);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    return Status::FromErrno("fsync " + path, err);
-  }
-  if (::close(fd) != 0) return Status::FromErrno("close " + path, errno);
-  return Status::OK();
-}
-
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno("open " + dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return Status::FromErrno("fsync " + dir, err);
-  return Status::OK();
-}
 
 version::ActorId RandomActor() {
   std::random_device rd;
@@ -60,6 +26,16 @@ version::ActorId RandomActor() {
   std::mt19937_64 gen(a ^ static_cast<uint64_t>(::getpid()) ^
                       static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
   return dist(gen);
+}
+
+// Temporary file, fsync, rename, directory fsync: a crash leaves the old id or the new one.
+Status WriteIdentity(const std::string& dir, version::ActorId id) {
+  char line[64];
+  std::snprintf(line, sizeof(line), "%s%016llx\n", kPrefix, static_cast<unsigned long long>(id));
+  const std::string path = engine::JoinPath(dir, kIdentityFile);
+  const std::string tmp = path + ".tmp";
+  RINGKV_RETURN_IF_ERROR(engine::WriteFileSync(tmp, line));
+  return engine::RenameAndSyncDir(tmp, path, dir);
 }
 
 }  // namespace
@@ -94,13 +70,15 @@ Result<version::ActorId> LoadOrCreateIdentity(const std::string& dir, bool* crea
   if (std::filesystem::exists(path, ec)) return Status::IOError("cannot read " + path);
 
   version::ActorId id = RandomActor();
-  char line[64];
-  std::snprintf(line, sizeof(line), "%s%016llx\n", kPrefix, static_cast<unsigned long long>(id));
-  const std::string tmp = path + ".tmp";
-  RINGKV_RETURN_IF_ERROR(WriteAllAndSync(tmp, line));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno("rename " + tmp, errno);
-  RINGKV_RETURN_IF_ERROR(SyncDir(dir));
+  RINGKV_RETURN_IF_ERROR(WriteIdentity(dir, id));
   if (created) *created = true;
+  return id;
+}
+
+Result<version::ActorId> RenewIdentity(const std::string& dir, version::ActorId old) {
+  version::ActorId id = RandomActor();
+  while (id == old) id = RandomActor();
+  RINGKV_RETURN_IF_ERROR(WriteIdentity(dir, id));
   return id;
 }
 

@@ -1,6 +1,8 @@
-// The actor id of a data directory: a random 64-bit id made when the directory is new and kept
-// in DATA/IDENTITY (fsynced), so a wiped or replaced directory never reuses dots
-// (docs/versioning.md point 2).
+// The actor id of a data directory incarnation: a random 64-bit id kept in DATA/IDENTITY
+// (fsynced). A new id is made when the directory is new, and again on every start after which
+// the agent cannot prove it kept every state it acknowledged (storage-agent/clean_shutdown.h),
+// so a wiped, crashed, power-lost, salvaged, repaired or restored directory never reissues
+// dots that other replicas already hold (docs/versioning.md, "Actor ids").
 #pragma once
 
 #include <string>
@@ -17,5 +19,9 @@ inline constexpr char kIdentityFile[] = "IDENTITY";
 // IDENTITY that exists but does not parse is Corruption naming the file (never replaced
 // silently). *created (when given) tells whether the id is new.
 Result<version::ActorId> LoadOrCreateIdentity(const std::string& dir, bool* created = nullptr);
+
+// Replaces DIR/IDENTITY with a fresh random id different from `old` (same durable write as
+// above) and returns it.
+Result<version::ActorId> RenewIdentity(const std::string& dir, version::ActorId old);
 
 }  // namespace ringkv::storage

@@ -56,6 +56,12 @@ Status ReplicaStore::CheckCtxCounters(const version::CausalContext& ctx) const {
 Result<ReplicaStore::UpdateResult> ReplicaStore::ApplyUpdate(
     version::KeyState next, const version::CausalContext& ctx,
     std::optional<std::string_view> value, uint64_t max_siblings) {
+  if (batch_write_failed_.load(std::memory_order_acquire)) {
+    return Status::IOError(
+        "an earlier write batch failed after its early replies: this actor no longer holds "
+        "every state it replied with, so it issues no more dots (restart the agent: it takes "
+        "a new actor id)");
+  }
   const size_t count = next.VersionCountAfterUpdate(ctx);
   if (count > max_siblings) {
     return Status::TooManySiblings("the write would leave " + std::to_string(count) +
@@ -146,6 +152,9 @@ Status ReplicaStore::CommitBatch(WriteBatch* batch) {
     ops.reserve(batch->writes_.size());
     for (const auto& [k, v] : batch->writes_) ops.push_back(engine::WriteOp{k, v});
     s = engine_->WriteBatch(ops);
+    // Before the locks go: a writer waiting for one of these keys must not build on a state
+    // that lacks what this batch replied with early (docs/versioning.md, "Actor ids").
+    if (!s.ok()) batch_write_failed_.store(true, std::memory_order_release);
   }
   // Only now may other writers of these keys read their states.
   batch->locks_.clear();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -24,11 +25,20 @@ namespace ringkv::storage {
 
 class ReplicaStore {
  public:
+  struct OpenOptions {
+    bool new_actor = false;  // take a new actor id even after a clean stop (a restored backup)
+  };
   // Opens the data directory: loads or creates DIR/IDENTITY (storage-agent/identity.h), then
-  // opens the engine with `options` (its is_tombstone is set here), then DIR/DOT_FLOOR
+  // opens the engine with `options` (its is_tombstone is set here), then consumes
+  // DIR/CLEAN_SHUTDOWN (storage-agent/clean_shutdown.h) and takes a new actor id unless the
+  // last stop was clean (or the directory is new), then DIR/DOT_FLOOR
   // (storage-agent/dot_allocator.h). Corruption from the engine (for example a damaged commit
   // log) or of DOT_FLOOR is returned as is, naming file and offset.
-  static Result<std::unique_ptr<ReplicaStore>> Open(engine::Options options);
+  static Result<std::unique_ptr<ReplicaStore>> Open(engine::Options options,
+                                                    const OpenOptions& open);
+  static Result<std::unique_ptr<ReplicaStore>> Open(engine::Options options) {
+    return Open(std::move(options), OpenOptions());
+  }
 
   // Wraps an already open engine (tests use a fake). `actor` must be nonzero; `dots` issues the
   // counters of the dots this replica creates.
@@ -90,7 +100,8 @@ class ReplicaStore {
   Status PrepareSync(WriteBatch* batch, std::string_view key, const version::KeyState& state,
                      bool* changed);
   // Writes every prepared state with one engine WriteBatch, then releases the batch's locks and
-  // empties it (also on error: then none of its writes may be acknowledged).
+  // empties it (also on error: then none of its writes may be acknowledged, and every later
+  // update fails: this actor no longer holds every state it replied with).
   Status CommitBatch(WriteBatch* batch);
 
   // Merges another replica's state into ours; writes only when something changed.
@@ -116,10 +127,15 @@ class ReplicaStore {
               size_t limit, std::vector<ScanEntry>* out, bool* more);
 
   Status Flush() { return engine_->Flush(); }
+  // A clean stop: makes every write durable, then leaves DIR/CLEAN_SHUTDOWN so that the next
+  // start keeps this actor id. Call only once no write can arrive any more (server stopped).
+  Status CloseCleanly();
   Status CompactAll() { return engine_->CompactAll(); }
   engine::EngineStats EngineStats() { return engine_->Stats(); }
 
   version::ActorId actor() const { return actor_; }
+  // True when Open replaced the directory's actor id (the last stop was not provably clean).
+  bool renewed_actor() const { return renewed_actor_; }
 
  private:
   static constexpr size_t kStripes = 1024;
@@ -144,6 +160,10 @@ class ReplicaStore {
   std::unique_ptr<engine::Engine> engine_;
   const version::ActorId actor_;
   const std::unique_ptr<DotAllocator> dots_;
+  std::string dir_;             // empty for a wrapped engine: no CLEAN_SHUTDOWN
+  bool renewed_actor_ = false;
+  // A CommitBatch failed: states replied with early were not kept, so no more dots are issued.
+  std::atomic<bool> batch_write_failed_{false};
   std::array<std::mutex, kStripes> stripes_;
 };
 

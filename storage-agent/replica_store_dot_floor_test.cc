@@ -75,6 +75,7 @@ void ForgottenKeyScenario(bool restart) {
   DeleteAndCompactAway(store.get(), &clock, "k");
   if (::testing::Test::HasFatalFailure()) return;
   if (restart) {
+    ASSERT_TRUE(store->CloseCleanly().ok());  // a clean stop keeps the actor id
     store.reset();
     store = OpenStore(o);
     ASSERT_NE(store, nullptr);

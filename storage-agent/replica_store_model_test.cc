@@ -200,6 +200,7 @@ TEST(ReplicaStoreModel, RandomOpsMatchModelAcrossFlushCompactReopen) {
         total_flushes += es.flushes;
         total_compactions += es.compactions;
       }
+      ASSERT_TRUE(store->CloseCleanly().ok());  // a clean stop keeps the actor id
       store.reset();
       auto again = ReplicaStore::Open(ModelOptions(dir.path()));
       ASSERT_TRUE(again.ok()) << again.status().ToString();

@@ -1,21 +1,60 @@
-// ReplicaStore::Open: identity first, then the real engine, then the dot counter floor. Kept
-// apart from replica_store.cc so unit tests that wrap a fake engine do not need the engine
-// library's Open.
+// ReplicaStore::Open: identity first, then the real engine, then the actor decision (a new id
+// unless the last stop was provably clean), then the dot counter floor. Kept apart from
+// replica_store.cc so unit tests that wrap a fake engine do not need the engine library's Open.
+#include <cinttypes>
+#include <cstdio>
+
 #include "common/logging.h"
+#include "storage-agent/clean_shutdown.h"
 #include "storage-agent/dot_allocator.h"
 #include "storage-agent/identity.h"
 #include "storage-agent/replica_store.h"
 
 namespace ringkv::storage {
 
-Result<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(engine::Options options) {
+namespace {
+
+std::string Hex(version::ActorId a) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%016" PRIx64, a);
+  return buf;
+}
+
+// Why this start cannot prove that the directory kept every state its actor acknowledged, or
+// nullptr when it can (docs/versioning.md, "Actor ids").
+const char* ReasonForNewActor(LastStop last, bool salvaged, bool forced) {
+  if (forced) return "--new-actor given";
+  if (salvaged) return "--salvage skipped commit log records";
+  if (last != LastStop::kClean) return LastStopName(last);
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(engine::Options options,
+                                                        const OpenOptions& open) {
   bool new_dir = false;
   auto actor = LoadOrCreateIdentity(options.dir, &new_dir);
   if (!actor.ok()) return actor.status();
   options.is_tombstone = &ReplicaStore::StateIsOnlyTombstones;
   auto eng = engine::Engine::Open(options);
   if (!eng.ok()) return eng.status();
-  // After the engine: it holds the directory's LOCK, so no second agent writes DOT_FLOOR.
+  // After the engine: it holds the directory's LOCK, so no second agent reads or writes the
+  // marker, IDENTITY or DOT_FLOOR. The marker is consumed before any dot is issued.
+  auto last = ConsumeCleanShutdown(options.dir, *actor);
+  if (!last.ok()) return last.status();
+  const bool salvaged = options.salvage && (*eng)->Stats().salvaged_records > 0;
+  const char* why = new_dir ? nullptr : ReasonForNewActor(*last, salvaged, open.new_actor);
+  version::ActorId id = *actor;
+  if (why != nullptr) {
+    auto renewed = RenewIdentity(options.dir, id);
+    if (!renewed.ok()) return renewed.status();
+    RINGKV_LOG(kWarn) << options.dir << ": new actor " << Hex(*renewed) << " replaces "
+                      << Hex(id) << " (" << why
+                      << "): this start cannot prove it kept every state the old actor "
+                         "acknowledged, so no dot of the old actor is issued again";
+    id = *renewed;
+  }
   DotAllocator::Start start;
   auto dots = DotAllocator::Open(options.dir, new_dir, DotAllocator::kDefaultBlock, &start);
   if (!dots.ok()) return dots.status();
@@ -24,7 +63,16 @@ Result<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(engine::Options options
                       << " (made before it existed): new dot counters start at "
                       << DotAllocator::kLegacyStart;
   }
-  return std::make_unique<ReplicaStore>(std::move(*eng), *actor, std::move(*dots));
+  auto store = std::make_unique<ReplicaStore>(std::move(*eng), id, std::move(*dots));
+  store->dir_ = options.dir;
+  store->renewed_actor_ = why != nullptr;
+  return store;
+}
+
+Status ReplicaStore::CloseCleanly() {
+  RINGKV_RETURN_IF_ERROR(engine_->Flush());
+  if (dir_.empty()) return Status::OK();
+  return WriteCleanShutdown(dir_, actor_);
 }
 
 }  // namespace ringkv::storage

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto store = storage::ReplicaStore::Open(opts.engine);
+  auto store = storage::ReplicaStore::Open(opts.engine, opts.open);
   if (!store.ok()) {
     RINGKV_LOG(kError) << "cannot open data directory " << opts.engine.dir << ": "
                        << store.status().ToString();
@@ -89,9 +89,11 @@ int main(int argc, char** argv) {
   RINGKV_LOG(kInfo) << "signal " << sig << ": stopping (finishing in-flight requests)";
   server.Stop();
   int rc = 0;
-  Status fs = (*store)->Flush();
+  // Only a clean close leaves the marker that lets the next start keep this actor id.
+  Status fs = (*store)->CloseCleanly();
   if (!fs.ok()) {
-    RINGKV_LOG(kError) << "flush at stop failed: " << fs.ToString();
+    RINGKV_LOG(kError) << "flush at stop failed (the next start takes a new actor id): "
+                       << fs.ToString();
     rc = 1;
   }
   store->reset();

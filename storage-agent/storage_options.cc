@@ -72,7 +72,10 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
        "requests waiting for a worker; past it requests get error `busy` at once")
       ("salvage", po::bool_switch()->default_value(false),
        "start even when the commit log has corrupt records: skip them (and log how many) "
-       "instead of refusing to start");
+       "instead of refusing to start (the agent then takes a new actor id)")
+      ("new-actor", po::bool_switch()->default_value(false),
+       "take a new actor id even though the last stop was clean: give it once after restoring "
+       "a data directory from a backup taken while the agent was stopped");
 
   po::variables_map vm;
   ParsedOptions out;
@@ -142,6 +145,7 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
   if (q < 1 || q > 1000000) return bad("--max-queue must be 1..1000000");
   o.server.max_queue = static_cast<size_t>(q);
   o.engine.salvage = vm["salvage"].as<bool>();
+  o.open.new_actor = vm["new-actor"].as<bool>();
   out.options = std::move(o);
   return out;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "storage-agent/engine/engine.h"
+#include "storage-agent/replica_store.h"
 #include "storage-agent/server.h"
 
 namespace ringkv::storage {
@@ -13,6 +14,7 @@ namespace ringkv::storage {
 struct StorageOptions {
   engine::Options engine;  // engine.dir is --data-dir
   ServerOptions server;
+  ReplicaStore::OpenOptions open;
 };
 
 // Parses argv (and --config FILE). Returns the options, or the exit code main should return:

@@ -82,6 +82,42 @@ def main():
         check(ping2["actor"] != ping["actor"], "a wiped data directory reused the actor id")
     case("idle stop; wiped directory gets a new actor id", idle_stop_and_new_identity)
 
+    def unclean_stop_takes_new_actor():
+        # Issue 11, holes 1 and 3: only a clean stop proves that every state the actor replied
+        # with was kept; after SIGKILL, or with --new-actor, the next start takes a new id.
+        a = Agent(data, PORT, *extra)
+        first = a.start().wait_ready()["actor"]
+        acked, stop = [], threading.Event()
+        counters = {"unacked": 0, "errors": 0}
+        t = threading.Thread(target=writer, args=(a.endpoint, 0, 52, acked, stop,
+                                                  counters))
+        t.start()
+        time.sleep(0.5)
+        a.kill()
+        stop.set()
+        t.join(10)
+        b = Agent(data, PORT, *extra)
+        second = b.start().wait_ready()["actor"]
+        check(second != first, "SIGKILL then restart kept actor %x" % first)
+        check("new actor" in b.log_text() and "%016x" % first in b.log_text(),
+              "no log line naming the replaced actor:\n%s" % b.log_text()[-2000:])
+        try:
+            nkeys, missing = verify(b.endpoint, acked)
+        finally:
+            check(b.terminate() == 0, "clean stop after the restart")
+        check(not missing, "acknowledged writes missing after SIGKILL: %r" % missing[:5])
+        c = Agent(data, PORT, *extra)
+        check(c.start().wait_ready()["actor"] == second, "a clean stop did not keep the actor")
+        check(c.terminate() == 0, "clean stop")
+        d = Agent(data, PORT, "--new-actor", *extra)
+        third = d.start().wait_ready()["actor"]
+        check(d.terminate() == 0, "clean stop after --new-actor")
+        check(third not in (first, second), "--new-actor kept actor %x" % third)
+        print("      actors %x -> (SIGKILL) %x -> (clean) same -> (--new-actor) %x; %d acked writes"
+              " present" % (first, second, third, len(acked)))
+    case("SIGKILL or --new-actor: the next start takes a new actor id",
+         unclean_stop_takes_new_actor)
+
     print("%d passed, %d failed" % (results["passed"], results["failed"]))
     if not results["failed"]:
         shutil.rmtree(root, ignore_errors=True)
