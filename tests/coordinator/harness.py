@@ -93,6 +93,8 @@ class Node:
         os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
         self.storage_proc = None
         self.storage_args = []  # extra ringkv-storage options for the next start_storage
+        self.gossip_args = []   # extra ringkv-gossip options for the next start_gossip
+        self.no_storage = False  # start_storage starts nothing (a test serves the endpoint)
         self.coord_proc = None
         self.gossip_proc = None
 
@@ -109,6 +111,8 @@ class Node:
             log.close()
 
     def start_storage(self):
+        if self.no_storage:
+            return
         assert self.storage_proc is None or self.storage_proc.poll() is not None
         self.storage_proc = self._spawn("storage", [
             os.path.join(BIN, "ringkv-storage"), "--data-dir", os.path.join(self.dir, "data"),
@@ -121,7 +125,7 @@ class Node:
         args = [os.path.join(BIN, "ringkv-gossip"), "--node-id", self.id,
                 "--replication", self.cluster.replication,
                 "--data-dir", os.path.join(self.dir, "gossip"), "--listen", self.gossip,
-                "--hint-timeout-ms", "500"]
+                "--hint-timeout-ms", "500"] + self.gossip_args
         for n in self.cluster.nodes:
             args += ["--node", n.spec()]
         self.gossip_proc = self._spawn("gossip", args)
@@ -163,6 +167,22 @@ class Node:
         reply = unpack(frames[-1])
         assert reply.get("ok"), reply
         return reply["stats"]
+
+    def coordinator_stats(self):
+        """This node's coordinator's counters (the `stats` map of its `status` reply)."""
+        return self.req({"v": 1, "op": "status"}).get("stats", {})
+
+    def storage_req(self, msg, timeout=5.0):
+        """One storage-protocol request to this node's storage agent; its decoded reply."""
+        frames = send_frames(self.storage, [b"", pack(msg)], timeout)
+        assert frames is not None, "storage agent %s did not answer" % self.id
+        return unpack(frames[-1])
+
+    def storage_state(self, key, timeout=5.0):
+        """The encoded KeyState this node's storage agent holds for `key` (None: no state)."""
+        reply = self.storage_req({"op": "get", "rid": 7, "k": key}, timeout)
+        assert reply.get("ok"), reply
+        return reply.get("st")
 
     def storage_get(self, key, timeout=5.0):
         """The live values this node's storage agent holds for `key` (direct storage protocol)."""
