@@ -80,6 +80,34 @@ def get(node, key, timeout=10.0, **fields):
     return node.req(m, timeout=timeout)
 
 
+def wait_until(what, cond, timeout=20.0):
+    """Polls cond() every 50 ms until it is true; AssertionError after `timeout` seconds."""
+    end = time.time() + timeout
+    while not cond():
+        if time.time() > end:
+            raise AssertionError("timed out waiting until " + what)
+        time.sleep(0.05)
+
+
+def holders(cluster, key, value):
+    """The nodes whose storage agent holds exactly `value` for `key`."""
+    return [n for n in cluster.nodes if n.storage_get(key) == [value]]
+
+
+def hint_roles(cluster, key, value=b"v1"):
+    """Writes `value` to all N=3 replicas of `key` on a 4-node cluster and names the roles of a
+    hinted-handoff test: (stand_in: the node outside the preference list, down: a replica other
+    than nodes[0], coord: a replica that is not `down`)."""
+    r = put(cluster.nodes[0], key, value, w="all")
+    assert r["ok"], r
+    replicas = holders(cluster, key, value)
+    assert len(replicas) == 3, [n.id for n in replicas]
+    stand_in = [n for n in cluster.nodes if n not in replicas][0]
+    down = [n for n in replicas if n is not cluster.nodes[0]][0]
+    coord = [n for n in replicas if n is not down][0]
+    return stand_in, down, coord
+
+
 class Node:
     def __init__(self, cluster, i, dc, rack, base):
         self.cluster = cluster

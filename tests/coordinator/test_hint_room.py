@@ -7,20 +7,11 @@ write nor a stored hint is counted in the coordinator's `status` stats (`hints_u
 The coordinator learns a gossip agent's room from its ping replies (`hint_room`); the retry tests
 ping every 60 s, so that a store filled behind the coordinator's back refuses a hint it sent."""
 import os
-import time
 import unittest
 
-from harness import Cluster, get, put
+from harness import Cluster, get, hint_roles, put, wait_until
 
-BASE = 21600  # 4 nodes at most: ports 21600-21632, clusters one after another
-
-
-def wait_until(what, cond, timeout=10.0):
-    end = time.time() + timeout
-    while not cond():
-        if time.time() > end:
-            raise AssertionError("timed out waiting until " + what)
-        time.sleep(0.05)
+BASE = 21540  # 4 nodes at most: ports 21540-21572, clusters one after another
 
 
 def fill_hint_store(node, max_bytes, state, target, leave=4):
@@ -29,10 +20,6 @@ def fill_hint_store(node, max_bytes, state, target, leave=4):
     r = node.gossip_req({"op": "hint", "target": target, "key": key, "state": state})
     assert r.get("ok"), r
     return key
-
-
-def holders(cluster, key, value):
-    return [n for n in cluster.nodes if n.storage_get(key) == [value]]
 
 
 class HintRoomTest(unittest.TestCase):
@@ -61,12 +48,7 @@ class HintRoomTest(unittest.TestCase):
             n.gossip_args = ["--hint-max-bytes", "2000"]
         with c:
             key = b"retry-me"
-            self.assertTrue(put(c.nodes[0], key, b"v1", w="all")["ok"])
-            replicas = holders(c, key, b"v1")
-            self.assertEqual(len(replicas), 3)
-            stand_in = [n for n in c.nodes if n not in replicas][0]
-            down = [n for n in replicas if n is not c.nodes[0]][0]
-            coord = [n for n in replicas if n is not down][0]
+            stand_in, down, coord = hint_roles(c, key)
             # The stand-in's store fills up after the coordinator last heard its room.
             fill_hint_store(stand_in, 2000, coord.storage_state(key), "n-elsewhere")
             down.kill("storage")

@@ -8,22 +8,13 @@
   the others, as a get's read would."""
 import signal
 import threading
-import time
 import unittest
 
 import zmq
 
-from harness import CTX, Cluster, pack, put, unpack
+from harness import CTX, Cluster, pack, put, unpack, wait_until
 
-BASE = 21640  # 3 nodes: ports 21640-21662, clusters one after another
-
-
-def wait_until(what, cond, timeout=10.0):
-    end = time.time() + timeout
-    while not cond():
-        if time.time() > end:
-            raise AssertionError("timed out waiting until " + what)
-        time.sleep(0.05)
+BASE = 21740  # 3 nodes: ports 21740-21762, clusters one after another
 
 
 class FailingStorageAgent:
