@@ -1232,8 +1232,13 @@ void Coordinator::OnDeadline(Op& op, int64_t now) {
     // Replicas that never answered the sync get the write by hint. The op lives on a little
     // for those hints' answers, so that a refused one is retried on another holder and one
     // never stored is counted (CountUnplacedHints).
+    const size_t hinted_before = op.slots.size();
     for (int i = 0; i < op.replicas; ++i) {
       if (op.slots[i].st == Slot::kSent) SendHint(op, i, /*may_count=*/false);
+    }
+    // A hint still unanswered goes to another holder as well (a second copy merges).
+    for (size_t i = static_cast<size_t>(op.replicas); i < hinted_before; ++i) {
+      if (op.slots[i].st == Slot::kSent) SendHint(op, op.slots[i].hint_for, /*may_count=*/false);
     }
     bool hints_due = false;
     for (size_t i = static_cast<size_t>(op.replicas); i < op.slots.size(); ++i) {

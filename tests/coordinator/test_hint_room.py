@@ -1,12 +1,14 @@
 """Process tests of hint placement (issue 11, hole 4): a write that needs hints is refused
 `unavailable` up front when no gossip agent has room for them (client protocol, "Error codes");
 after the ack, a hint its holder refuses is retried on another holder (the coordinator's own
-node's gossip agent) and reaches the replica when it is back; a replica left with neither the
+node's gossip agent) and reaches the replica when it is back, as does one whose holder never
+answers (a SIGSTOPped gossip agent) by the request's deadline; a replica left with neither the
 write nor a stored hint is counted in the coordinator's `status` stats (`hints_unplaced`).
 
 The coordinator learns a gossip agent's room from its ping replies (`hint_room`); the retry tests
 ping every 60 s, so that a store filled behind the coordinator's back refuses a hint it sent."""
 import os
+import signal
 import unittest
 
 from harness import Cluster, get, hint_roles, put, wait_until
@@ -67,6 +69,29 @@ class HintRoomTest(unittest.TestCase):
             down.start_storage()
             wait_until("the hinted write reaches " + down.id,
                        lambda: down.storage_get(key) == [b"v2"], timeout=20)
+
+    def test_hint_unanswered_at_the_deadline_goes_to_another_holder(self):
+        with Cluster(BASE, n=4, gossip=True) as c:
+            key = b"slow-holder"
+            stand_in, down, coord = hint_roles(c, key)
+            down.kill("storage")
+            c.wait_down([down.id], nodes=[coord])
+            stand_in.gossip_proc.send_signal(signal.SIGSTOP)  # up for all the coordinator knows
+            try:
+                g = get(coord, key)
+                r = put(coord, key, b"v2", ctx=g["ctx"], w=2, timeout_ms=1000)
+                self.assertTrue(r["ok"], r)
+                self.assertEqual((r["acks"], r["hinted"]), (2, 0), r)
+                # The stand-in never answers; past the deadline the hint goes to the
+                # coordinator's own gossip agent as well.
+                wait_until("the hint is stored on " + coord.id,
+                           lambda: coord.gossip_req({"op": "hints"})["targets"].get(down.id) == 1,
+                           timeout=5)
+            finally:
+                stand_in.gossip_proc.send_signal(signal.SIGCONT)
+            down.start_storage()
+            wait_until("the hinted write reaches " + down.id,
+                       lambda: down.storage_get(key) == [b"v2"])
 
     def test_hint_no_holder_could_take_is_counted(self):
         c = Cluster(BASE, n=3, gossip=True, coord_args=["--ping-interval-ms", "60000"])
