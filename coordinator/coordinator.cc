@@ -1222,7 +1222,7 @@ void Coordinator::OnDeadline(Op& op, int64_t now) {
     const char* what = op.phase == kRead ? "read" : "write";
     ReplyError(op, ErrorCode::kTimeout,
                std::string("the ") + what + " quorum did not answer within " +
-                   std::to_string(op.req.timeout_ms) + " ms (" + std::to_string(op.acks) +
+                   std::to_string(op.req.timeout_ms) + " ms (" + std::to_string(op.acks - op.hinted) +
                    " acknowledged)" +
                    (op.phase == kRead ? std::string()
                                       : std::string("; the write may appear later")));
