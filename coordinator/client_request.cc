@@ -310,12 +310,14 @@ std::string EncodePing(const std::string& id, std::string_view node) {
   return w.Take();
 }
 
-std::string EncodeWriteOk(const std::string& id, std::string_view ctx, int acks) {
-  Writer w(id, true, 2);
+std::string EncodeWriteOk(const std::string& id, std::string_view ctx, int acks, int hinted) {
+  Writer w(id, true, 3);
   mp::PackStr(w.pk(), "ctx");
   mp::PackBin(w.pk(), ctx);
   mp::PackStr(w.pk(), "acks");
   w.pk().pack_int(acks);
+  mp::PackStr(w.pk(), "hinted");
+  w.pk().pack_int(hinted);
   return w.Take();
 }
 
@@ -335,7 +337,7 @@ std::string EncodeGetOk(const std::string& id, bool found, const std::vector<std
 }
 
 std::string EncodeStatus(const std::string& id, const StatusReply& s) {
-  Writer w(id, true, 6);
+  Writer w(id, true, s.stats.empty() ? 6 : 7);
   auto& pk = w.pk();
   mp::PackStr(pk, "node");
   mp::PackStr(pk, s.node);
@@ -359,6 +361,14 @@ std::string EncodeStatus(const std::string& id, const StatusReply& s) {
     mp::PackStr(pk, m.state);
     mp::PackStr(pk, "client_endpoint");
     mp::PackStr(pk, m.client_endpoint);
+  }
+  if (!s.stats.empty()) {
+    mp::PackStr(pk, "stats");
+    pk.pack_map(static_cast<uint32_t>(s.stats.size()));
+    for (const auto& [name, value] : s.stats) {
+      mp::PackStr(pk, name);
+      pk.pack_uint64(value);
+    }
   }
   return w.Take();
 }

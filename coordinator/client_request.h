@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/msgpack_util.h"
@@ -70,7 +71,9 @@ bool ParseRequest(std::string_view body, const RequestLimits& limits, ClientRequ
 // Every reply carries v:1 and ok.
 std::string EncodeError(const std::string& id, ErrorCode code, std::string_view message);
 std::string EncodePing(const std::string& id, std::string_view node);
-std::string EncodeWriteOk(const std::string& id, std::string_view ctx, int acks);
+// acks: preference-list replicas that hold the write; hinted: stand-ins' hints counted toward W
+// (an extension field, always present on a put or delete reply).
+std::string EncodeWriteOk(const std::string& id, std::string_view ctx, int acks, int hinted);
 std::string EncodeGetOk(const std::string& id, bool found, const std::vector<std::string>& values,
                         std::string_view ctx, int acks);
 
@@ -82,6 +85,8 @@ struct StatusReply {
   int n = 0;
   uint64_t max_item_bytes = 0, max_siblings = 0;
   std::vector<MemberStatus> members;
+  // The coordinator's counters (an extension field `stats`, a map; omitted when empty).
+  std::vector<std::pair<std::string, uint64_t>> stats;
 };
 std::string EncodeStatus(const std::string& id, const StatusReply& s);
 

@@ -166,5 +166,37 @@ TEST(ClientRequestTest, RepliesAreMapsWithVAndOk) {
   EXPECT_EQ(std::string(ErrorCodeName(ErrorCode::kTooManySiblings)), "too_many_siblings");
 }
 
+// `acks` counts preference-list replicas only; stand-ins' hints are `hinted` (an extension).
+TEST(ClientRequestTest, WriteOkSeparatesAcksFromHints) {
+  auto d = mp::Decode(EncodeWriteOk("", "ctx", 2, 1));
+  ASSERT_TRUE(d.ok());
+  auto m = mp::MapView::Of(d->root());
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(*m->Bool("ok").value(), true);
+  EXPECT_EQ(*m->Int("acks").value(), 2);
+  EXPECT_EQ(*m->Int("hinted").value(), 1);
+}
+
+TEST(ClientRequestTest, StatusCarriesStats) {
+  StatusReply s;
+  s.node = "n1";
+  s.stats = {{"hints_unplaced", 3}, {"requests", 9}};
+  auto d = mp::Decode(EncodeStatus("", s));
+  ASSERT_TRUE(d.ok());
+  auto m = mp::MapView::Of(d->root());
+  ASSERT_TRUE(m.ok());
+  const msgpack::object* stats = m->Find("stats");
+  ASSERT_NE(stats, nullptr);
+  auto sm = mp::MapView::Of(*stats);
+  ASSERT_TRUE(sm.ok());
+  EXPECT_EQ(*sm->Uint("hints_unplaced").value(), 3u);
+  EXPECT_EQ(*sm->Uint("requests").value(), 9u);
+  // Without counters the reply keeps the spec's fields only.
+  s.stats.clear();
+  auto plain = mp::Decode(EncodeStatus("", s));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(mp::MapView::Of(plain->root())->Find("stats"), nullptr);
+}
+
 }  // namespace
 }  // namespace ringkv::coordinator

@@ -58,6 +58,8 @@ constexpr int64_t kReattachMinMs = 100;   // a flapping agent is not reconnected
 constexpr size_t kRoutingIdSize = 9;      // 'p', peer index, connection generation (big-endian)
 constexpr int64_t kDirectRetryMinMs = 100;    // first wait before a new direct connect
 constexpr int64_t kDirectRetryMaxMs = 30000;  // backoff cap while direct connects fail
+// Past a write's deadline, how long its hints still have to be stored (OnDeadline).
+constexpr int64_t kHintGraceMs = 2000;
 // Poller tags (kind in bits 56..63; kinds 1-3 belong to the ClientEndpoint).
 constexpr uint64_t kTagStorage = 8ull << 56;   // storage_'s ZMQ_FD
 constexpr uint64_t kTagMonitor = 9ull << 56;   // the storage monitor's ZMQ_FD
@@ -664,6 +666,14 @@ std::string Coordinator::StatusBody(const std::string& id) const {
   s.n = ring_.N();
   s.max_item_bytes = opts_.max_item_bytes;
   s.max_siblings = opts_.max_siblings;
+  s.stats = {{"requests", stats_.requests},
+             {"errors", stats_.errors},
+             {"read_repairs", stats_.read_repairs},
+             {"replicas_marked_down", stats_.replicas_marked_down},
+             {"hints_sent", stats_.hints_sent},
+             {"hints_refused", stats_.hints_refused},
+             {"hints_unplaced", stats_.hints_unplaced},
+             {"hint_room_refusals", stats_.hint_room_refusals}};
   for (size_t i = 0; i < ring_.nodes().size(); ++i) {
     const NodeInfo& n = ring_.nodes()[i];
     MemberStatus m;
@@ -734,6 +744,18 @@ void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
     if (live == 0) return unavailable("write", op.need_w);
     if (op.sloppy) CountStandIns(op, &live, &live_dc);
     if (!op.need_w.Met(live, live_dc)) return unavailable("write", op.need_w);
+    if (!RoomForHints(op)) {
+      ++stats_.errors;
+      ++stats_.hint_room_refusals;
+      const auto down = std::count_if(op.slots.begin(), op.slots.end(),
+                                      [this](const Slot& s) { return !Live(s.peer); });
+      SendReply(op.route, EncodeError(op.req.id, ErrorCode::kUnavailable,
+                                      "no room for the hints this write needs: " +
+                                          std::to_string(down) +
+                                          " replica(s) down and no gossip agent up with room "
+                                          "to hold a hint for each"));
+      return;
+    }
   }
 
   ops_.emplace(op.id, std::move(owned));
@@ -766,6 +788,7 @@ void Coordinator::StartRead(Op& op) {
     } else {
       s.st = Slot::kFailed;
     }
+    s.read_st = s.st;
   }
   if (!op.need_r.Met(sent, sent_dc)) {
     // Some replicas turned out to be unreachable while sending: nothing was asked of enough.
@@ -781,10 +804,7 @@ void Coordinator::StartUpdate(Op& op, const std::string& ctx_bytes) {
   op.acks = 0;
   std::fill(op.acks_dc.begin(), op.acks_dc.end(), 0);
   op.outstanding = 0;
-  for (Slot& s : op.slots) {
-    s.st = Slot::kIdle;
-    s.state.clear();
-  }
+  for (Slot& s : op.slots) s.st = Slot::kIdle;  // read_st and state stay: ReadRepair
   auto decoded = version::CausalContext::Decode(ctx_bytes);
   if (decoded.ok()) op.write_ctx = std::move(*decoded);
   // The coordinating replica: this node when it is a live replica, else the first live one.
@@ -922,12 +942,18 @@ bool Coordinator::DrainPeers() {
       continue;
     }
     const std::string_view body(static_cast<const char*>(frames[2].data()), frames[2].size());
-    auto reply = peers_[peer]->kind == Peer::kGossip ? DecodeGossipReply(body)
+    std::optional<uint64_t> hint_room;
+    auto reply = peers_[peer]->kind == Peer::kGossip ? DecodeGossipReply(body, &hint_room)
                                                       : sp::DecodeReply(body);
     if (!reply.ok()) {
       RINGKV_LOG(kWarn) << "storage agent of " << peers_[peer]->node_id
                         << " sent an undecodable reply: " << reply.status().ToString();
       continue;
+    }
+    // A gossip agent's ping says how much room its hint store has left; one too old to say
+    // is taken to have room (its refusals still send hints elsewhere).
+    if (peers_[peer]->kind == Peer::kGossip && reply->rid == 0) {
+      peers_[peer]->hint_room = hint_room.value_or(~uint64_t{0});
     }
     HandleStorageReply(peer, *reply);
   }
@@ -960,6 +986,14 @@ void Coordinator::HandleStorageReply(size_t peer, sp::Reply& reply) {
     }
     return;
   }
+  if (phase == kRead && op.phase != kRead && slot < op.replicas &&
+      op.slots[slot].peer == peer && op.slots[slot].read_st == Slot::kSent) {
+    // A delete without ctx went on to write after R answers: a later answer still joins the
+    // read (ReadRepair when the op ends), and the op ends once it is in.
+    MergeReadReply(op, slot, reply);
+    if (op.outstanding == 0 && op.phase == kSync) AfterWrite(op);
+    return;
+  }
   if (phase != op.phase || slot >= static_cast<int>(op.slots.size()) ||
       op.slots[slot].peer != peer || op.slots[slot].st != Slot::kSent) {
     return;  // a phase the op has left, or a duplicate
@@ -980,9 +1014,19 @@ static std::string StorageError(const std::string& node, const sp::Reply& r) {
 }
 
 void Coordinator::OnReadReply(Op& op, int slot, sp::Reply& reply) {
+  const bool ok = MergeReadReply(op, slot, reply);
+  op.slots[slot].st = op.slots[slot].read_st;
+  if (ok) {
+    ++op.acks;
+    ++op.acks_dc[op.slots[slot].dc];
+  }
+  AfterRead(op);
+}
+
+bool Coordinator::MergeReadReply(Op& op, int slot, sp::Reply& reply) {
   Slot& s = op.slots[slot];
   if (!reply.ok) {
-    s.st = Slot::kFailed;
+    s.read_st = Slot::kFailed;
     op.last_error = StorageError(peers_[s.peer]->node_id, reply);
   } else {
     s.state = reply.state ? std::move(*reply.state) : std::string();
@@ -994,10 +1038,10 @@ void Coordinator::OnReadReply(Op& op, int slot, sp::Reply& reply) {
       if (st.ok()) decoded = std::move(*st);
     }
     if (!same && !s.state.empty() && !decoded) {
-      s.st = Slot::kFailed;
+      s.read_st = Slot::kFailed;
       op.last_error = "storage agent of " + peers_[s.peer]->node_id + " sent an undecodable state";
     } else {
-      s.st = Slot::kAcked;
+      s.read_st = Slot::kAcked;
       if (!op.have_first) {
         op.have_first = true;
         op.first_raw = s.state;
@@ -1006,11 +1050,9 @@ void Coordinator::OnReadReply(Op& op, int slot, sp::Reply& reply) {
         op.all_same = false;
         if (decoded) op.merged.Sync(*decoded);
       }
-      ++op.acks;
-      ++op.acks_dc[s.dc];
     }
   }
-  AfterRead(op);
+  return s.read_st == Slot::kAcked;
 }
 
 void Coordinator::AfterRead(Op& op) {
@@ -1020,9 +1062,8 @@ void Coordinator::AfterRead(Op& op) {
       Reply(op, EncodeGetOk(op.req.id, op.merged.HasLive(), op.merged.LiveValues(),
                             op.merged.context().Encode(), op.acks));
     } else {
-      // delete without ctx: delete exactly what the read saw.
+      // delete without ctx: delete exactly what the read saw. op.merged stays for ReadRepair.
       const std::string ctx = op.merged.context().Encode();
-      op.merged = version::KeyState();
       StartUpdate(op, ctx);
       return;
     }
@@ -1048,7 +1089,7 @@ void Coordinator::ReadRepair(Op& op) {
   op.phase = kRepair;
   for (int i = 0; i < static_cast<int>(op.slots.size()); ++i) {
     Slot& s = op.slots[i];
-    if (s.st != Slot::kAcked || s.state == merged) continue;
+    if (s.read_st != Slot::kAcked || s.state == merged) continue;
     req.rid = Rid(op, i);  // answers are ignored: the op is finished by then
     if (SendToPeer(s.peer, sp::EncodeRequest(req))) ++stats_.read_repairs;
   }
@@ -1060,10 +1101,20 @@ void Coordinator::OnUpdateReply(Op& op, int slot, sp::Reply& reply) {
     s.st = Slot::kFailed;
     if (reply.ok) reply.message = "update reply without state or dot";
     if (reply.code == sp::kErrTooManySiblings) {
-      // Refused before anything was written.
-      ReplyError(op, ErrorCode::kTooManySiblings,
-                 "the key would have more than " + std::to_string(opts_.max_siblings) +
-                     " siblings: read it, resolve the siblings and write back with the ctx");
+      // This replica refused before writing anything, but an earlier attempt on another one
+      // may have written: then the truth is `timeout` (it may appear later), never a code that
+      // promises nothing was written (client protocol, "Error codes").
+      if (op.maybe_written) {
+        ReplyError(op, ErrorCode::kTimeout,
+                   "the write may have been applied by an earlier attempt (" + op.last_error +
+                       ") and may appear later; retrying it on another replica was refused: "
+                       "the key would have more than " + std::to_string(opts_.max_siblings) +
+                       " siblings");
+      } else {
+        ReplyError(op, ErrorCode::kTooManySiblings,
+                   "the key would have more than " + std::to_string(opts_.max_siblings) +
+                       " siblings: read it, resolve the siblings and write back with the ctx");
+      }
       return Finish(op);
     }
     op.last_error = StorageError(peers_[s.peer]->node_id, reply);
@@ -1141,15 +1192,21 @@ void Coordinator::OnSyncReply(Op& op, int slot, sp::Reply& reply) {
 
 void Coordinator::AfterWrite(Op& op) {
   if (!op.replied && op.need_w.Met(op.acks, op.acks_dc)) {
-    Reply(op, EncodeWriteOk(op.req.id, op.reply_ctx, op.acks));
+    // acks: preference-list replicas holding the write; hinted: stand-ins' hints that counted.
+    Reply(op, EncodeWriteOk(op.req.id, op.reply_ctx, op.acks - op.hinted, op.hinted));
+    op.acked = true;
   }
   if (op.outstanding > 0) return;
   if (!op.replied) {
     // Every replica reachable has answered and W was not met; the write is on some replicas.
     ReplyError(op, op.last_error.empty() ? ErrorCode::kTimeout : ErrorCode::kInternal,
-               "write quorum not met: " + std::to_string(op.acks) +
-                   " replicas acknowledged (the write may appear later)" +
+               "write quorum not met: " + std::to_string(op.acks - op.hinted) +
+                   " replicas acknowledged, " + std::to_string(op.hinted) +
+                   " hints counted (the write may appear later)" +
                    (op.last_error.empty() ? std::string() : "; " + op.last_error));
+  }
+  for (int i = 0; i < op.replicas; ++i) {
+    if (op.slots[i].read_st == Slot::kSent) return;  // a late read answer is due (ReadRepair)
   }
   Finish(op);
 }
@@ -1165,21 +1222,44 @@ void Coordinator::OnDeadline(Op& op, int64_t now) {
     const char* what = op.phase == kRead ? "read" : "write";
     ReplyError(op, ErrorCode::kTimeout,
                std::string("the ") + what + " quorum did not answer within " +
-                   std::to_string(op.req.timeout_ms) + " ms (" + std::to_string(op.acks) +
+                   std::to_string(op.req.timeout_ms) + " ms (" + std::to_string(op.acks - op.hinted) +
                    " acknowledged)" +
                    (op.phase == kRead ? std::string()
                                       : std::string("; the write may appear later")));
   }
   if (op.kind == ClientOp::kGet && op.phase == kRead) ReadRepair(op);
-  if (op.phase == kSync) {
-    // Replicas that never answered the sync get the write by hint (its answer is not awaited).
+  if (op.phase == kSync && !op.hint_grace) {
+    // Replicas that never answered the sync get the write by hint. The op lives on a little
+    // for those hints' answers, so that a refused one is retried on another holder and one
+    // never stored is counted (CountUnplacedHints).
+    const size_t hinted_before = op.slots.size();
     for (int i = 0; i < op.replicas; ++i) {
       if (op.slots[i].st == Slot::kSent) SendHint(op, i, /*may_count=*/false);
+    }
+    // A hint still unanswered goes to another holder as well (a second copy merges).
+    for (size_t i = static_cast<size_t>(op.replicas); i < hinted_before; ++i) {
+      if (op.slots[i].st == Slot::kSent) SendHint(op, op.slots[i].hint_for, /*may_count=*/false);
+    }
+    bool hints_due = false;
+    for (size_t i = static_cast<size_t>(op.replicas); i < op.slots.size(); ++i) {
+      hints_due |= op.slots[i].st == Slot::kSent;
+    }
+    if (hints_due) {
+      op.hint_grace = true;
+      op.deadline = now + kHintGraceMs;
+      deadlines_.emplace(op.deadline, op.id);
+      return;
     }
   }
   Finish(op);
 }
 
-void Coordinator::Finish(Op& op) { ops_.erase(op.id); }
+void Coordinator::Finish(Op& op) {
+  if (op.kind != ClientOp::kGet) CountUnplacedHints(op);
+  // A delete without ctx read the key first: what that read found diverging is repaired like a
+  // get's (the sync of its tombstone covers only what the read saw before R was met).
+  if (op.kind == ClientOp::kDelete && !op.req.has_ctx) ReadRepair(op);
+  ops_.erase(op.id);
+}
 
 }  // namespace ringkv::coordinator

@@ -31,14 +31,17 @@
 
 namespace ringkv::coordinator {
 
-// Counters, all since start; read them from the reactor thread (status/metrics later).
+// Counters, all since start; read them from the reactor thread. The `status` reply carries them
+// as `stats` (docs/coordinator.md).
 struct CoordinatorStats {
   uint64_t requests = 0;
   uint64_t errors = 0;
   uint64_t read_repairs = 0;
   uint64_t replicas_marked_down = 0;
   uint64_t hints_sent = 0;       // writes left with a gossip agent for a replica that missed them
-  uint64_t hints_unplaced = 0;   // missed replicas for which no gossip agent was reachable
+  uint64_t hints_refused = 0;    // hints refused or unanswered by their holder (then retried)
+  uint64_t hints_unplaced = 0;   // replicas left with neither the write nor a stored hint of it
+  uint64_t hint_room_refusals = 0;  // writes refused `unavailable`: no room for their hints
 };
 
 class Coordinator {
@@ -112,10 +115,19 @@ class Coordinator {
   void OnUpdateReply(Op& op, int slot, storage_protocol::Reply& reply);
   void OnSyncReply(Op& op, int slot, storage_protocol::Reply& reply);
   // Hinted handoff (coordinator_hints.cc, docs/hinted-handoff.md).
-  size_t PickStandIn(const Op& op, int replica, const std::vector<size_t>& taken) const;
+  // Gossip agents that may hold a hint for `replica`, best first: stand-ins outside the
+  // preference list (the first *stand_ins), then preference-list nodes' own agents.
+  std::vector<size_t> HintHolders(const Op& op, int replica, size_t* stand_ins) const;
+  bool HintRoom(size_t gossip, uint64_t need) const;  // up, and room for `need` bytes
+  size_t PickStandIn(const Op& op, int replica, const std::vector<size_t>& taken,
+                     uint64_t need) const;
   void CountStandIns(const Op& op, int* live, std::vector<int>* live_dc) const;
+  bool RoomForHints(const Op& op) const;
   void SendHint(Op& op, int replica, bool may_count);
   void OnHintReply(Op& op, int slot, storage_protocol::Reply& reply);
+  void CountUnplacedHints(const Op& op);
+  // The read phase's merge of one replica's answer; false when it failed.
+  bool MergeReadReply(Op& op, int slot, storage_protocol::Reply& reply);
   void AfterRead(Op& op);
   void AfterWrite(Op& op);
   void ReadRepair(Op& op);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct Coordinator::Peer {
   uint32_t direct_port = 0;        // advertised by the agent's last ping reply
   int64_t direct_retry_ms = 0;     // no new direct connect before this
   int64_t direct_backoff_ms = 0;   // grows while connects fail
+  // Gossip agents only: bytes its hint store can still take, as its last ping reply said, less
+  // what this coordinator sent it since (docs/hinted-handoff.md, "Room for hints").
+  uint64_t hint_room = 0;
 };
 
 struct Coordinator::Slot {
@@ -51,6 +55,8 @@ struct Coordinator::Slot {
   bool tried_update = false;
   int64_t sent_ms = 0;
   std::string state;       // read phase: the replica's encoded state ("" when absent)
+  State read_st = kIdle;   // its read's outcome, kept through the write phase of a delete
+                           //   without ctx (a late answer is still merged and repaired)
   // Hint slots (after the replicas): a gossip agent holding the write for replica `hint_for`.
   int hint_for = -1;
   bool counts = false;     // its acknowledgement counts toward W (sloppy quorum)
@@ -63,13 +69,15 @@ struct Coordinator::Op {
   ClientRoute route;
   int64_t deadline = 0;
   bool replied = false;
+  bool acked = false;       // the reply was ok
   Phase phase = kRead;
   std::vector<Slot> slots;  // [0, replicas): the preference list; then hint holders
   int replicas = 0;
   Token token = 0;
   bool sloppy = false;      // consistency eventual: stand-ins' hints count toward W
   QuorumNeed need_r, need_w;
-  int acks = 0;
+  int acks = 0;             // toward the quorum: replicas, and under eventual counted hints
+  int hinted = 0;           // of acks: stand-ins' hints (the reply's `acks` leaves them out)
   std::vector<int> acks_dc;
   int outstanding = 0;
   // Read phase.
@@ -82,6 +90,7 @@ struct Coordinator::Op {
   std::string new_state;             // the coordinating replica's state after the update
   std::string reply_ctx;
   bool maybe_written = false;        // some replica may hold the write
+  bool hint_grace = false;           // past the deadline, waiting only for hints to be stored
   std::string last_error;            // the last storage error, for messages
 };
 
@@ -91,6 +100,8 @@ namespace ringkv::coordinator {
 
 // A gossip agent's reply ({v, ok, rid, error:{code, message}}) in the storage reply's shape, so
 // that replies from both kinds of agents take one path through the reactor.
-Result<storage_protocol::Reply> DecodeGossipReply(std::string_view body);
+// *hint_room (may be null) gets the reply's `hint_room` when it has one (a ping's).
+Result<storage_protocol::Reply> DecodeGossipReply(std::string_view body,
+                                                  std::optional<uint64_t>* hint_room);
 
 }  // namespace ringkv::coordinator

@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
        "ROUTER endpoint to bind (default: this node's gossip= endpoint)")
       ("hint-max-bytes", po::value(&opts.hint_max_bytes)->default_value(opts.hint_max_bytes),
        "bound of DATA_DIR/hints.db (keys + states of hints held for nodes that were down); "
-       "past it a hint is refused with `busy` and the coordinator counts that replica as "
-       "missed")
+       "past it a hint is refused with `busy` (coordinators then try another holder); its "
+       "room left is in every ping reply")
       ("hint-window", po::value(&opts.delivery.window)->default_value(opts.delivery.window),
        "hint delivery: syncs in flight per target node (the receiver's replies pace the rest)")
       ("hint-timeout-ms",

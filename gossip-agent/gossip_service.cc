@@ -87,9 +87,16 @@ std::string GossipService::Handle(std::string_view body) {
   mp::Buffer buf;
   mp::Packer p(buf);
   if (name == kOpPing) {
-    PackHeader(p, echo, true, 1);
+    // hint_room lets a coordinator refuse a write up front when no agent could hold its hints
+    // (docs/hinted-handoff.md, "Room for hints").
+    PackHeader(p, echo, true, hints_ ? 2 : 1);
     mp::PackStr(p, "node");
     mp::PackStr(p, node_id_);
+    if (hints_) {
+      mp::PackStr(p, "hint_room");
+      p.pack_uint64(hints_->bytes() < hints_->max_bytes() ? hints_->max_bytes() - hints_->bytes()
+                                                          : 0);
+    }
     return std::string(buf.data(), buf.size());
   }
   if (name == kOpRing) {

@@ -4,7 +4,8 @@
 // between agents come with the next issue (ROADMAP item 1) and will add ops here.
 //
 // Protocol (bodies are MessagePack maps; `id` and `rid` of a request are echoed when present):
-//   {op:"ping"}                -> {v:1, ok:true, node:ID}
+//   {op:"ping"}                -> {v:1, ok:true, node:ID, hint_room:U64 (bytes the hint store
+//                                 can still take; absent when the agent keeps no hints)}
 //   {op:"ring", tokens?:bool}  -> {v:1, ok:true, version:U64, replication:{DC:N,...},
 //                                  nodes:[{id,dc,rack,client,storage,gossip,vnodes,state,
 //                                          tokens?:BIN (8-byte big-endian each)}]}

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/msgpack_util.h"
+#include "common/version/key_state.h"
 
 namespace ringkv::gossip {
 namespace {
@@ -72,6 +73,26 @@ TEST_F(GossipServiceTest, Ping) {
   EXPECT_EQ(**m->Str("node"), "a");
   EXPECT_EQ(**m->Str("id"), "req-1");
   EXPECT_EQ(**m->Int("v"), 1);
+}
+
+// A coordinator decides from the ping whether this agent has room for a hint.
+TEST_F(GossipServiceTest, PingReportsHintRoom) {
+  auto hints = HintStore::Open(dir_ + "/hints.db", 1000);
+  ASSERT_TRUE(hints.ok()) << hints.status().ToString();
+  version::KeyState st;
+  st.Update(version::CausalContext(), "value", 7);
+  ASSERT_TRUE((*hints)->Add("b", "key", st.Encode(), 1).ok());
+  GossipService service("a", store_.get(), hints->get());
+  auto d = mp::Decode(service.Handle(Map({{"op", "ping"}})));
+  ASSERT_TRUE(d.ok());
+  auto m = mp::MapView::Of(d->root());
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(**m->Uint("hint_room"), 1000 - (*hints)->bytes());
+  EXPECT_LT((*hints)->bytes(), 1000u);
+  EXPECT_GT((*hints)->bytes(), 0u);
+  // Without a hint store there is no room to report.
+  auto plain = Call(Map({{"op", "ping"}}));
+  EXPECT_EQ(mp::MapView::Of(plain.root())->Find("hint_room"), nullptr);
 }
 
 TEST_F(GossipServiceTest, Ring) {

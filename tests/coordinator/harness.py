@@ -80,6 +80,34 @@ def get(node, key, timeout=10.0, **fields):
     return node.req(m, timeout=timeout)
 
 
+def wait_until(what, cond, timeout=20.0):
+    """Polls cond() every 50 ms until it is true; AssertionError after `timeout` seconds."""
+    end = time.time() + timeout
+    while not cond():
+        if time.time() > end:
+            raise AssertionError("timed out waiting until " + what)
+        time.sleep(0.05)
+
+
+def holders(cluster, key, value):
+    """The nodes whose storage agent holds exactly `value` for `key`."""
+    return [n for n in cluster.nodes if n.storage_get(key) == [value]]
+
+
+def hint_roles(cluster, key, value=b"v1"):
+    """Writes `value` to all N=3 replicas of `key` on a 4-node cluster and names the roles of a
+    hinted-handoff test: (stand_in: the node outside the preference list, down: a replica other
+    than nodes[0], coord: a replica that is not `down`)."""
+    r = put(cluster.nodes[0], key, value, w="all")
+    assert r["ok"], r
+    replicas = holders(cluster, key, value)
+    assert len(replicas) == 3, [n.id for n in replicas]
+    stand_in = [n for n in cluster.nodes if n not in replicas][0]
+    down = [n for n in replicas if n is not cluster.nodes[0]][0]
+    coord = [n for n in replicas if n is not down][0]
+    return stand_in, down, coord
+
+
 class Node:
     def __init__(self, cluster, i, dc, rack, base):
         self.cluster = cluster
@@ -93,6 +121,8 @@ class Node:
         os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
         self.storage_proc = None
         self.storage_args = []  # extra ringkv-storage options for the next start_storage
+        self.gossip_args = []   # extra ringkv-gossip options for the next start_gossip
+        self.no_storage = False  # start_storage starts nothing (a test serves the endpoint)
         self.coord_proc = None
         self.gossip_proc = None
 
@@ -109,6 +139,8 @@ class Node:
             log.close()
 
     def start_storage(self):
+        if self.no_storage:
+            return
         assert self.storage_proc is None or self.storage_proc.poll() is not None
         self.storage_proc = self._spawn("storage", [
             os.path.join(BIN, "ringkv-storage"), "--data-dir", os.path.join(self.dir, "data"),
@@ -121,7 +153,7 @@ class Node:
         args = [os.path.join(BIN, "ringkv-gossip"), "--node-id", self.id,
                 "--replication", self.cluster.replication,
                 "--data-dir", os.path.join(self.dir, "gossip"), "--listen", self.gossip,
-                "--hint-timeout-ms", "500"]
+                "--hint-timeout-ms", "500"] + self.gossip_args
         for n in self.cluster.nodes:
             args += ["--node", n.spec()]
         self.gossip_proc = self._spawn("gossip", args)
@@ -163,6 +195,22 @@ class Node:
         reply = unpack(frames[-1])
         assert reply.get("ok"), reply
         return reply["stats"]
+
+    def coordinator_stats(self):
+        """This node's coordinator's counters (the `stats` map of its `status` reply)."""
+        return self.req({"v": 1, "op": "status"}).get("stats", {})
+
+    def storage_req(self, msg, timeout=5.0):
+        """One storage-protocol request to this node's storage agent; its decoded reply."""
+        frames = send_frames(self.storage, [b"", pack(msg)], timeout)
+        assert frames is not None, "storage agent %s did not answer" % self.id
+        return unpack(frames[-1])
+
+    def storage_state(self, key, timeout=5.0):
+        """The encoded KeyState this node's storage agent holds for `key` (None: no state)."""
+        reply = self.storage_req({"op": "get", "rid": 7, "k": key}, timeout)
+        assert reply.get("ok"), reply
+        return reply.get("st")
 
     def storage_get(self, key, timeout=5.0):
         """The live values this node's storage agent holds for `key` (direct storage protocol)."""
