@@ -39,6 +39,7 @@ struct CoordinatorStats {
   uint64_t replicas_marked_down = 0;
   uint64_t hints_sent = 0;       // writes left with a gossip agent for a replica that missed them
   uint64_t hints_unplaced = 0;   // missed replicas for which no gossip agent was reachable
+  uint64_t backlog_refusals = 0;  // sends refused: the agent had --max-peer-backlog unanswered
 };
 
 class Coordinator {
@@ -87,7 +88,12 @@ class Coordinator {
   void WatchDirects();
   // False (and the agent marked down) when the message could not be queued at once.
   // `unconnected_ok` queues it even while no connection event has been seen (a probe).
-  bool SendToPeer(size_t peer, const std::string& body, bool unconnected_ok = false);
+  // A request (not a ping) counts toward the agent's backlog (Peer::unanswered) and is refused,
+  // the agent marked down, while that backlog is full.
+  bool SendToPeer(size_t peer, const std::string& body, bool unconnected_ok = false,
+                  bool is_request = true);
+  // A reply to one of the agent's unanswered requests arrived (or can no longer arrive).
+  void CountAnswer(size_t peer);
   void PingPeers(int64_t now);
   int64_t NextWake(int64_t now) const;
 

@@ -5,3 +5,4 @@ ringkv_add_py_test(coordinator_faults_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinat
 ringkv_add_py_test(coordinator_hinted_handoff_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_hinted_handoff.py)
 ringkv_add_py_test(coordinator_early_ack_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_early_ack.py)
 ringkv_add_py_test(coordinator_client_transport_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_client_transport.py)
+ringkv_add_py_test(coordinator_deadlines_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_deadlines.py)
