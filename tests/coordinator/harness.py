@@ -38,6 +38,15 @@ def decode_state(st):
     return sorted(v for (_a, _c, v) in versions if v is not None)
 
 
+def wait_until(what, cond, timeout=20.0):
+    """Polls cond() every 50 ms until it is true; fails naming `what` after `timeout` s."""
+    end = time.time() + timeout
+    while not cond():
+        if time.time() > end:
+            raise AssertionError("timed out waiting until " + what)
+        time.sleep(0.05)
+
+
 def send_frames(endpoint, frames, timeout=5.0, dealer=True):
     """Sends raw frames on a fresh DEALER (or REQ) and returns the reply frames (None: none)."""
     s = CTX.socket(zmq.DEALER if dealer else zmq.REQ)

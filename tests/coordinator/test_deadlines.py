@@ -14,15 +14,7 @@ import unittest
 
 import zmq
 
-from harness import CTX, Cluster, pack, unpack
-
-
-def wait_until(what, cond, timeout=20.0):
-    end = time.time() + timeout
-    while not cond():
-        if time.time() > end:
-            raise AssertionError("timed out waiting until " + what)
-        time.sleep(0.05)
+from harness import CTX, Cluster, pack, unpack, wait_until
 
 
 def pipelined(node, msgs, timeout=15.0):

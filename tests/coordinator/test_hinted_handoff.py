@@ -3,22 +3,13 @@ that misses a replica leaves a hint with a stand-in node's gossip agent; under `
 hint of a node outside the preference list counts toward W (never under `strong`); the hint
 survives a SIGKILL of the agent holding it and reaches the replica when it is back, so every
 acknowledged write reaches all N replicas once failures heal, without any read."""
-import time
 import unittest
 
-from harness import Cluster, put
+from harness import Cluster, put, wait_until
 
 
 def holders(cluster, key, value):
     return [n for n in cluster.nodes if n.storage_get(key) == [value]]
-
-
-def wait_until(what, cond, timeout=20.0):
-    end = time.time() + timeout
-    while not cond():
-        if time.time() > end:
-            raise AssertionError("timed out waiting until " + what)
-        time.sleep(0.05)
 
 
 def pending_hints(cluster):
