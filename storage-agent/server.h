@@ -14,6 +14,8 @@
 // Besides the ROUTER, the frontend owns a plain TCP listener, the direct transport
 // (common/net/frame_conn.h) that coordinators use for the same requests without ZeroMQ's I/O
 // threads; a request from it travels through the worker pool with a route naming its connection.
+// A get, update or sync reached only after the deadline it carries (plus a tolerance for the
+// hosts' clocks) is answered `expired` without running (docs/storage-protocol.md, "Deadlines").
 #pragma once
 
 #include <atomic>

@@ -17,27 +17,35 @@ import zmq
 from harness import CTX, Cluster, pack, unpack, wait_until
 
 
-def pipelined(node, msgs, timeout=15.0):
-    """Sends every client request of `msgs` at once on one DEALER to `node`'s coordinator; the
-    replies by request index (each request's `id` is its index)."""
+def send_all(node, msgs):
+    """Sends every client request of `msgs` at once on a new DEALER to `node`'s coordinator
+    (each request's `id` is its index); the socket, for collect()."""
     s = CTX.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
     s.connect(node.client)
+    for i, m in enumerate(msgs):
+        s.send_multipart([b"", pack(dict(m, v=1, id=i))])
+    return s
+
+
+def collect(s, count, timeout=15.0):
+    """The `count` replies on a socket of send_all, by request index; closes the socket."""
     try:
-        for i, m in enumerate(msgs):
-            s.send_multipart([b"", pack(dict(m, v=1, id=i))])
         replies = {}
         end = time.time() + timeout
-        while len(replies) < len(msgs):
+        while len(replies) < count:
             left = int((end - time.time()) * 1000)
             if left <= 0 or s.poll(left) == 0:
-                raise AssertionError("%d of %d replies from %s" %
-                                     (len(replies), len(msgs), node.id))
+                raise AssertionError("%d of %d replies" % (len(replies), count))
             r = unpack(s.recv_multipart()[-1])
             replies[r["id"]] = r
         return replies
     finally:
         s.close()
+
+
+def pipelined(node, msgs, timeout=15.0):
+    return collect(send_all(node, msgs), len(msgs), timeout)
 
 
 def coordinator_log(node):
@@ -59,8 +67,10 @@ class StaleRequestsTest(unittest.TestCase):
                       "timeout_ms": timeout_ms} for i in range(8)]
             n3.storage_proc.send_signal(signal.SIGSTOP)
             try:
-                got_stale = pipelined(n3, stale)
+                # Both sent before any deadline: every update and sync reaches n3's sockets.
+                stale_socket = send_all(n3, stale)
                 got_acked = pipelined(n1, acked)
+                got_stale = collect(stale_socket, len(stale))
                 replied = time.time()
                 for i, r in got_stale.items():
                     self.assertEqual(r.get("error", {}).get("code"), "timeout", (i, r))
