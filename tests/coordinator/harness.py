@@ -162,6 +162,24 @@ class Node:
                 proc.kill()
                 proc.wait()
 
+    def pause(self, which, timeout=5.0):
+        """SIGSTOPs one of this node's agents and returns once every thread of it is stopped:
+        kill() returns before that, and on a busy machine a thread of it may still run (and
+        serve a request) for some milliseconds."""
+        proc = {"storage": self.storage_proc, "coordinator": self.coord_proc,
+                "gossip": self.gossip_proc}[which]
+        proc.send_signal(signal.SIGSTOP)
+        end = time.time() + timeout
+        while not _all_threads_stopped(proc.pid):
+            if time.time() > end:
+                raise AssertionError("%s's %s did not stop" % (self.id, which))
+            time.sleep(0.001)
+
+    def resume(self, which):
+        proc = {"storage": self.storage_proc, "coordinator": self.coord_proc,
+                "gossip": self.gossip_proc}[which]
+        proc.send_signal(signal.SIGCONT)
+
     def req(self, msg, timeout=5.0):
         return request(self.client, msg, timeout)
 
@@ -180,6 +198,20 @@ class Node:
         reply = unpack(frames[-1])
         assert reply.get("ok"), reply
         return decode_state(reply.get("st"))
+
+
+def _all_threads_stopped(pid):
+    """Every thread of process `pid` is in state T (stopped), per /proc/PID/task/*/stat."""
+    task = "/proc/%d/task" % pid
+    for tid in os.listdir(task):
+        try:
+            with open(os.path.join(task, tid, "stat")) as f:
+                stat = f.read()
+        except FileNotFoundError:  # a thread that just ended
+            continue
+        if stat[stat.rindex(")") + 2] not in "Tt":
+            return False
+    return True
 
 
 _LIVE = []  # clusters not stopped yet: stopped at exit even when a test dies half-way

@@ -8,7 +8,6 @@ sends at most --max-peer-backlog requests to an agent that stopped answering: pa
 agent is down for new requests, which then succeed without it at once.
 """
 import os
-import signal
 import time
 import unittest
 
@@ -65,7 +64,7 @@ class StaleRequestsTest(unittest.TestCase):
                       "timeout_ms": timeout_ms} for i in range(8)]
             acked = [{"op": "put", "key": b"acked-%d" % i, "value": b"v%d" % i, "w": 2,
                       "timeout_ms": timeout_ms} for i in range(8)]
-            n3.storage_proc.send_signal(signal.SIGSTOP)
+            n3.pause("storage")
             try:
                 # Both sent before any deadline: every update and sync reaches n3's sockets.
                 stale_socket = send_all(n3, stale)
@@ -81,7 +80,7 @@ class StaleRequestsTest(unittest.TestCase):
                 # agents' clock tolerance, plus a margin: only then does n3 run again.
                 time.sleep(max(0.0, replied + (timeout_ms + 1000 + 700) / 1000.0 - time.time()))
             finally:
-                n3.storage_proc.send_signal(signal.SIGCONT)
+                n3.resume("storage")
             # Its coordinators see it up once it answered their pings, which it reads after the
             # requests that waited in the same connections.
             c.wait_all_up(timeout=15)
@@ -115,7 +114,7 @@ class PeerBacklogTest(unittest.TestCase):
                                              "--ping-timeout-ms", "20000"]) as c:
             n1, n2, n3 = c.nodes
             before = n3.storage_stats()["requests"]
-            n3.storage_proc.send_signal(signal.SIGSTOP)
+            n3.pause("storage")
             paused = time.time()
             try:
                 t = time.time()
@@ -137,7 +136,7 @@ class PeerBacklogTest(unittest.TestCase):
                 self.assertIn("%d requests unanswered (--max-peer-backlog)" % bound,
                               coordinator_log(n1))
             finally:
-                n3.storage_proc.send_signal(signal.SIGCONT)
+                n3.resume("storage")
             c.wait_all_up(timeout=15)
             elapsed = time.time() - paused
             sent = n3.storage_stats()["requests"] - before
