@@ -147,6 +147,10 @@ class PeerBacklogTest(unittest.TestCase):
                   (sent, elapsed, bound, pings))
             self.assertLessEqual(sent, bound + pings + 1)
             self.assertGreaterEqual(sent, bound)
+            # Back up, it is sent requests again (its backlog was answered or counted afresh).
+            r = pipelined(n1, [{"op": "put", "key": b"after", "value": b"a", "w": "all"}])[0]
+            self.assertTrue(r.get("ok"), r)
+            self.assertEqual(r["acks"], 3, r)
 
 
 if __name__ == "__main__":
