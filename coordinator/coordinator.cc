@@ -31,6 +31,15 @@
 // the agent down like a dropped ZeroMQ connection; pings then go over storage_ again and the
 // next answer reconnects. A failed connect only delays the next try (backoff to 30 s): the
 // ROUTER path keeps working meanwhile.
+//
+// BACKLOG AND DEADLINES. An agent that stops answering without dropping its connection (paused,
+// stuck on its disk) would otherwise get every request meant for it until a deadline marks it
+// down, and apply them whenever it resumes. So each get, update and sync carries its op's
+// deadline (`dl`, docs/storage-protocol.md, "Deadlines"): the agent drops what it reaches too
+// late. And each agent's requests without an answer yet are counted (Peer::unanswered, a
+// counter per send and per reply: nothing per request beyond that); at --max-peer-backlog the
+// agent is marked down, so new requests treat it as down at once (hints, `unavailable`) until
+// it answers a ping.
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
@@ -278,6 +287,7 @@ void Coordinator::DetachPeer(size_t peer) {
   }
   p.attached = false;
   p.connected = false;
+  p.unanswered = 0;  // linger 0: what was queued is gone, and replies to the rest cannot come
   if (p.direct) DropDirect(peer, "its agent was disconnected");
 }
 
@@ -330,10 +340,26 @@ void Coordinator::MarkUp(size_t peer) {
   }
 }
 
-bool Coordinator::SendToPeer(size_t peer, const std::string& body, bool unconnected_ok) {
+bool Coordinator::SendToPeer(size_t peer, const std::string& body, bool unconnected_ok,
+                             bool is_request) {
   Peer& p = *peers_[peer];
+  if (is_request) {
+    if (p.unanswered >= static_cast<uint32_t>(opts_.max_peer_backlog)) {
+      ++stats_.backlog_refusals;
+      if (p.up) {
+        const std::string why = std::to_string(p.unanswered) +
+                                " requests unanswered (--max-peer-backlog); " +
+                                std::to_string(stats_.backlog_refusals) + " sends refused so far";
+        MarkDown(peer, why.c_str());
+      }
+      return false;
+    }
+  }
   if (p.attached && p.direct && !p.direct->connecting()) {
-    if (p.direct->Queue(body)) return true;  // written at the end of the loop pass
+    if (p.direct->Queue(body)) {  // written at the end of the loop pass
+      if (is_request) ++p.unanswered;
+      return true;
+    }
     FailDirect(peer, "direct send queue full", "send queue full");
     return false;
   }
@@ -351,7 +377,13 @@ bool Coordinator::SendToPeer(size_t peer, const std::string& body, bool unconnec
   // The routing frame was accepted, so ZeroMQ accepts the rest of the message.
   zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
   zmq_send(s, body.data(), body.size(), ZMQ_DONTWAIT);
+  if (is_request) ++p.unanswered;
   return true;
+}
+
+void Coordinator::CountAnswer(size_t peer) {
+  Peer& p = *peers_[peer];
+  if (p.unanswered > 0) --p.unanswered;
 }
 
 void Coordinator::PingPeers(int64_t now) {
@@ -375,7 +407,7 @@ void Coordinator::PingPeers(int64_t now) {
     const bool probe = p.attached && !p.connected && !p.probe_sent &&
                        now - p.attached_ms >= opts_.ping_timeout_ms;
     if (probe) p.probe_sent = true;
-    if (SendToPeer(i, sp::EncodeRequest(ping), probe)) {
+    if (SendToPeer(i, sp::EncodeRequest(ping), probe, /*is_request=*/false)) {
       if (p.ping_sent_ms < 0) p.ping_sent_ms = now;
       p.next_ping_ms = now + (was_up ? opts_.ping_interval_ms : opts_.down_ping_interval_ms);
     } else {
@@ -490,6 +522,9 @@ void Coordinator::DropDirect(size_t peer, const std::string& why) {
   RINGKV_LOG(kInfo) << "storage agent of " << p.node_id << ": direct connection closed: " << why;
   poller_.Forget(p.direct->fd());  // before its fd is closed (poller.h)
   p.direct_events = 0;
+  // Its requests' replies cannot come any more (those sent over the ROUTER before it connected
+  // may: CountAnswer never goes below zero).
+  p.unanswered = 0;
   dropped_directs_.push_back(std::move(p.direct));
   DelayNextDirect(p, Now());
 }
@@ -673,7 +708,8 @@ std::string Coordinator::StatusBody(const std::string& id) const {
              {"hints_sent", stats_.hints_sent},
              {"hints_refused", stats_.hints_refused},
              {"hints_unplaced", stats_.hints_unplaced},
-             {"hint_room_refusals", stats_.hint_room_refusals}};
+             {"hint_room_refusals", stats_.hint_room_refusals},
+             {"backlog_refusals", stats_.backlog_refusals}};
   for (size_t i = 0; i < ring_.nodes().size(); ++i) {
     const NodeInfo& n = ring_.nodes()[i];
     MemberStatus m;
@@ -697,6 +733,7 @@ void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
   Op& op = *owned;
   op.id = next_op_id_++;
   op.deadline = Now() + op.req.timeout_ms;
+  op.wall_deadline = sp::DeadlineClockMs() + op.req.timeout_ms;
 
   // The key's replicas, in preference order.
   const auto pref = ring_.PreferenceList(TokenOf(op.req.key));  // op.token, set below
@@ -772,6 +809,7 @@ void Coordinator::StartRead(Op& op) {
   sp::Request req;
   req.op = std::string(sp::kGet);
   req.key = op.req.key;
+  req.deadline_ms = op.wall_deadline;
   const int64_t now = Now();
   int sent = 0;
   std::vector<int> sent_dc(op.acks_dc.size(), 0);
@@ -861,6 +899,8 @@ bool Coordinator::SendUpdateTo(Op& op, int slot) {
   }
   req.max_siblings = opts_.max_siblings;
   req.early = true;  // its state may come before its fsync: the syncs overlap it (OnUpdateReply)
+  // Past it the client was told `timeout`: an agent reaching it later drops it unwritten.
+  req.deadline_ms = op.wall_deadline;
   if (!SendToPeer(s.peer, sp::EncodeRequest(req))) {
     s.st = Slot::kFailed;
     return false;
@@ -963,6 +1003,14 @@ bool Coordinator::DrainPeers() {
 void Coordinator::HandleStorageReply(size_t peer, sp::Reply& reply) {
   if (reply.rid == 0) {  // ping
     Peer& p = *peers_[peer];
+    if (p.unanswered >= static_cast<uint32_t>(opts_.max_peer_backlog)) {
+      // It read every request sent before this ping; what it has not answered yet waits in its
+      // own bounded queue (--max-queue), or its reply was lost: start counting afresh.
+      RINGKV_LOG(kInfo) << (p.kind == Peer::kGossip ? "gossip" : "storage") << " agent of "
+                        << p.node_id << " answered a ping with " << p.unanswered
+                        << " requests unanswered: its backlog is counted afresh";
+      p.unanswered = 0;
+    }
     p.ping_sent_ms = -1;
     MarkUp(peer);
     p.direct_port = reply.direct_port;
@@ -971,6 +1019,9 @@ void Coordinator::HandleStorageReply(size_t peer, sp::Reply& reply) {
     if (p.kind == Peer::kStorage && p.direct_port != 0) ConnectDirect(peer, Now());
     return;
   }
+  // Every request is answered once, an early update twice: its first reply (dur: false) is not
+  // the last.
+  if (!reply.durable.has_value() || *reply.durable || !reply.ok) CountAnswer(peer);
   auto it = ops_.find(reply.rid >> 8);
   if (it == ops_.end()) return;  // finished already: a late answer
   Op& op = *it->second;
@@ -1118,8 +1169,8 @@ void Coordinator::OnUpdateReply(Op& op, int slot, sp::Reply& reply) {
       return Finish(op);
     }
     op.last_error = StorageError(peers_[s.peer]->node_id, reply);
-    // busy means the agent did nothing; other failures may have written.
-    if (reply.code != sp::kErrBusy) op.maybe_written = true;
+    // busy and expired mean the agent did nothing; other failures may have written.
+    if (reply.code != sp::kErrBusy && reply.code != sp::kErrExpired) op.maybe_written = true;
     // Another live replica coordinates instead (a duplicate at worst: harmless, versioning.md).
     for (int j = 0; j < static_cast<int>(op.slots.size()); ++j) {
       if (!op.slots[j].tried_update && Live(op.slots[j].peer) && SendUpdateTo(op, j)) return;
@@ -1157,6 +1208,10 @@ void Coordinator::OnUpdateReply(Op& op, int slot, sp::Reply& reply) {
   req.op = std::string(sp::kSync);
   req.key = op.req.key;
   req.state = op.new_state;
+  // A replica that has not acknowledged by the deadline gets the state by hint (OnDeadline;
+  // an `expired` answer before it, by OnSyncReply), so it may drop this sync once it is late.
+  // Read repair's syncs carry none: nothing else would send them again.
+  req.deadline_ms = op.wall_deadline;
   const int64_t now = Now();
   for (int i = 0; i < op.replicas; ++i) {
     if (i == slot) continue;

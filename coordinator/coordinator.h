@@ -42,6 +42,7 @@ struct CoordinatorStats {
   uint64_t hints_refused = 0;    // hints refused or unanswered by their holder (then retried)
   uint64_t hints_unplaced = 0;   // replicas left with neither the write nor a stored hint of it
   uint64_t hint_room_refusals = 0;  // writes refused `unavailable`: no room for their hints
+  uint64_t backlog_refusals = 0;  // sends refused: the agent had --max-peer-backlog unanswered
 };
 
 class Coordinator {
@@ -90,7 +91,12 @@ class Coordinator {
   void WatchDirects();
   // False (and the agent marked down) when the message could not be queued at once.
   // `unconnected_ok` queues it even while no connection event has been seen (a probe).
-  bool SendToPeer(size_t peer, const std::string& body, bool unconnected_ok = false);
+  // A request (not a ping) counts toward the agent's backlog (Peer::unanswered) and is refused,
+  // the agent marked down, while that backlog is full.
+  bool SendToPeer(size_t peer, const std::string& body, bool unconnected_ok = false,
+                  bool is_request = true);
+  // A reply to one of the agent's unanswered requests arrived (or can no longer arrive).
+  void CountAnswer(size_t peer);
   void PingPeers(int64_t now);
   int64_t NextWake(int64_t now) const;
 

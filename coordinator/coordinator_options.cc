@@ -43,7 +43,11 @@ void AddCoordinatorOptions(po::options_description& desc) {
        "(so tiny client timeouts cannot mark healthy replicas down)")
       ("startup-wait-ms", po::value<int>()->default_value(1000),
        "at start, wait at most this long for every storage agent to answer a ping before "
-       "serving clients");
+       "serving clients")
+      ("max-peer-backlog", po::value<int>()->default_value(4096),
+       "requests sent to one storage or gossip agent and not answered yet, past which it is "
+       "treated as down (nothing more is sent to it) until it answers a ping; keep it well "
+       "above the client requests this coordinator has in flight at once");
 }
 
 Result<CoordinatorOptions> CoordinatorOptionsFrom(const po::variables_map& vm) {
@@ -102,6 +106,7 @@ Result<CoordinatorOptions> CoordinatorOptionsFrom(const po::variables_map& vm) {
   RINGKV_RETURN_IF_ERROR(positive("down-ping-interval-ms", &o.down_ping_interval_ms));
   RINGKV_RETURN_IF_ERROR(positive("ping-timeout-ms", &o.ping_timeout_ms));
   RINGKV_RETURN_IF_ERROR(positive("suspect-after-ms", &o.suspect_after_ms));
+  RINGKV_RETURN_IF_ERROR(positive("max-peer-backlog", &o.max_peer_backlog));
   o.startup_wait_ms = vm["startup-wait-ms"].as<int>();
   if (o.startup_wait_ms < 0) return Status::InvalidArgument("--startup-wait-ms must be >= 0");
   if (o.consistency == Consistency::kStrong && !o.replication.per_dc.empty()) {

@@ -35,6 +35,8 @@ struct CoordinatorOptions {
                                             //   when its message waited at least this long
   int startup_wait_ms = 1000;               // at start, wait this long at most for every
                                             //   storage agent to answer a ping before serving
+  int max_peer_backlog = 4096;              // requests sent to one agent and not answered yet,
+                                            //   past which it is down for new requests
 };
 
 // Adds the coordinator's options (membership included) to `desc`.

@@ -34,6 +34,9 @@ struct Coordinator::Peer {
   bool in_ring = true;
   int64_t next_ping_ms = 0;
   int64_t ping_sent_ms = -1;  // -1: no ping outstanding
+  // Requests sent on its current connections and not answered yet (pings aside). Past
+  // --max-peer-backlog nothing more is sent to it (SendToPeer).
+  uint32_t unanswered = 0;
   // The agent's direct transport (storage agents only): once connected, every message to the
   // agent goes over it instead of storage_ (DESIGN in coordinator.cc).
   std::unique_ptr<net::FrameConn> direct;
@@ -68,6 +71,7 @@ struct Coordinator::Op {
   ClientRequest req;
   ClientRoute route;
   int64_t deadline = 0;
+  uint64_t wall_deadline = 0;  // the same, on the deadline clock of the storage protocol (`dl`)
   bool replied = false;
   bool acked = false;       // the reply was ok
   Phase phase = kRead;

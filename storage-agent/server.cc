@@ -598,6 +598,39 @@ Server::Outcome Server::RunBody(std::string_view body, FrontendWrites* frontend,
   return deferred ? Outcome::kDeferred : Outcome::kAnswered;
 }
 
+// A request whose sender stopped waiting for it (its deadline passed, plus the clocks'
+// tolerance) is not run: an update's client was told `timeout` and nothing was written, so
+// dropping it keeps a paused or overloaded agent from applying writes long after, as Cassandra
+// drops expired mutations; a sync's coordinator hands the write over by hint to a replica that
+// did not answer by the deadline (docs/storage-protocol.md, "Deadlines"); a get's answer would
+// be ignored. Answered (not silently dropped) so that the peer's count of unanswered requests
+// stays exact.
+sp::Reply Server::ExpiredReply(const sp::Request& req) {
+  if (req.op == sp::kUpdate) {
+    ++expired_updates_;
+  } else if (req.op == sp::kSync) {
+    ++expired_syncs_;
+  } else {
+    ++expired_gets_;
+  }
+  const uint64_t now = sp::DeadlineClockMs();
+  const int64_t mono = net::NowMs();
+  int64_t last = expired_logged_ms_.load(std::memory_order_relaxed);
+  if ((last == 0 || mono - last >= 10000) &&
+      expired_logged_ms_.compare_exchange_strong(last, mono, std::memory_order_relaxed)) {
+    RINGKV_LOG(kWarn) << "dropped requests past their deadline (this one " << req.op << ", "
+                      << now - req.deadline_ms << " ms late; so far "
+                      << expired_updates_.load() << " updates, " << expired_syncs_.load()
+                      << " syncs, " << expired_gets_.load() << " gets): this agent fell behind "
+                      << "(paused, overloaded), or its clock is ahead of a coordinator's by more "
+                      << "than --deadline-tolerance-ms (" << options_.deadline_tolerance_ms
+                      << ")";
+  }
+  return sp::ErrorReply(req.rid, sp::kErrExpired,
+                        "deadline passed " + std::to_string(now - req.deadline_ms) +
+                            " ms ago: not run");
+}
+
 std::optional<sp::Reply> Server::Handle(const sp::Request& req, FrontendWrites* frontend,
                                         bool* deferred) {
   auto fail = [&](const Status& st) {
@@ -607,6 +640,10 @@ std::optional<sp::Reply> Server::Handle(const sp::Request& req, FrontendWrites* 
     return sp::ErrorReply(req.rid, sp::ErrorCodeOf(st), st.message());
   };
   const bool memory_only = frontend != nullptr;
+  if (req.deadline_ms != 0 &&
+      sp::Expired(req, sp::DeadlineClockMs(), options_.deadline_tolerance_ms)) {
+    return ExpiredReply(req);
+  }
   // Only these never touch the disk (a get or write only when its key's state is in memory).
   const bool is_write = req.op == sp::kUpdate || req.op == sp::kSync;
   if (memory_only && req.op != sp::kPing && req.op != sp::kStats && req.op != sp::kGet &&
@@ -716,6 +753,9 @@ std::optional<sp::Reply> Server::Handle(const sp::Request& req, FrontendWrites* 
                {"write_batches", write_batches_.load()},
                {"direct_requests", direct_requests_.load()},
                {"direct_connections", direct_connections_.load()},
+               {"expired_gets", expired_gets_.load()},
+               {"expired_updates", expired_updates_.load()},
+               {"expired_syncs", expired_syncs_.load()},
                {"threads", static_cast<uint64_t>(options_.threads)}};
   } else if (req.op == sp::kFlush) {
     Status ss = store_->Flush();

@@ -14,6 +14,8 @@
 // Besides the ROUTER, the frontend owns a plain TCP listener, the direct transport
 // (common/net/frame_conn.h) that coordinators use for the same requests without ZeroMQ's I/O
 // threads; a request from it travels through the worker pool with a route naming its connection.
+// A get, update or sync reached only after the deadline it carries (plus a tolerance for the
+// hosts' clocks) is answered `expired` without running (docs/storage-protocol.md, "Deadlines").
 #pragma once
 
 #include <atomic>
@@ -45,6 +47,10 @@ struct ServerOptions {
   int threads = 8;                              // worker threads
   size_t max_queue = 1024;                      // requests waiting for a worker
   int drain_timeout_ms = 30000;                 // Stop(): longest wait for in-flight work
+  // A get, update or sync whose deadline (`dl`) this agent's wall clock is more than this past
+  // is dropped with `expired`: the slack for the clocks of coordinators on other hosts
+  // (docs/storage-protocol.md, "Deadlines").
+  uint64_t deadline_tolerance_ms = 1000;
 };
 
 class Server {
@@ -99,6 +105,8 @@ class Server {
   // when the reply may go out only after frontend->commit.
   std::optional<storage_protocol::Reply> Handle(const storage_protocol::Request& req,
                                                 FrontendWrites* frontend, bool* deferred);
+  // The `expired` answer to a request past its deadline; counts it (and logs now and then).
+  storage_protocol::Reply ExpiredReply(const storage_protocol::Request& req);
 
   ReplicaStore* store_;
   ServerOptions options_;
@@ -124,6 +132,11 @@ class Server {
   std::atomic<uint64_t> write_batches_{0};  // frontend batches committed
   std::atomic<uint64_t> direct_requests_{0};     // requests that came over the direct transport
   std::atomic<uint64_t> direct_connections_{0};  // direct connections open now
+  // Requests dropped because their deadline had passed (`expired`), by op.
+  std::atomic<uint64_t> expired_gets_{0};
+  std::atomic<uint64_t> expired_updates_{0};
+  std::atomic<uint64_t> expired_syncs_{0};
+  std::atomic<int64_t> expired_logged_ms_{0};  // last log line about them (rate limit)
 };
 
 }  // namespace ringkv::storage

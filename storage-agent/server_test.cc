@@ -85,7 +85,8 @@ struct Harness {
   std::unique_ptr<Server> server;
   zmq::context_t ctx;
 
-  Harness(const char* name, int threads, size_t max_queue, std::string direct = "") {
+  Harness(const char* name, int threads, size_t max_queue, std::string direct = "",
+          uint64_t deadline_tolerance_ms = 1000) {
     auto e = std::make_unique<GatedEngine>();
     engine = e.get();
     store = std::make_unique<ReplicaStore>(std::move(e), 77);
@@ -95,6 +96,7 @@ struct Harness {
     o.threads = threads;
     o.max_queue = max_queue;
     o.direct_listen = std::move(direct);
+    o.deadline_tolerance_ms = deadline_tolerance_ms;
     server = std::make_unique<Server>(store.get(), o);
     Status s = server->Start();
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -816,6 +818,116 @@ TEST(Server, EarlyUpdateRepliesBeforeItsWriteAndAcksItAfter) {
   EXPECT_FALSE(plain->durable.has_value());
   EXPECT_EQ(d.Recv(200).status().code(), Status::Code::kTimeout) << "a second reply";
   server.Stop();
+}
+
+// A get, update or sync whose deadline is past (beyond the tolerance) is answered `expired` and
+// not run, on the frontend and on a worker alike, also when it expired while queued; one within
+// the tolerance, one with a future deadline and one without any run as before. Counted by op.
+TEST(Server, RequestsPastTheirDeadlineAreDroppedAndCounted) {
+  Harness h("deadline", 1, 16, "tcp://127.0.0.1:0", /*deadline_tolerance_ms=*/1000);
+  auto c = h.Dealer();
+  const uint64_t now = sp::DeadlineClockMs();
+  auto run = [&](sp::Request r) {
+    EXPECT_TRUE(net::SendDealer(c, sp::EncodeRequest(r), 1000).ok());
+    auto reply = Recv(c);
+    EXPECT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply.ok() ? reply->rid : 0, r.rid);
+    return reply.ok() ? *reply : sp::ErrorReply(0, "no reply", "");
+  };
+  auto state_of = [&](const std::string& key) {
+    Send(c, "get", 50, key);
+    auto g = Recv(c);
+    EXPECT_TRUE(g.ok() && g->ok);
+    return g.ok() ? g->state : std::nullopt;
+  };
+
+  sp::Request up = UpdateRequest(1, "stale", "v");
+  up.deadline_ms = now - 5000;
+  sp::Reply r = run(up);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.code, sp::kErrExpired) << r.message;
+  EXPECT_FALSE(state_of("stale").has_value()) << "an expired update was written";
+
+  // A valid state to sync: another key's, written normally.
+  r = run(UpdateRequest(2, "source", "s"));
+  ASSERT_TRUE(r.ok && r.state.has_value());
+  sp::Request sync;
+  sync.op = "sync";
+  sync.rid = 3;
+  sync.key = "stale-sync";
+  sync.state = *r.state;
+  sync.deadline_ms = now - 5000;
+  r = run(sync);
+  EXPECT_EQ(r.code, sp::kErrExpired);
+  EXPECT_FALSE(state_of("stale-sync").has_value()) << "an expired sync was written";
+
+  sp::Request get;
+  get.op = "get";
+  get.rid = 4;
+  get.key = "source";
+  get.deadline_ms = now - 5000;
+  EXPECT_EQ(run(get).code, sp::kErrExpired);
+  // The worker's path (HandleBody) drops it too.
+  auto worker = sp::DecodeReply(h.server->HandleBody(sp::EncodeRequest(up)));
+  ASSERT_TRUE(worker.ok());
+  EXPECT_EQ(worker->code, sp::kErrExpired);
+
+  // Within the tolerance, in the future, or without a deadline: run.
+  up.rid = 5;
+  up.deadline_ms = sp::DeadlineClockMs() - 300;
+  EXPECT_TRUE(run(up).ok);
+  sync.rid = 6;
+  sync.deadline_ms = sp::DeadlineClockMs() + 60000;
+  EXPECT_TRUE(run(sync).ok);
+  EXPECT_TRUE(state_of("stale-sync").has_value());
+  up.rid = 7;
+  up.deadline_ms = 0;
+  EXPECT_TRUE(run(up).ok);
+
+  // Expired while it waited for the (only, busy) worker.
+  h.engine->SetOnDisk("cold");  // a get of it needs a worker
+  Send(c, "get", 8, "slow");
+  ASSERT_TRUE(h.engine->WaitBlocked(1));
+  get.rid = 9;
+  get.key = "cold";
+  get.deadline_ms = sp::DeadlineClockMs() - 1000 + 200;  // expires (past the tolerance) in 200 ms
+  ASSERT_TRUE(net::SendDealer(c, sp::EncodeRequest(get), 1000).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  h.engine->Release();
+  auto first = Recv(c);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->rid, 8u);
+  EXPECT_TRUE(first->ok);
+  auto queued = Recv(c);
+  ASSERT_TRUE(queued.ok());
+  EXPECT_EQ(queued->rid, 9u);
+  EXPECT_EQ(queued->code, sp::kErrExpired) << "a request that expired in the queue was run";
+
+  // The direct transport carries the deadline too (the same body).
+  DirectClient direct(h.server->direct_endpoint());
+  up.rid = 11;
+  up.key = "stale-direct";
+  up.deadline_ms = sp::DeadlineClockMs() - 5000;
+  direct.Send(up);
+  auto d = direct.Recv();
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->rid, 11u);
+  EXPECT_EQ(d->code, sp::kErrExpired);
+  EXPECT_FALSE(state_of("stale-direct").has_value());
+  up.rid = 12;
+  up.deadline_ms = sp::DeadlineClockMs() + 60000;
+  direct.Send(up);
+  d = direct.Recv();
+  ASSERT_TRUE(d.ok() && d->ok) << (d.ok() ? d->message : d.status().ToString());
+  EXPECT_TRUE(state_of("stale-direct").has_value());
+
+  Send(c, "stats", 10);
+  auto st = Recv(c);
+  ASSERT_TRUE(st.ok() && st->ok);
+  // One by the frontend, one by HandleBody, one over the direct transport.
+  EXPECT_EQ(st->stats.at("expired_updates"), 3u);
+  EXPECT_EQ(st->stats.at("expired_syncs"), 1u);
+  EXPECT_EQ(st->stats.at("expired_gets"), 2u);
 }
 
 TEST(Server, BindFailureIsReported) {

@@ -70,6 +70,10 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
       ("threads", po::value<int>()->default_value(8), "worker threads running requests")
       ("max-queue", po::value<int>()->default_value(1024),
        "requests waiting for a worker; past it requests get error `busy` at once")
+      ("deadline-tolerance-ms", po::value<int64_t>()->default_value(1000),
+       "a get, update or sync is dropped (error `expired`, counted in stats) once this host's "
+       "clock is more than this past the deadline the coordinator stamped on it: at least the "
+       "largest difference between this host's clock and a coordinator host's")
       ("salvage", po::bool_switch()->default_value(false),
        "start even when the commit log has corrupt records: skip them (and log how many) "
        "instead of refusing to start (the agent then takes a new actor id)")
@@ -144,6 +148,9 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
   int q = vm["max-queue"].as<int>();
   if (q < 1 || q > 1000000) return bad("--max-queue must be 1..1000000");
   o.server.max_queue = static_cast<size_t>(q);
+  const int64_t tolerance = vm["deadline-tolerance-ms"].as<int64_t>();
+  if (tolerance < 0 || tolerance > 86400000) return bad("--deadline-tolerance-ms must be 0..86400000");
+  o.server.deadline_tolerance_ms = static_cast<uint64_t>(tolerance);
   o.engine.salvage = vm["salvage"].as<bool>();
   o.open.new_actor = vm["new-actor"].as<bool>();
   out.options = std::move(o);

@@ -54,12 +54,14 @@ TEST(StorageOptions, DefaultsAndMapping) {
   EXPECT_EQ(o.server.direct_listen, "");
   EXPECT_EQ(o.server.threads, 8);
   EXPECT_EQ(o.server.max_queue, 1024u);
+  EXPECT_EQ(o.server.deadline_tolerance_ms, 1000u);
 
   p = Parse({"--data-dir", "d", "--listen", "tcp://127.0.0.1:20999", "--node-id", "n3", "--sync",
              "always", "--batch-window-ms", "5", "--memtable-size", "1M", "--block-size", "16K",
              "--bloom-bits", "0", "--compression", "zstd", "--block-cache", "0",
              "--log-segment-size", "8K", "--tombstone-grace", "1500ms", "--threads", "3",
-             "--max-queue", "7", "--salvage", "--direct-listen", "tcp://127.0.0.1:21000"});
+             "--max-queue", "7", "--salvage", "--direct-listen", "tcp://127.0.0.1:21000",
+             "--deadline-tolerance-ms", "0"});
   ASSERT_TRUE(p.options.has_value());
   const auto& q = *p.options;
   EXPECT_EQ(q.server.listen, "tcp://127.0.0.1:20999");
@@ -77,6 +79,7 @@ TEST(StorageOptions, DefaultsAndMapping) {
   EXPECT_EQ(q.server.threads, 3);
   EXPECT_EQ(q.server.max_queue, 7u);
   EXPECT_TRUE(q.engine.salvage);
+  EXPECT_EQ(q.server.deadline_tolerance_ms, 0u);
 }
 
 TEST(StorageOptions, BadValuesExit2) {
@@ -92,6 +95,8 @@ TEST(StorageOptions, BadValuesExit2) {
       {"--data-dir", "d", "--bloom-bits", "x"},
       {"--data-dir", "d", "--direct-listen", "127.0.0.1:5"},
       {"--data-dir", "d", "--direct-listen", "tcp://h:port"},
+      {"--data-dir", "d", "--deadline-tolerance-ms", "-1"},
+      {"--data-dir", "d", "--deadline-tolerance-ms", "soon"},
       {"--data-dir", "d", "--unknown"},
   };
   for (const auto& args : bad) {

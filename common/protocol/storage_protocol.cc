@@ -1,8 +1,10 @@
 // MessagePack encoding of the storage protocol. Field names are short and fixed forever:
-//   request: op rid k ctx ts v ms early st first last at ak lim
+//   request: op rid k ctx ts v ms early st first last at ak lim dl
 //   reply:   rid ok code msg st da dc dur items more actor node dport stats
 // docs/storage-protocol.md is the reference for peers written in other languages.
 #include "common/protocol/storage_protocol.h"
+
+#include <time.h>
 
 #include <utility>
 
@@ -15,6 +17,8 @@ namespace {
 constexpr std::string_view kOps[] = {kPing, kGet, kUpdate, kSync, kScan, kStats, kFlush, kCompact};
 
 bool HasKey(std::string_view op) { return op == kGet || op == kUpdate || op == kSync; }
+// The ops a deadline applies to (HasKey's, as it happens): the others are admin or liveness.
+bool HasDeadline(std::string_view op) { return HasKey(op); }
 
 // Counts the fields EncodeRequest writes for `r`, so the map header is right.
 uint32_t RequestFieldCount(const Request& r) {
@@ -23,6 +27,7 @@ uint32_t RequestFieldCount(const Request& r) {
   if (r.op == kUpdate) n += r.early ? 4 : 3;  // ctx, ts|v, ms, early
   if (r.op == kSync) n += 1;
   if (r.op == kScan) n += r.after_token ? 5 : 3;
+  if (r.deadline_ms != 0 && HasDeadline(r.op)) ++n;
   return n;
 }
 
@@ -84,6 +89,10 @@ std::string EncodeRequest(const Request& r) {
       mp::PackBin(p, r.after_key);
     }
   }
+  if (r.deadline_ms != 0 && HasDeadline(r.op)) {
+    mp::PackStr(p, "dl");
+    p.pack_uint64(r.deadline_ms);
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -136,9 +145,10 @@ Result<Request> DecodeRequest(std::string_view body, uint64_t* rid, std::string*
   auto at = map->Uint("at");
   auto ak = map->Bytes("ak");
   auto lim = map->Uint("lim");
+  auto dl = map->Uint("dl");
   for (const Status* s : {&key.status(), &ctx.status(), &ts.status(), &value.status(),
                           &ms.status(), &early.status(), &st.status(), &first.status(), &last.status(),
-                          &at.status(), &ak.status(), &lim.status()}) {
+                          &at.status(), &ak.status(), &lim.status(), &dl.status()}) {
     if (!s->ok()) return fail(kErrBadRequest, *s);
   }
 
@@ -151,6 +161,7 @@ Result<Request> DecodeRequest(std::string_view body, uint64_t* rid, std::string*
                                           " bytes exceeds " + std::to_string(kMaxKeyBytes)));
     }
   }
+  if (HasDeadline(r.op)) r.deadline_ms = dl->value_or(0);
   if (r.op == kUpdate) {
     if (*ctx) r.ctx = std::move(**ctx);
     r.tombstone = ts->value_or(false);
@@ -338,6 +349,17 @@ Result<Reply> DecodeReply(std::string_view body) {
     }
   }
   return r;
+}
+
+uint64_t DeadlineClockMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+bool Expired(const Request& r, uint64_t now_ms, uint64_t tolerance_ms) {
+  return r.deadline_ms != 0 && now_ms > r.deadline_ms && now_ms - r.deadline_ms > tolerance_ms &&
+         HasDeadline(r.op);
 }
 
 Reply ErrorReply(uint64_t rid, std::string_view code, std::string message) {

@@ -38,6 +38,8 @@ inline constexpr std::string_view kErrTooManySiblings = "too_many_siblings";
 inline constexpr std::string_view kErrCorruption = "corruption";
 inline constexpr std::string_view kErrIo = "io_error";
 inline constexpr std::string_view kErrBusy = "busy";
+// The request's deadline (`dl`) had passed when the agent got to it: nothing was done.
+inline constexpr std::string_view kErrExpired = "expired";
 inline constexpr std::string_view kErrInternal = "internal";
 
 // Hard limits the agent enforces whatever a peer sends.
@@ -65,6 +67,10 @@ struct Request {
   std::optional<Token> after_token;    // scan: resume strictly after (after_token, after_key)
   std::string after_key;
   uint32_t limit = 100;                // scan
+  // get, update, sync: the sender's deadline, ms since the Unix epoch on the sender's wall
+  // clock (DeadlineClockMs); 0: none. An agent drops the request (kErrExpired) once its own
+  // clock is past it by more than its tolerance. docs/storage-protocol.md, "Deadlines".
+  uint64_t deadline_ms = 0;
 };
 
 struct ScanItem {
@@ -100,6 +106,13 @@ Result<Request> DecodeRequest(std::string_view body, uint64_t* rid, std::string*
 
 // True for the ops above.
 bool IsKnownOp(std::string_view op);
+
+// The clock of `Request::deadline_ms`: wall-clock ms since the Unix epoch, read from the coarse
+// clock (a few ms resolution, answered from the vDSO: no system call).
+uint64_t DeadlineClockMs();
+// True when `r` carries a deadline (get, update, sync) that `now_ms` (DeadlineClockMs) is more
+// than `tolerance_ms` past.
+bool Expired(const Request& r, uint64_t now_ms, uint64_t tolerance_ms);
 
 // A reply for a failed request: ok=false with `code` (one of kErr*) and `message`.
 Reply ErrorReply(uint64_t rid, std::string_view code, std::string message);

@@ -14,7 +14,8 @@ bool SameRequest(const Request& a, const Request& b) {
          a.tombstone == b.tombstone && a.value == b.value && a.max_siblings == b.max_siblings &&
          a.early == b.early &&
          a.state == b.state && a.first == b.first && a.last == b.last &&
-         a.after_token == b.after_token && a.after_key == b.after_key && a.limit == b.limit;
+         a.after_token == b.after_token && a.after_key == b.after_key && a.limit == b.limit &&
+         a.deadline_ms == b.deadline_ms;
 }
 
 Request RoundTrip(const Request& r) {
@@ -280,6 +281,80 @@ TEST(StorageProtocol, UnknownFieldsAreIgnored) {
   EXPECT_EQ(rid, 2u);
 }
 
+TEST(StorageProtocol, DeadlineRoundTripsOnGetUpdateSync) {
+  for (const char* op : {"get", "update", "sync"}) {
+    SCOPED_TRACE(op);
+    Request r;
+    r.op = op;
+    r.rid = 11;
+    r.key = "k";
+    if (r.op == "update") r.value = "v";
+    if (r.op == "sync") r.state = "s";
+    r.deadline_ms = 1'780'000'000'123ull;
+    Request back = RoundTrip(r);
+    EXPECT_TRUE(SameRequest(r, back));
+    EXPECT_EQ(back.deadline_ms, r.deadline_ms);
+    // Without a deadline the field is not sent at all (the bytes of an older peer).
+    r.deadline_ms = 0;
+    EXPECT_EQ(EncodeRequest(r).find("\xa2" "dl"), std::string::npos);
+    EXPECT_EQ(RoundTrip(r).deadline_ms, 0u);
+  }
+  // The ops it does not apply to neither send nor keep it.
+  Request ping;
+  ping.op = "ping";
+  ping.deadline_ms = 5;
+  EXPECT_EQ(EncodeRequest(ping).find("\xa2" "dl"), std::string::npos);
+  uint64_t rid = 0;
+  auto scan = DecodeRequest(MapBuilder(2).Str("op", "scan").Uint("dl", 5).body(), &rid);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->deadline_ms, 0u);
+}
+
+TEST(StorageProtocol, OldRequestsWithoutDeadlineAreAccepted) {
+  // Bodies exactly as a peer from before `dl` sends them.
+  uint64_t rid = 0;
+  auto up = DecodeRequest(MapBuilder(6).Str("op", "update").Uint("rid", 3).Bin("k", "a")
+                              .Bin("ctx", "").Bin("v", "x").Uint("ms", 64).body(),
+                          &rid);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_EQ(up->deadline_ms, 0u);
+  EXPECT_FALSE(Expired(*up, UINT64_MAX, 0));
+  auto sync = DecodeRequest(MapBuilder(4).Str("op", "sync").Uint("rid", 4).Bin("k", "a")
+                                .Bin("st", "s").body(),
+                            &rid);
+  ASSERT_TRUE(sync.ok());
+  EXPECT_EQ(sync->deadline_ms, 0u);
+}
+
+TEST(StorageProtocol, MalformedDeadline) {
+  ExpectError(MapBuilder(4).Uint("rid", 9).Str("op", "get").Bin("k", "a").Str("dl", "soon").body(),
+              kErrBadRequest, 9, "'dl'");
+  ExpectError(MapBuilder(4).Uint("rid", 9).Str("op", "get").Bin("k", "a").Int("dl", -5).body(),
+              kErrBadRequest, 9, "'dl'");
+  ExpectError(MapBuilder(4).Uint("rid", 9).Str("op", "get").Bin("k", "a").Float("dl", 1.5).body(),
+              kErrBadRequest, 9, "'dl'");
+}
+
+TEST(StorageProtocol, ExpiredOnlyPastTheTolerance) {
+  Request r;
+  r.op = "update";
+  r.deadline_ms = 10'000;
+  EXPECT_FALSE(Expired(r, 9'000, 0));
+  EXPECT_FALSE(Expired(r, 10'000, 0));
+  EXPECT_TRUE(Expired(r, 10'001, 0));
+  EXPECT_FALSE(Expired(r, 11'000, 1'000));
+  EXPECT_TRUE(Expired(r, 11'001, 1'000));
+  r.deadline_ms = 0;  // none
+  EXPECT_FALSE(Expired(r, UINT64_MAX, 0));
+  r.deadline_ms = 10'000;
+  r.op = "scan";  // not an op deadlines apply to
+  EXPECT_FALSE(Expired(r, UINT64_MAX, 0));
+  // The clock is the wall clock in ms (a sanity bound: after 2020, before 2100).
+  const uint64_t now = DeadlineClockMs();
+  EXPECT_GT(now, 1'577'836'800'000ull);
+  EXPECT_LT(now, 4'102'444'800'000ull);
+}
+
 TEST(StorageProtocol, MalformedReplies) {
   EXPECT_FALSE(DecodeReply("garbage\xc1").ok());
   EXPECT_FALSE(DecodeReply(MapBuilder(1).Uint("rid", 1).body()).ok());  // no ok
@@ -312,6 +387,7 @@ TEST(StorageProtocol, ErrorCodes) {
   EXPECT_EQ(ErrorCodeOf(Status::InvalidArgument("x")), kErrBadRequest);
   EXPECT_EQ(ErrorCodeOf(Status::Busy("x")), kErrBusy);
   EXPECT_EQ(ErrorCodeOf(Status::Internal("x")), kErrInternal);
+  EXPECT_EQ(DecodeReply(EncodeReply(ErrorReply(5, kErrExpired, "late")))->code, "expired");
   EXPECT_TRUE(IsKnownOp("flush"));
   EXPECT_FALSE(IsKnownOp("FLUSH"));
 }

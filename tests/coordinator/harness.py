@@ -38,6 +38,15 @@ def decode_state(st):
     return sorted(v for (_a, _c, v) in versions if v is not None)
 
 
+def wait_until(what, cond, timeout=20.0):
+    """Polls cond() every 50 ms until it is true; fails naming `what` after `timeout` s."""
+    end = time.time() + timeout
+    while not cond():
+        if time.time() > end:
+            raise AssertionError("timed out waiting until " + what)
+        time.sleep(0.05)
+
+
 def send_frames(endpoint, frames, timeout=5.0, dealer=True):
     """Sends raw frames on a fresh DEALER (or REQ) and returns the reply frames (None: none)."""
     s = CTX.socket(zmq.DEALER if dealer else zmq.REQ)
@@ -78,15 +87,6 @@ def get(node, key, timeout=10.0, **fields):
     m = {"v": 1, "op": "get", "key": key}
     m.update(fields)
     return node.req(m, timeout=timeout)
-
-
-def wait_until(what, cond, timeout=20.0):
-    """Polls cond() every 50 ms until it is true; AssertionError after `timeout` seconds."""
-    end = time.time() + timeout
-    while not cond():
-        if time.time() > end:
-            raise AssertionError("timed out waiting until " + what)
-        time.sleep(0.05)
 
 
 def holders(cluster, key, value):
@@ -185,6 +185,24 @@ class Node:
                 proc.kill()
                 proc.wait()
 
+    def pause(self, which, timeout=5.0):
+        """SIGSTOPs one of this node's agents and returns once every thread of it is stopped:
+        kill() returns before that, and on a busy machine a thread of it may still run (and
+        serve a request) for some milliseconds."""
+        proc = {"storage": self.storage_proc, "coordinator": self.coord_proc,
+                "gossip": self.gossip_proc}[which]
+        proc.send_signal(signal.SIGSTOP)
+        end = time.time() + timeout
+        while not _all_threads_stopped(proc.pid):
+            if time.time() > end:
+                raise AssertionError("%s's %s did not stop" % (self.id, which))
+            time.sleep(0.001)
+
+    def resume(self, which):
+        proc = {"storage": self.storage_proc, "coordinator": self.coord_proc,
+                "gossip": self.gossip_proc}[which]
+        proc.send_signal(signal.SIGCONT)
+
     def req(self, msg, timeout=5.0):
         return request(self.client, msg, timeout)
 
@@ -219,6 +237,20 @@ class Node:
         reply = unpack(frames[-1])
         assert reply.get("ok"), reply
         return decode_state(reply.get("st"))
+
+
+def _all_threads_stopped(pid):
+    """Every thread of process `pid` is in state T (stopped), per /proc/PID/task/*/stat."""
+    task = "/proc/%d/task" % pid
+    for tid in os.listdir(task):
+        try:
+            with open(os.path.join(task, tid, "stat")) as f:
+                stat = f.read()
+        except FileNotFoundError:  # a thread that just ended
+            continue
+        if stat[stat.rindex(")") + 2] not in "Tt":
+            return False
+    return True
 
 
 _LIVE = []  # clusters not stopped yet: stopped at exit even when a test dies half-way
