@@ -79,7 +79,7 @@ class ReplicaFailureTest(unittest.TestCase):
 
     def test_stopped_storage_agent_costs_one_deadline(self):
         n1, n2, n3 = self.c.nodes
-        n2.storage_proc.send_signal(signal.SIGSTOP)
+        n2.pause("storage")
         try:
             # A request that needs it times out once...
             r, took = timed(lambda: put(n1, b"k-stop", b"v", w="all", timeout_ms=600))
@@ -92,7 +92,7 @@ class ReplicaFailureTest(unittest.TestCase):
             r, took = timed(lambda: put(n3, b"k-stop2", b"v", w=2, timeout_ms=5000))
             self.assertTrue(r["ok"], r)
         finally:
-            n2.storage_proc.send_signal(signal.SIGCONT)
+            n2.resume("storage")
         self.c.wait_all_up(timeout=10)
         self.assertTrue(put(n1, b"k-stop", b"v", w="all")["ok"])
 
