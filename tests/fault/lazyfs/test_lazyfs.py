@@ -253,15 +253,18 @@ class LazyFsTest(unittest.TestCase):
         data = self.p("data")
         acked = {}
         rounds = 3
+        total_dropped = 0
         for rnd in range(rounds):
-            agent = Agent(data, STORAGE_PORT, "--sync", "batch", "--memtable-mb", "1",
+            agent = Agent(data, STORAGE_PORT, "--sync", "batch", "--memtable-size", "1M",
                           log_path=os.path.join(self.dir, "storage.log")).start(timeout=30)
             try:
+                c = Client(agent.endpoint, timeout_ms=5000)
                 for k, v in acked.items():  # everything acknowledged before every power loss
-                    r = Client(agent.endpoint, timeout_ms=5000).call({"op": "get", "k": k})
+                    r = c.call({"op": "get", "k": k})
                     self.assertTrue(r.get("ok"), r)
                     self.assertIn(v, r.get("st") or b"", "round %d: acknowledged %r lost:\n%s"
                                   % (rnd, k, agent.log_text()[-3000:]))
+                c.close()
                 stop = threading.Event()
                 lock = threading.Lock()
 
@@ -284,15 +287,26 @@ class LazyFsTest(unittest.TestCase):
                 for t in threads:
                     t.start()
                 time.sleep(1.0 + random.random())
-                agent.kill()  # SIGKILL mid-writes ...
+                # Power loss with writes in flight: syncs held a moment so that the log has
+                # unsynced bytes (whose writes are not acknowledged), then SIGKILL, drop, and
+                # only then release (the killed agent cannot exit while its fsync is held).
+                self.fs.ctl_ok("hold-syncs")
+                time.sleep(0.3)
+                agent.send_signal(signal.SIGKILL)
+                dropped = int(self.fs.ctl_ok("drop-unsynced").split()[-1])
+                self.fs.ctl_ok("release-syncs")
+                agent.wait(15)
                 stop.set()
                 for t in threads:
                     t.join(10)
             finally:
+                self.fs.ctl("release-syncs")
                 agent.ensure_dead()
-            dropped = self.fs.ctl_ok("drop-unsynced")  # ... and the power goes
-            print("round %d: %d acknowledged so far, %s" % (rnd, len(acked), dropped), file=sys.stderr)
+            total_dropped += dropped
+            print("round %d: %d acknowledged so far, %d unsynced bytes dropped"
+                  % (rnd, len(acked), dropped), file=sys.stderr)
         self.assertGreater(len(acked), 100)
+        self.assertGreater(total_dropped, 0, "no power loss ever found unsynced bytes to drop")
         agent = Agent(data, STORAGE_PORT, "--sync", "batch",
                       log_path=os.path.join(self.dir, "storage.log")).start(timeout=30)
         try:
