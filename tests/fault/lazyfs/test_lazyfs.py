@@ -252,10 +252,10 @@ class LazyFsTest(unittest.TestCase):
         from storage_harness import Agent, Client  # noqa: E402
         data = self.p("data")
         acked = {}
-        rounds = 3
+        rounds = int(os.environ.get("RINGKV_LAZYFS_ROUNDS", "3"))
         total_dropped = 0
         for rnd in range(rounds):
-            agent = Agent(data, STORAGE_PORT, "--sync", "batch", "--memtable-size", "1M",
+            agent = Agent(data, STORAGE_PORT, "--sync", "batch", "--memtable-size", "256K",
                           log_path=os.path.join(self.dir, "storage.log")).start(timeout=30)
             try:
                 c = Client(agent.endpoint, timeout_ms=5000)
