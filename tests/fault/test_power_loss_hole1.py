@@ -25,7 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lazyfs"))
 sys.path.insert(0, os.path.join(HERE, "..", "coordinator"))
-from lazyfs_harness import LazyFs, unavailable_reason  # noqa: E402
+from lazyfs_harness import LazyFs, skip_unless_available  # noqa: E402
 
 BASE_PORT = 24650
 
@@ -37,10 +37,7 @@ def values(reply):
 class PowerLossHole1Test(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        why = unavailable_reason()
-        if why:
-            print("SKIPPED: ringkv-lazyfs cannot run here: %s" % why, file=sys.stderr)
-            raise unittest.SkipTest(why)
+        skip_unless_available()
 
     def setUp(self):
         # Every storage agent syncs its log (batch, the default); the harness's default, none,

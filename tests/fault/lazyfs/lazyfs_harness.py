@@ -40,6 +40,16 @@ def unavailable_reason():
     return None
 
 
+def skip_unless_available():
+    """Raises unittest.SkipTest (saying why on stderr) when ringkv-lazyfs cannot run here."""
+    import sys
+    import unittest
+    why = unavailable_reason()
+    if why:
+        print("SKIPPED: ringkv-lazyfs cannot run here: %s" % why, file=sys.stderr)
+        raise unittest.SkipTest(why)
+
+
 def mounted(path):
     """True when `path` is a mount point in /proc/mounts."""
     path = os.path.realpath(path)

@@ -21,7 +21,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "storage"))
-from lazyfs_harness import LazyFs, mounted, unavailable_reason  # noqa: E402
+from lazyfs_harness import LazyFs, mounted, skip_unless_available  # noqa: E402
 
 STORAGE_PORT = 20600
 
@@ -34,10 +34,7 @@ def read(path):
 class LazyFsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        why = unavailable_reason()
-        if why:
-            print("SKIPPED: ringkv-lazyfs cannot run here: %s" % why, file=sys.stderr)
-            raise unittest.SkipTest(why)
+        skip_unless_available()
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ringkv-lazyfs-test-")
