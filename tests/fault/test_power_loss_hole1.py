@@ -1,14 +1,15 @@
 """Regression test for hole 1 of issue 11: an acknowledged write lost to a power loss of its
 coordinating replica.
 
-A 3-node cluster on loopback (ports 24650-24679, outside the coordinator tests' 21000-21999 where other suites start clusters); n1's storage data directory is on a
-ringkv-lazyfs mount. With n1's syncs held, a put through n1's coordinator (so n1's storage agent
-is the coordinating replica, answering early before its log write is durable) is acknowledged at
-w=2 by n2 and n3 alone. Then n1 loses power: its agents are SIGKILLed and its unsynced bytes
-dropped, so its log write of the put is gone. n1 restarts and a client writes the key again
-through n1, once blind (no ctx) and once with a ctx read before the acknowledged put. Neither
-writer saw the acknowledged value, so it must survive, as a sibling: a read at r=all after the
-syncs settle must still return it. Before the fix (n1 restarts under the same actor id with a
+A 3-node cluster on loopback (ports 24650-24679: outside the coordinator tests' 21000-21999,
+where other suites start clusters too); n1's storage data directory is on a ringkv-lazyfs mount.
+With n1's syncs held, a put through n1's coordinator (so n1's storage agent is the coordinating
+replica, answering early before its log write is durable) is acknowledged at w=2 by n2 and n3
+alone. Then n1 loses power: its agents are SIGKILLed and its unsynced bytes dropped, so its log
+write of the put is gone. n1 restarts and a client that never saw the acknowledged value writes
+the key again through n1: blind (no ctx) for one key, with a ctx read before the acknowledged put
+for another. The acknowledged value must survive, as a sibling: a read at r=all once the syncs
+have settled must still return it. Before the fix (n1 restarts under the same actor id with a
 higher counter, and its update claims every counter of its actor below the new dot) the syncs
 make n2 and n3 drop it.
 
@@ -113,7 +114,8 @@ class PowerLossHole1Test(unittest.TestCase):
         actor_a = self.storage_call(a, {"op": "ping"})["actor"]
         # A's first dot after a start reserves a block of counters in DOT_FLOOR (an fsync, before
         # any reply): take it now, so that the held syncs below hold only the put's log write.
-        self.assertTrue(self.storage_call(a, {"op": "update", "k": b"warm-up", "v": b"x"}).get("ok"))
+        r = self.storage_call(a, {"op": "update", "k": b"warm-up", "v": b"x"})
+        self.assertTrue(r.get("ok"), r)
         # A commit slower than 25 ms sends the agent's writes to its workers for 500 ms, and a
         # worker answers only once durable (no early reply): let that window pass.
         time.sleep(0.8)
@@ -128,7 +130,8 @@ class PowerLossHole1Test(unittest.TestCase):
         self.assertEqual(c.storage_get(key), [b"v1"])
         dot = self.dots_of(b, key)[b"v1"]
         self.assertEqual(dot[0], actor_a, "v1 of %r was not coordinated by n1's storage agent "
-                         "(dot %r, n1's actor %r): the test would prove nothing" % (key, dot, actor_a))
+                         "(dot %r, n1's actor %r): the test would prove nothing"
+                         % (key, dot, actor_a))
 
         dropped = self.power_loss_a()
         a.start_storage()

@@ -75,7 +75,8 @@ class LazyFs:
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
-                [LAZYFS, "--backing", self.backing, "--mount", self.mount, "--control", self.control],
+                [LAZYFS, "--backing", self.backing, "--mount", self.mount,
+                 "--control", self.control],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         finally:
             log.close()
@@ -83,7 +84,8 @@ class LazyFs:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("ringkv-lazyfs exited with %d:\n%s" % (self.proc.returncode, self.log()))
+                raise RuntimeError("ringkv-lazyfs exited with %d:\n%s"
+                                   % (self.proc.returncode, self.log()))
             if mounted(self.mount):
                 try:
                     if self.ctl("status").startswith("ok"):

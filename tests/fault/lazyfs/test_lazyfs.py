@@ -143,7 +143,8 @@ class LazyFsTest(unittest.TestCase):
             fcntl.flock(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB)
         # And from another process (a second ringkv-storage on the directory).
         code = ("import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDWR)\n"
-                "try:\n fcntl.flock(fd,fcntl.LOCK_EX|fcntl.LOCK_NB)\nexcept BlockingIOError:\n sys.exit(7)\n")
+                "try:\n fcntl.flock(fd,fcntl.LOCK_EX|fcntl.LOCK_NB)\n"
+                "except BlockingIOError:\n sys.exit(7)\n")
         r = subprocess.run([sys.executable, "-c", code, self.p("LOCK")], timeout=30)
         self.assertEqual(r.returncode, 7)
         fcntl.flock(fd1, fcntl.LOCK_UN)
@@ -151,7 +152,8 @@ class LazyFsTest(unittest.TestCase):
         # POSIX (fcntl) record locks, as SQLite takes them, across processes.
         fcntl.lockf(fd1, fcntl.LOCK_EX | fcntl.LOCK_NB)
         code = ("import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDWR)\n"
-                "try:\n fcntl.lockf(fd,fcntl.LOCK_EX|fcntl.LOCK_NB)\nexcept OSError:\n sys.exit(7)\n")
+                "try:\n fcntl.lockf(fd,fcntl.LOCK_EX|fcntl.LOCK_NB)\n"
+                "except OSError:\n sys.exit(7)\n")
         r = subprocess.run([sys.executable, "-c", code, self.p("LOCK")], timeout=30)
         self.assertEqual(r.returncode, 7)
         os.close(fd1)
@@ -280,7 +282,8 @@ class LazyFsTest(unittest.TestCase):
                             with lock:
                                 acked[k] = v
                     c.close()
-                threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(4)]
+                threads = [threading.Thread(target=writer, args=(i,), daemon=True)
+                           for i in range(4)]
                 for t in threads:
                     t.start()
                 time.sleep(1.0 + random.random())
@@ -308,7 +311,8 @@ class LazyFsTest(unittest.TestCase):
                       log_path=os.path.join(self.dir, "storage.log")).start(timeout=30)
         try:
             c = Client(agent.endpoint, timeout_ms=5000)
-            lost = [k for k, v in acked.items() if v not in (c.call({"op": "get", "k": k}).get("st") or b"")]
+            lost = [k for k, v in acked.items()
+                    if v not in (c.call({"op": "get", "k": k}).get("st") or b"")]
             self.assertEqual(lost, [], "%d of %d acknowledged writes lost after power losses"
                              % (len(lost), len(acked)))
             c.close()
