@@ -11,6 +11,7 @@ if(FUSE3_FOUND)
   add_executable(ringkv-lazyfs ${_lazyfs}/lazyfs_main.cc)
   target_link_libraries(ringkv-lazyfs PRIVATE ringkv_lazyfs)
   ringkv_add_test(lazyfs_dirty_file_test SOURCES ${_lazyfs}/dirty_file_test.cc LIBS ringkv_lazyfs)
+  ringkv_add_test(lazyfs_control_test SOURCES ${_lazyfs}/control_test.cc LIBS ringkv_lazyfs)
   # Needs root and /dev/fuse (skips, saying so, without them).
   ringkv_add_py_test(lazyfs_test ${_lazyfs}/test_lazyfs.py)
   # Hole 1 of issue 11: an acknowledged write lost to a power loss of its coordinating replica.
