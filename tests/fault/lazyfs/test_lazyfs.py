@@ -134,6 +134,13 @@ class LazyFsTest(unittest.TestCase):
         os.rmdir(self.p("d"))
         self.assertEqual(os.listdir(self.m), [])
 
+    def locked_for_another_process(self, path, call):
+        """True when another process's fcntl.<call>(LOCK_EX | LOCK_NB) on `path` is refused."""
+        code = ("import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDWR)\n"
+                "try:\n fcntl.%s(fd,fcntl.LOCK_EX|fcntl.LOCK_NB)\n"
+                "except OSError:\n sys.exit(7)\n" % call)
+        return subprocess.run([sys.executable, "-c", code, path], timeout=30).returncode == 7
+
     def test_locks_exclude(self):
         # The engine's LOCK file: flock(LOCK_EX | LOCK_NB) from two open file descriptions.
         fd1 = os.open(self.p("LOCK"), os.O_RDWR | os.O_CREAT, 0o644)
@@ -142,20 +149,14 @@ class LazyFsTest(unittest.TestCase):
         with self.assertRaises(BlockingIOError):
             fcntl.flock(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB)
         # And from another process (a second ringkv-storage on the directory).
-        code = ("import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDWR)\n"
-                "try:\n fcntl.flock(fd,fcntl.LOCK_EX|fcntl.LOCK_NB)\n"
-                "except BlockingIOError:\n sys.exit(7)\n")
-        r = subprocess.run([sys.executable, "-c", code, self.p("LOCK")], timeout=30)
-        self.assertEqual(r.returncode, 7)
+        self.assertTrue(self.locked_for_another_process(self.p("LOCK"), "flock"))
         fcntl.flock(fd1, fcntl.LOCK_UN)
         fcntl.flock(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd2, fcntl.LOCK_UN)
+        self.assertFalse(self.locked_for_another_process(self.p("LOCK"), "flock"))
         # POSIX (fcntl) record locks, as SQLite takes them, across processes.
         fcntl.lockf(fd1, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        code = ("import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDWR)\n"
-                "try:\n fcntl.lockf(fd,fcntl.LOCK_EX|fcntl.LOCK_NB)\n"
-                "except OSError:\n sys.exit(7)\n")
-        r = subprocess.run([sys.executable, "-c", code, self.p("LOCK")], timeout=30)
-        self.assertEqual(r.returncode, 7)
+        self.assertTrue(self.locked_for_another_process(self.p("LOCK"), "lockf"))
         os.close(fd1)
         os.close(fd2)
 
