@@ -2,10 +2,13 @@
 // log replay), serves the storage protocol on a ZeroMQ ROUTER until SIGTERM/SIGINT, then stops
 // accepting, finishes in-flight requests, flushes and closes the engine.
 // Exit codes: 0 clean stop, 1 runtime failure (e.g. corruption at open), 2 bad options.
+// With --repair it serves nothing: it repairs the data directory, prints a report and exits
+// 0 when the directory is usable, 1 when the repair failed.
 #include <signal.h>
 
 #include <cinttypes>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 
 #ifdef RINGKV_HAVE_SYSTEMD
@@ -13,6 +16,9 @@
 #endif
 
 #include "common/logging.h"
+#include "storage-agent/data_repair.h"
+#include "storage-agent/engine/file_util.h"
+#include "storage-agent/identity.h"
 #include "storage-agent/replica_store.h"
 #include "storage-agent/server.h"
 #include "storage-agent/storage_options.h"
@@ -44,6 +50,11 @@ int main(int argc, char** argv) {
   auto parsed = storage::ParseStorageOptions(argc, argv);
   if (!parsed.options) return parsed.exit_code;
   storage::StorageOptions opts = std::move(*parsed.options);
+  if (opts.repair) return storage::RunRepair(opts.engine, std::cout);
+  // An IDENTITY from an earlier start means the engine's MANIFEST must be there too.
+  if (engine::FileExists(engine::JoinPath(opts.engine.dir, storage::kIdentityFile))) {
+    opts.engine.prior_files.push_back(storage::kIdentityFile);
+  }
 
   // Block the stop signals in every thread (threads inherit the mask) and wait for them below
   // with sigwait, so no handler runs in an arbitrary thread. A signal that arrives while the

@@ -72,7 +72,11 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
        "requests waiting for a worker; past it requests get error `busy` at once")
       ("salvage", po::bool_switch()->default_value(false),
        "start even when the commit log has corrupt records: skip them (and log how many) "
-       "instead of refusing to start");
+       "instead of refusing to start")
+      ("repair", po::bool_switch()->default_value(false),
+       "do not serve: rebuild the data directory's MANIFEST from the tables and commit log "
+       "found in it (unreadable files are moved to DIR/lost/), print what was kept and lost, "
+       "and exit (0: the directory is usable)");
 
   po::variables_map vm;
   ParsedOptions out;
@@ -142,6 +146,7 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
   if (q < 1 || q > 1000000) return bad("--max-queue must be 1..1000000");
   o.server.max_queue = static_cast<size_t>(q);
   o.engine.salvage = vm["salvage"].as<bool>();
+  o.repair = vm["repair"].as<bool>();
   out.options = std::move(o);
   return out;
 }

@@ -13,6 +13,7 @@ namespace ringkv::storage {
 struct StorageOptions {
   engine::Options engine;  // engine.dir is --data-dir
   ServerOptions server;
+  bool repair = false;  // --repair: rebuild the MANIFEST and exit (data_repair.h)
 };
 
 // Parses argv (and --config FILE). Returns the options, or the exit code main should return:
