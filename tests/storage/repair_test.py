@@ -112,6 +112,23 @@ def main():
         finally:
             check(a.terminate() == 0, "clean stop after the repair")
         print("ok    after the repair the agent serves all 1700 keys and takes writes")
+
+        # Only IDENTITY left (tables, logs, MANIFEST and DOT_FLOOR gone): still refused.
+        only = os.path.join(root, "only-identity")
+        os.makedirs(only)
+        shutil.copy(os.path.join(data, "IDENTITY"), os.path.join(only, "IDENTITY"))
+        a = Agent(only, PORT + 1, *EXTRA).start(wait=False)
+        rc = a.wait(timeout=20)
+        log = a.log_text()
+        check(rc == 1 and "MANIFEST is missing" in log and "IDENTITY" in log,
+              "a directory with only IDENTITY: exit %r, want 1 naming MANIFEST and IDENTITY:\n%s"
+              % (rc, log))
+        p = subprocess.run([STORAGE, "--repair", "--data-dir", only], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        check(p.returncode == 0, "--repair of an IDENTITY-only directory: exit %d" % p.returncode)
+        a = Agent(only, PORT + 1, *EXTRA).start()
+        check(a.terminate() == 0, "clean stop of the repaired empty directory")
+        print("ok    a directory with only IDENTITY is refused, and starts after --repair")
         ok = True
     except Exception as e:  # noqa: BLE001
         print("FAIL ", e)
