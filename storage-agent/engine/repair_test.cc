@@ -99,6 +99,12 @@ void Populate(const Options& o, Model* m) {
   (*m)[Key(3)] = std::nullopt;
 }
 
+void ExpectOpensWithModel(const Options& o, const Model& m) {
+  auto e = Engine::Open(o);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  ExpectModel(e->get(), m);
+}
+
 void ExpectRefusedNamingManifest(const Options& o) {
   auto e = Engine::Open(o);
   ASSERT_FALSE(e.ok());
@@ -207,9 +213,7 @@ TEST(RepairTest, RepairRebuildsManifestAndEveryKeyReads) {
     Write(e->get(), &m, 0, 50, "after");  // new writes win over every repaired record
     ExpectModel(e->get(), m);
   }
-  auto e = Engine::Open(o);
-  ASSERT_TRUE(e.ok()) << e.status().ToString();
-  ExpectModel(e->get(), m);
+  ExpectOpensWithModel(o, m);
 }
 
 // Files a crash leaves behind: a log segment already flushed but not yet removed, and the inputs
@@ -246,9 +250,7 @@ TEST(RepairTest, StaleLogAndCompactionInputsDoNotShadowNewerRecords) {
   ASSERT_TRUE(Repair(o, &r).ok());
   EXPECT_GE(Count(r, RepairEntry::Action::kRewritten), 3);
   EXPECT_EQ(r.lost_files, 0u);
-  auto e = Engine::Open(o);
-  ASSERT_TRUE(e.ok()) << e.status().ToString();
-  ExpectModel(e->get(), m);
+  ExpectOpensWithModel(o, m);
 }
 
 TEST(RepairTest, DamagedTablesGoToLostAndAreReported) {
@@ -342,9 +344,7 @@ TEST(RepairTest, TornLogTailIsCutAndTheRestKept) {
     }
   }
   EXPECT_TRUE(cut);
-  auto e = Engine::Open(o);
-  ASSERT_TRUE(e.ok()) << e.status().ToString();
-  ExpectModel(e->get(), m);
+  ExpectOpensWithModel(o, m);
 }
 
 TEST(RepairTest, RepairRefusesADirectoryInUse) {

@@ -38,9 +38,18 @@ def write(c, keys):
         check(r["ok"], "write %r" % r)
 
 
+STARTED = []  # every agent this test started, made sure dead at the end
+
+
+def agent(data, port, wait=True):
+    a = Agent(data, port, *EXTRA)
+    STARTED.append(a)
+    return a.start(wait=wait)
+
+
 def refused_start(data):
     """Starts the agent on `data` and expects it to exit by itself within 20 s."""
-    a = Agent(data, PORT, *EXTRA).start(wait=False)
+    a = agent(data, PORT, wait=False)
     deadline = time.time() + 20
     while time.time() < deadline and a.proc.poll() is None:
         time.sleep(0.1)
@@ -55,7 +64,7 @@ def main():
     data = os.path.join(root, "data")
     ok = False
     try:
-        a = Agent(data, PORT, *EXTRA).start()
+        a = agent(data, PORT)
         try:
             c = Client(a.endpoint)
             write(c, range(0, 1500))  # ~200 KiB: several flushed tables
@@ -96,7 +105,7 @@ def main():
         check(not os.path.exists(os.path.join(data, "CLEAN_SHUTDOWN")), "CLEAN_SHUTDOWN kept")
         print("ok    repair report:\n" + out.rstrip())
 
-        a = Agent(data, PORT, *EXTRA).start()
+        a = agent(data, PORT)
         try:
             c = Client(a.endpoint)
             bad = []
@@ -117,7 +126,7 @@ def main():
         only = os.path.join(root, "only-identity")
         os.makedirs(only)
         shutil.copy(os.path.join(data, "IDENTITY"), os.path.join(only, "IDENTITY"))
-        a = Agent(only, PORT + 1, *EXTRA).start(wait=False)
+        a = agent(only, PORT + 1, wait=False)
         rc = a.wait(timeout=20)
         log = a.log_text()
         check(rc == 1 and "MANIFEST is missing" in log and "IDENTITY" in log,
@@ -126,12 +135,15 @@ def main():
         p = subprocess.run([STORAGE, "--repair", "--data-dir", only], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=60)
         check(p.returncode == 0, "--repair of an IDENTITY-only directory: exit %d" % p.returncode)
-        a = Agent(only, PORT + 1, *EXTRA).start()
+        a = agent(only, PORT + 1)
         check(a.terminate() == 0, "clean stop of the repaired empty directory")
         print("ok    a directory with only IDENTITY is refused, and starts after --repair")
         ok = True
     except Exception as e:  # noqa: BLE001
         print("FAIL ", e)
+    finally:
+        for a in STARTED:
+            a.ensure_dead()
     if ok:
         shutil.rmtree(root, ignore_errors=True)
     else:
