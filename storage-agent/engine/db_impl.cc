@@ -168,6 +168,7 @@ Status DBImpl::Recover() {
     live_tables.insert(meta.file_number);
   }
   version_ = v;
+  RINGKV_RETURN_IF_ERROR(CheckUnlistedTables(*names, m, live_tables));
 
   std::vector<uint64_t> logs;
   for (const std::string& name : *names) {
@@ -284,6 +285,31 @@ Status DBImpl::CheckNewDir(const std::vector<std::string>& names) const {
                             list + ": refusing to start it empty (nothing was removed); "
                             "rebuild the manifest with ringkv-storage --repair --data-dir " +
                             dir_);
+}
+
+// Tables written after the manifest (numbered at or above its next file number) and not in it
+// are a flush's and a compaction's outputs that a crash kept from being installed: at most one
+// of each, and their records are still in the log or in listed tables. More than that means the
+// MANIFEST is older than the tables beside it (restored from elsewhere): removing them as
+// leftovers would drop data nothing else holds.
+Status DBImpl::CheckUnlistedTables(const std::vector<std::string>& names, const ManifestData& m,
+                                   const std::set<uint64_t>& live_tables) const {
+  constexpr size_t kMaxUninstalled = 2;
+  std::vector<std::string> newer;
+  for (const std::string& name : names) {
+    uint64_t n;
+    if (ParseTableFileName(name, &n) && n >= m.next_file_number && live_tables.count(n) == 0) {
+      newer.push_back(name);
+    }
+  }
+  if (newer.size() <= kMaxUninstalled) return Status::OK();
+  std::sort(newer.begin(), newer.end());
+  return Status::Corruption(
+      JoinPath(dir_, "MANIFEST") + " is older than the tables beside it: " +
+      std::to_string(newer.size()) + " tables numbered from its next file number " +
+      std::to_string(m.next_file_number) + " on are not in it (" + newer.front() + " ... " +
+      newer.back() + "): refusing to open (nothing was removed); restore the matching "
+      "MANIFEST, or run ringkv-storage --repair --data-dir " + dir_);
 }
 
 // ---------------------------------------------------------------------------------------------

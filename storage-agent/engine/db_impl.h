@@ -80,6 +80,8 @@ class DBImpl : public Engine {
   void DeleteObsoleteLogs(uint64_t below);
   Status Recover();
   Status CheckNewDir(const std::vector<std::string>& names) const;
+  Status CheckUnlistedTables(const std::vector<std::string>& names, const ManifestData& m,
+                             const std::set<uint64_t>& live_tables) const;
   void FlushThread();
   void CompactionThread();
   // Merges one picked bucket (or every table when `all`); *did_work says whether it did.

@@ -190,6 +190,39 @@ TEST(RepairTest, ManifestNamingMissingTableRefusesAndRemovesNothing) {
   EXPECT_EQ(Files(d.path()), before);
 }
 
+// A MANIFEST restored from an earlier point beside the tables written since: the newer tables
+// are not "leftovers" to remove.
+TEST(RepairTest, OlderManifestBesideNewerTablesRefusesAndRemovesNothing) {
+  TempDir d;
+  TempDir side;
+  Options o = TestOptions(d.path());
+  Model m;
+  {
+    auto e = Engine::Open(o);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    Write(e->get(), &m, 0, 100, "first");
+    ASSERT_TRUE((*e)->Flush().ok());
+    fs::copy_file(d.File("MANIFEST"), side.File("MANIFEST"));
+    for (int round = 0; round < 3; ++round) {
+      Write(e->get(), &m, 0, 100, "round" + std::to_string(round));
+      ASSERT_TRUE((*e)->Flush().ok());
+    }
+  }
+  fs::copy_file(side.File("MANIFEST"), d.File("MANIFEST"), fs::copy_options::overwrite_existing);
+  auto before = Files(d.path());
+  auto e = Engine::Open(o);
+  ASSERT_FALSE(e.ok());
+  EXPECT_TRUE(e.status().IsCorruption()) << e.status().ToString();
+  EXPECT_NE(e.status().message().find("is older than the tables beside it"), std::string::npos)
+      << e.status().ToString();
+  EXPECT_EQ(Files(d.path()), before);
+  RepairReport r;
+  ASSERT_TRUE(Repair(o, &r).ok());
+  EXPECT_EQ(r.lost_files, 1u);  // the old MANIFEST, kept as lost/MANIFEST
+  EXPECT_TRUE(FileExists(d.File("lost/MANIFEST")));
+  ExpectOpensWithModel(o, m);
+}
+
 TEST(RepairTest, RepairRebuildsManifestAndEveryKeyReads) {
   TempDir d;
   Options o = TestOptions(d.path());
