@@ -105,12 +105,18 @@ void ExpectOpensWithModel(const Options& o, const Model& m) {
   ExpectModel(e->get(), m);
 }
 
-void ExpectRefusedNamingManifest(const Options& o) {
+// Open fails with a Corruption that says `want`, and every file stays as it was.
+void ExpectRefusedUnchanged(const Options& o, const std::string& want) {
+  const auto before = Files(o.dir);
   auto e = Engine::Open(o);
   ASSERT_FALSE(e.ok());
   EXPECT_TRUE(e.status().IsCorruption()) << e.status().ToString();
-  EXPECT_NE(e.status().message().find(o.dir + "/MANIFEST is missing"), std::string::npos)
-      << e.status().ToString();
+  EXPECT_NE(e.status().message().find(want), std::string::npos) << e.status().ToString();
+  EXPECT_EQ(Files(o.dir), before);
+}
+
+void ExpectRefusedNamingManifest(const Options& o) {
+  ExpectRefusedUnchanged(o, o.dir + "/MANIFEST is missing");
 }
 
 Status Repair(const Options& o, RepairReport* r) {
@@ -174,20 +180,11 @@ TEST(RepairTest, ManifestNamingMissingTableRefusesAndRemovesNothing) {
   // An orphan (what a flush leaves when it dies before installing its table) must survive too.
   fs::copy_file(d.File(tables[0]), d.File("000999.sst"));
   ASSERT_TRUE(RemoveFile(d.File(tables[1])).ok());
-  auto before = Files(d.path());
-  auto e = Engine::Open(o);
-  ASSERT_FALSE(e.ok());
-  EXPECT_TRUE(e.status().IsCorruption()) << e.status().ToString();
-  EXPECT_NE(e.status().message().find(tables[1]), std::string::npos) << e.status().ToString();
-  EXPECT_EQ(Files(d.path()), before);
+  ExpectRefusedUnchanged(o, tables[1]);
   // A truncated table is refused the same way.
   ASSERT_TRUE(WriteFileSync(d.File(tables[1]), "").ok());
   ASSERT_TRUE(TruncateFile(d.File(tables[2]), 100).ok());
-  before = Files(d.path());
-  e = Engine::Open(o);
-  ASSERT_FALSE(e.ok());
-  EXPECT_TRUE(e.status().IsCorruption()) << e.status().ToString();
-  EXPECT_EQ(Files(d.path()), before);
+  ExpectRefusedUnchanged(o, tables[2] + " is 100 bytes");
 }
 
 // A MANIFEST restored from an earlier point beside the tables written since: the newer tables
@@ -209,13 +206,7 @@ TEST(RepairTest, OlderManifestBesideNewerTablesRefusesAndRemovesNothing) {
     }
   }
   fs::copy_file(side.File("MANIFEST"), d.File("MANIFEST"), fs::copy_options::overwrite_existing);
-  auto before = Files(d.path());
-  auto e = Engine::Open(o);
-  ASSERT_FALSE(e.ok());
-  EXPECT_TRUE(e.status().IsCorruption()) << e.status().ToString();
-  EXPECT_NE(e.status().message().find("is older than the tables beside it"), std::string::npos)
-      << e.status().ToString();
-  EXPECT_EQ(Files(d.path()), before);
+  ExpectRefusedUnchanged(o, "is older than the tables beside it");
   RepairReport r;
   ASSERT_TRUE(Repair(o, &r).ok());
   EXPECT_EQ(r.lost_files, 1u);  // the old MANIFEST, kept as lost/MANIFEST
