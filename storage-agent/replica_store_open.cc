@@ -37,6 +37,9 @@ Result<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(engine::Options options
   auto actor = LoadOrCreateIdentity(options.dir, &new_dir);
   if (!actor.ok()) return actor.status();
   options.is_tombstone = &ReplicaStore::StateIsOnlyTombstones;
+  // An IDENTITY from an earlier start means the engine's MANIFEST must be there too: without
+  // it the engine refuses to open rather than take the directory for a new one.
+  if (!new_dir) options.prior_files.push_back(kIdentityFile);
   auto eng = engine::Engine::Open(options);
   if (!eng.ok()) return eng.status();
   // After the engine: it holds the directory's LOCK, so no second agent reads or writes the

@@ -2,10 +2,13 @@
 // log replay), serves the storage protocol on a ZeroMQ ROUTER until SIGTERM/SIGINT, then stops
 // accepting, finishes in-flight requests, flushes and closes the engine.
 // Exit codes: 0 clean stop, 1 runtime failure (e.g. corruption at open), 2 bad options.
+// With --repair it serves nothing: it repairs the data directory, prints a report and exits
+// 0 when the directory is usable, 1 when the repair failed.
 #include <signal.h>
 
 #include <cinttypes>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 
 #ifdef RINGKV_HAVE_SYSTEMD
@@ -13,6 +16,7 @@
 #endif
 
 #include "common/logging.h"
+#include "storage-agent/data_repair.h"
 #include "storage-agent/replica_store.h"
 #include "storage-agent/server.h"
 #include "storage-agent/storage_options.h"
@@ -44,6 +48,7 @@ int main(int argc, char** argv) {
   auto parsed = storage::ParseStorageOptions(argc, argv);
   if (!parsed.options) return parsed.exit_code;
   storage::StorageOptions opts = std::move(*parsed.options);
+  if (opts.repair) return storage::RunRepair(opts.engine, std::cout);
 
   // Block the stop signals in every thread (threads inherit the mask) and wait for them below
   // with sigwait, so no handler runs in an arbitrary thread. A signal that arrives while the

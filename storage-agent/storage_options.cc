@@ -79,7 +79,11 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
        "instead of refusing to start (the agent then takes a new actor id)")
       ("new-actor", po::bool_switch()->default_value(false),
        "take a new actor id even though the last stop was clean: give it once after restoring "
-       "a data directory from a backup taken while the agent was stopped");
+       "a data directory from a backup taken while the agent was stopped")
+      ("repair", po::bool_switch()->default_value(false),
+       "do not serve: rebuild the data directory's MANIFEST from the tables and commit log "
+       "found in it (unreadable files are moved to DIR/lost/), print what was kept and lost, "
+       "and exit (0: the directory is usable; the next start takes a new actor id)");
 
   po::variables_map vm;
   ParsedOptions out;
@@ -153,6 +157,7 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
   o.server.deadline_tolerance_ms = static_cast<uint64_t>(tolerance);
   o.engine.salvage = vm["salvage"].as<bool>();
   o.open.new_actor = vm["new-actor"].as<bool>();
+  o.repair = vm["repair"].as<bool>();
   out.options = std::move(o);
   return out;
 }

@@ -15,6 +15,7 @@ struct StorageOptions {
   engine::Options engine;  // engine.dir is --data-dir
   ServerOptions server;
   ReplicaStore::OpenOptions open;
+  bool repair = false;  // --repair: rebuild the MANIFEST and exit (data_repair.h)
 };
 
 // Parses argv (and --config FILE). Returns the options, or the exit code main should return:

@@ -50,6 +50,7 @@ TEST(StorageOptions, DefaultsAndMapping) {
   EXPECT_EQ(o.engine.log_segment_bytes, 64ull << 20);
   EXPECT_EQ(o.engine.tombstone_grace_ms, 864000000);
   EXPECT_FALSE(o.engine.salvage);
+  EXPECT_FALSE(o.repair);
   EXPECT_EQ(o.server.listen, "tcp://127.0.0.1:7100");
   EXPECT_EQ(o.server.direct_listen, "");
   EXPECT_EQ(o.server.threads, 8);
@@ -60,7 +61,7 @@ TEST(StorageOptions, DefaultsAndMapping) {
              "always", "--batch-window-ms", "5", "--memtable-size", "1M", "--block-size", "16K",
              "--bloom-bits", "0", "--compression", "zstd", "--block-cache", "0",
              "--log-segment-size", "8K", "--tombstone-grace", "1500ms", "--threads", "3",
-             "--max-queue", "7", "--salvage", "--direct-listen", "tcp://127.0.0.1:21000",
+             "--max-queue", "7", "--salvage", "--repair", "--direct-listen", "tcp://127.0.0.1:21000",
              "--deadline-tolerance-ms", "0"});
   ASSERT_TRUE(p.options.has_value());
   const auto& q = *p.options;
@@ -80,6 +81,7 @@ TEST(StorageOptions, DefaultsAndMapping) {
   EXPECT_EQ(q.server.max_queue, 7u);
   EXPECT_TRUE(q.engine.salvage);
   EXPECT_EQ(q.server.deadline_tolerance_ms, 0u);
+  EXPECT_TRUE(q.repair);
 }
 
 TEST(StorageOptions, BadValuesExit2) {

@@ -4,3 +4,4 @@ ringkv_add_py_test(storage_bad_requests ${CMAKE_CURRENT_SOURCE_DIR}/storage/bad_
 ringkv_add_py_test(storage_shutdown ${CMAKE_CURRENT_SOURCE_DIR}/storage/shutdown_test.py)
 ringkv_add_py_test(storage_corruption ${CMAKE_CURRENT_SOURCE_DIR}/storage/corruption_test.py)
 ringkv_add_py_test(storage_crash ${CMAKE_CURRENT_SOURCE_DIR}/storage/crash_test.py)
+ringkv_add_py_test(storage_repair ${CMAKE_CURRENT_SOURCE_DIR}/storage/repair_test.py)

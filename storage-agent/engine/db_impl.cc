@@ -141,8 +141,35 @@ Status DBImpl::Recover() {
 
   auto names = ListDir(dir_);
   if (!names.ok()) return names.status();
+  // Nothing is removed until the manifest is known to describe this directory: a missing
+  // MANIFEST beside data, or a listed table that is gone, fails here with every file in place.
+  if (fresh) RINGKV_RETURN_IF_ERROR(CheckNewDir(*names));
+  auto v = std::make_shared<Version>();
   std::set<uint64_t> live_tables;
-  for (const TableMeta& t : m.tables) live_tables.insert(t.file_number);
+  for (const TableMeta& meta : m.tables) {
+    const std::string path = JoinPath(dir_, TableFileName(meta.file_number));
+    if (!FileExists(path)) {
+      return Status::Corruption(path + " is listed in " + JoinPath(dir_, "MANIFEST") +
+                                " but missing: refusing to open (nothing was removed); "
+                                "restore the file, or run ringkv-storage --repair");
+    }
+    auto size = FileSize(path);
+    if (!size.ok()) return size.status();
+    if (*size != meta.file_size) {
+      return Status::Corruption(path + " is " + std::to_string(*size) + " bytes, " +
+                                JoinPath(dir_, "MANIFEST") + " says " +
+                                std::to_string(meta.file_size) +
+                                ": refusing to open (nothing was removed)");
+    }
+    auto t = Table::Open(path, meta.file_number, cache_.get());
+    if (!t.ok()) return t.status();
+    v->tables.push_back(std::move(*t));
+    v->metas.push_back(meta);
+    live_tables.insert(meta.file_number);
+  }
+  version_ = v;
+  RINGKV_RETURN_IF_ERROR(CheckUnlistedTables(*names, m, live_tables));
+
   std::vector<uint64_t> logs;
   for (const std::string& name : *names) {
     uint64_t n;
@@ -167,16 +194,6 @@ Status DBImpl::Recover() {
     }
   }
   std::sort(logs.begin(), logs.end());
-
-  auto v = std::make_shared<Version>();
-  for (const TableMeta& meta : m.tables) {
-    auto t = Table::Open(JoinPath(dir_, TableFileName(meta.file_number)), meta.file_number,
-                         cache_.get());
-    if (!t.ok()) return t.status();
-    v->tables.push_back(std::move(*t));
-    v->metas.push_back(meta);
-  }
-  version_ = v;
 
   // Replay: records go into a memtable; a full one is written out as a table on the spot.
   auto mem = std::make_shared<MemTable>(logs.empty() ? 0 : logs.front(), opt_.memtable_bytes);
@@ -228,18 +245,71 @@ Status DBImpl::Recover() {
   // old segments (possibly salvaged or truncated) can go.
   if (!mem->empty()) RINGKV_RETURN_IF_ERROR(flush_mem());
   uint64_t new_log = NewFileNumber();
+  // A new directory gets its MANIFEST before its first log segment: a crash in between must
+  // not leave a log without a manifest, which the next open would refuse (CheckNewDir).
+  if (fresh) RINGKV_RETURN_IF_ERROR(WriteManifestLocked(*version_, new_log));
   auto lw = LogWriter::Create(dir_, new_log, "", opt_.sync_mode != SyncMode::kNone);
   if (!lw.ok()) return lw.status();
   log_ = std::move(*lw);
   live_logs_.insert(new_log);
   mem_ = std::make_shared<MemTable>(new_log, opt_.memtable_bytes);
   PublishSnapshotLocked();
-  if (fresh || !logs.empty() || flushed_during_replay) {
+  if (!fresh && (!logs.empty() || flushed_during_replay)) {
     RINGKV_RETURN_IF_ERROR(WriteManifestLocked(*version_, new_log));
   }
   log_number_ = new_log;
   for (uint64_t n : logs) RINGKV_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, LogFileName(n))));
   return Status::OK();
+}
+
+// A directory without MANIFEST is new only when it holds nothing the engine or its owner
+// wrote: tables, log segments, DOT_FLOOR (written after the first open) or a file the owner
+// says predates this open. Otherwise the manifest was lost, and starting empty would drop every
+// table as "not in the manifest" (and the data with it).
+Status DBImpl::CheckNewDir(const std::vector<std::string>& names) const {
+  std::vector<std::string> found;
+  for (const std::string& name : names) {
+    uint64_t n;
+    if (ParseTableFileName(name, &n) || ParseLogFileName(name, &n) || name == "DOT_FLOOR" ||
+        std::find(opt_.prior_files.begin(), opt_.prior_files.end(), name) !=
+            opt_.prior_files.end()) {
+      found.push_back(name);
+    }
+  }
+  if (found.empty()) return Status::OK();
+  std::sort(found.begin(), found.end());
+  std::string list;
+  for (size_t i = 0; i < found.size() && i < 5; ++i) list += (i ? ", " : "") + found[i];
+  if (found.size() > 5) list += ", ... (" + std::to_string(found.size()) + " files)";
+  return Status::Corruption(JoinPath(dir_, "MANIFEST") + " is missing but the directory holds " +
+                            list + ": refusing to start it empty (nothing was removed); "
+                            "rebuild the manifest with ringkv-storage --repair --data-dir " +
+                            dir_);
+}
+
+// Tables written after the manifest (numbered at or above its next file number) and not in it
+// are a flush's and a compaction's outputs that a crash kept from being installed: at most one
+// of each, and their records are still in the log or in listed tables. More than that means the
+// MANIFEST is older than the tables beside it (restored from elsewhere): removing them as
+// leftovers would drop data nothing else holds.
+Status DBImpl::CheckUnlistedTables(const std::vector<std::string>& names, const ManifestData& m,
+                                   const std::set<uint64_t>& live_tables) const {
+  constexpr size_t kMaxUninstalled = 2;
+  std::vector<std::string> newer;
+  for (const std::string& name : names) {
+    uint64_t n;
+    if (ParseTableFileName(name, &n) && n >= m.next_file_number && live_tables.count(n) == 0) {
+      newer.push_back(name);
+    }
+  }
+  if (newer.size() <= kMaxUninstalled) return Status::OK();
+  std::sort(newer.begin(), newer.end());
+  return Status::Corruption(
+      JoinPath(dir_, "MANIFEST") + " is older than the tables beside it: " +
+      std::to_string(newer.size()) + " tables numbered from its next file number " +
+      std::to_string(m.next_file_number) + " on are not in it (" + newer.front() + " ... " +
+      newer.back() + "): refusing to open (nothing was removed); restore the matching "
+      "MANIFEST, or run ringkv-storage --repair --data-dir " + dir_);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -79,6 +79,9 @@ class DBImpl : public Engine {
   Status WriteManifestLocked(const Version& v, uint64_t log_number);
   void DeleteObsoleteLogs(uint64_t below);
   Status Recover();
+  Status CheckNewDir(const std::vector<std::string>& names) const;
+  Status CheckUnlistedTables(const std::vector<std::string>& names, const ManifestData& m,
+                             const std::set<uint64_t>& live_tables) const;
   void FlushThread();
   void CompactionThread();
   // Merges one picked bucket (or every table when `all`); *did_work says whether it did.

@@ -44,6 +44,10 @@ struct Options {
   int compaction_min_tables = 4;                    // size-tiered: merge this many similar tables
   int64_t tombstone_grace_ms = 10LL * 24 * 3600 * 1000;
   bool salvage = false;                             // skip corrupt log records instead of failing
+  // Files of the engine's owner that were in the directory before this open (the storage
+  // agent's IDENTITY): with no MANIFEST, any of them, like a table, a log segment or DOT_FLOOR,
+  // makes Open fail with Corruption instead of starting empty (docs/storage-format.md).
+  std::vector<std::string> prior_files;
   // Sync modes always and batch: write the log into a zero-filled segment prepared in the
   // background, so that an fdatasync overwrites initialized blocks and needs no file-system
   // journal commit (docs/storage-format.md, "Commit log").
