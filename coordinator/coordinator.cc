@@ -37,9 +37,11 @@
 // down, and apply them whenever it resumes. So each get, update and sync carries its op's
 // deadline (`dl`, docs/storage-protocol.md, "Deadlines"): the agent drops what it reaches too
 // late. And each agent's requests without an answer yet are counted (Peer::unanswered, a
-// counter per send and per reply: nothing per request beyond that); at --max-peer-backlog the
-// agent is marked down, so new requests treat it as down at once (hints, `unavailable`) until
-// it answers a ping.
+// counter per send and per reply: nothing per request beyond that); at --max-peer-backlog, once
+// it has answered nothing for kBacklogStallMs (a burst to an agent that answers — the hints of
+// many writes sent at once to one gossip agent — is no backlog of an agent that stopped
+// answering; kBacklogHardFactor times the bound stops even that), the agent is marked down, so
+// new requests treat it as down at once (hints, `unavailable`) until it answers a ping.
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
@@ -344,7 +346,7 @@ bool Coordinator::SendToPeer(size_t peer, const std::string& body, bool unconnec
                              bool is_request) {
   Peer& p = *peers_[peer];
   if (is_request) {
-    if (p.unanswered >= static_cast<uint32_t>(opts_.max_peer_backlog)) {
+    if (BacklogFull(p)) {
       ++stats_.backlog_refusals;
       if (p.up) {
         const std::string why = std::to_string(p.unanswered) +
@@ -357,7 +359,7 @@ bool Coordinator::SendToPeer(size_t peer, const std::string& body, bool unconnec
   }
   if (p.attached && p.direct && !p.direct->connecting()) {
     if (p.direct->Queue(body)) {  // written at the end of the loop pass
-      if (is_request) ++p.unanswered;
+      if (is_request) CountRequest(p);
       return true;
     }
     FailDirect(peer, "direct send queue full", "send queue full");
@@ -377,13 +379,25 @@ bool Coordinator::SendToPeer(size_t peer, const std::string& body, bool unconnec
   // The routing frame was accepted, so ZeroMQ accepts the rest of the message.
   zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
   zmq_send(s, body.data(), body.size(), ZMQ_DONTWAIT);
-  if (is_request) ++p.unanswered;
+  if (is_request) CountRequest(p);
   return true;
+}
+
+void Coordinator::CountRequest(Peer& p) {
+  if (p.unanswered == 0) p.waiting_since_ms = Now();
+  ++p.unanswered;
+}
+
+bool Coordinator::BacklogFull(const Peer& p) const {
+  const auto bound = static_cast<uint64_t>(opts_.max_peer_backlog);
+  if (p.unanswered < bound) return false;
+  return p.unanswered >= bound * kBacklogHardFactor || Now() - p.waiting_since_ms >= kBacklogStallMs;
 }
 
 void Coordinator::CountAnswer(size_t peer) {
   Peer& p = *peers_[peer];
   if (p.unanswered > 0) --p.unanswered;
+  p.waiting_since_ms = Now();  // it answers: what is still unanswered waits from now
 }
 
 void Coordinator::PingPeers(int64_t now) {

@@ -97,6 +97,12 @@ class Coordinator {
                   bool is_request = true);
   // A reply to one of the agent's unanswered requests arrived (or can no longer arrive).
   void CountAnswer(size_t peer);
+  void CountRequest(Peer& p);
+  // --max-peer-backlog requests unanswered and nothing answered for kBacklogStallMs, or
+  // kBacklogHardFactor times that many unanswered.
+  bool BacklogFull(const Peer& p) const;
+  static constexpr int64_t kBacklogStallMs = 500;
+  static constexpr uint64_t kBacklogHardFactor = 16;
   void PingPeers(int64_t now);
   int64_t NextWake(int64_t now) const;
 

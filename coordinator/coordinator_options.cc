@@ -45,8 +45,9 @@ void AddCoordinatorOptions(po::options_description& desc) {
        "at start, wait at most this long for every storage agent to answer a ping before "
        "serving clients")
       ("max-peer-backlog", po::value<int>()->default_value(4096),
-       "requests sent to one storage or gossip agent and not answered yet, past which it is "
-       "treated as down (nothing more is sent to it) until it answers a ping; keep it well "
+       "requests sent to one storage or gossip agent and not answered yet, past which, once it "
+       "has answered nothing for 500 ms (or at 16 times this in any case), it is treated as "
+       "down (nothing more is sent to it) until it answers a ping; keep it well "
        "above the client requests this coordinator has in flight at once");
 }
 

@@ -35,8 +35,10 @@ struct Coordinator::Peer {
   int64_t next_ping_ms = 0;
   int64_t ping_sent_ms = -1;  // -1: no ping outstanding
   // Requests sent on its current connections and not answered yet (pings aside). Past
-  // --max-peer-backlog nothing more is sent to it (SendToPeer).
+  // --max-peer-backlog nothing more is sent to it once it has stopped answering (SendToPeer).
   uint32_t unanswered = 0;
+  // Since when it has had requests unanswered with no answer at all (valid while unanswered > 0).
+  int64_t waiting_since_ms = 0;
   // The agent's direct transport (storage agents only): once connected, every message to the
   // agent goes over it instead of storage_ (DESIGN in coordinator.cc).
   std::unique_ptr<net::FrameConn> direct;

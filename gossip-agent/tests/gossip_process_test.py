@@ -139,7 +139,8 @@ class GossipProcessTest(unittest.TestCase):
         agent = self.start()
 
         pong = self.request(agent, {"op": "ping", "id": 7})
-        self.assertEqual(pong, {"v": 1, "ok": True, "id": 7, "node": "n1"})
+        self.assertEqual(pong, {"v": 1, "ok": True, "id": 7, "node": "n1",
+                                "hint_room": 1 << 30})
 
         ring = self.request(agent, {"op": "ring", "rid": 99})
         self.assertTrue(ring["ok"])
