@@ -67,6 +67,7 @@ def main():
         a = agent(data, PORT)
         try:
             c = Client(a.endpoint)
+            actor = c.call({"op": "ping"})["actor"]
             write(c, range(0, 1500))  # ~200 KiB: several flushed tables
             check(c.call({"op": "flush"})["ok"], "flush op")
             write(c, range(1500, 1700))  # only in the commit log
@@ -78,8 +79,10 @@ def main():
         logs = [n for n in before if n.endswith(".log")]
         check(len(tables) >= 2 and logs, "want tables and logs, found %r" % sorted(before))
         os.remove(os.path.join(data, "MANIFEST"))
-        with open(os.path.join(data, "CLEAN_SHUTDOWN"), "wb"):
-            pass
+        # The marker a clean stop of that actor would leave: the repair must still make the
+        # next start take a new actor id (it cannot prove it kept everything acknowledged).
+        with open(os.path.join(data, "CLEAN_SHUTDOWN"), "wb") as f:
+            f.write(b"ringkv-clean %016x\n" % actor)
 
         rc, log = refused_start(data)
         after = data_files(data)
@@ -116,7 +119,9 @@ def main():
             check(not bad, "%d of 1700 keys do not read their value after the repair: %r" %
                   (len(bad), bad[:5]))
             write(c, range(1700, 1710))
-            check(c.call({"op": "ping"})["ok"], "serving")
+            ping = c.call({"op": "ping"})
+            check(ping["ok"], "serving")
+            check(ping["actor"] != actor, "the actor id %x survived a repair" % actor)
             c.close()
         finally:
             check(a.terminate() == 0, "clean stop after the repair")
