@@ -1,0 +1,138 @@
+"""The checkers of the fault suite: they read the History (and the final reads) and count what
+the store promised and broke.
+
+set       acknowledged-lost: an element whose add was acknowledged (ok) and that a final read
+          at r=all, after heal, hint delivery and convergence, does not contain.
+          phantom: an element in a final read that no put ever carried, or only puts that were
+          told a "nothing written" error; also any value that is not a set this suite wrote.
+register  stale: an ok read (under consistency strong) that began after a put P was
+          acknowledged and returned neither P's value nor any value that descends from it
+          (a value written by a put whose ctx covered P's value, transitively). That covers
+          both "returned a value P superseded" and "lost P". phantom: a value no put carried,
+          or only a put that failed with a "nothing written" error.
+
+A put's ctx covers exactly the values of the get it came from (the workloads always put with
+the ctx of the read just before), which is what makes "descends from" computable here.
+"""
+
+import workloads
+
+DEFINITE_FAIL = "fail"
+
+
+def set_elements(values):
+    """(elements, bad values) of a list of set values."""
+    elems, bad = set(), []
+    for v in values:
+        s = workloads.decode_set(v)
+        if s is None:
+            bad.append(repr(v)[:200])
+        else:
+            elems |= s
+    return elems, bad
+
+
+def check_set(ops, finals):
+    """ops: the set workload's ops (of some phases); finals: {key: [values] or None}.
+    Returns a dict with lost (list of {elem, key, op}), phantom, recovered unknowns and keys
+    that could not be read."""
+    acked, sent, maybe_written = {}, {}, set()
+    for op in ops:
+        if op.get("kind") not in ("add", "blind-add"):
+            continue
+        sent[op["elem"]] = op
+        if op["outcome"] == "ok":
+            acked[op["elem"]] = op
+        if op["outcome"] != DEFINITE_FAIL:
+            maybe_written.add(op["elem"])
+    present, unreadable, bad = {}, [], []
+    for key, values in finals.items():
+        if values is None:
+            unreadable.append(key)
+            continue
+        elems, b = set_elements(values)
+        present[key] = elems
+        bad += b
+    lost, unchecked = [], 0
+    for elem, op in sorted(acked.items()):
+        if op["key"] not in present:
+            unchecked += 1
+            continue
+        if elem not in present[op["key"]]:
+            lost.append({"elem": elem, "key": op["key"], "op": op})
+    phantom = []
+    for key, elems in present.items():
+        for e in sorted(elems):
+            if e not in maybe_written:
+                phantom.append({"elem": e, "key": key, "op": sent.get(e)})
+    recovered = sum(1 for op in ops if op.get("kind") in ("add", "blind-add")
+                    and op["outcome"] == "unknown" and op["key"] in present
+                    and op["elem"] in present[op["key"]])
+    return {"lost": lost, "phantom": phantom, "bad_values": bad, "unreadable": unreadable,
+            "unchecked_acked": unchecked, "unknown_present": recovered}
+
+
+def _descendants(writes):
+    """{value: frozenset(value and every value that descends from it)} for one key's writes."""
+    children = {}
+    for w in writes:
+        for parent in w.get("supersedes") or []:
+            children.setdefault(parent, set()).add(w["value"])
+    memo = {}
+
+    def walk(v):
+        # Iterative DFS: the descent chains can be thousands of writes long.
+        if v in memo:
+            return memo[v]
+        seen, stack = {v}, [v]
+        while stack:
+            x = stack.pop()
+            for c in children.get(x, ()):
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        memo[v] = frozenset(seen)
+        return memo[v]
+
+    return {w["value"]: walk(w["value"]) for w in writes}
+
+
+def check_register(ops):
+    """ops: every register op of the run. Returns {stale: [...], phantom: [...]} where each
+    entry names the read and (for stale) the acknowledged put it failed to reflect."""
+    by_key = {}
+    for op in ops:
+        if op.get("wl") == "register":
+            by_key.setdefault(op.get("key"), []).append(op)
+    stale, phantom = [], []
+    for key, kops in by_key.items():
+        writes = [o for o in kops if o.get("kind") == "write"]
+        written = {w["value"] for w in writes if w["outcome"] != DEFINITE_FAIL}
+        desc = _descendants([w for w in writes if w["outcome"] != DEFINITE_FAIL])
+        acked = sorted((w for w in writes if w["outcome"] == "ok"), key=lambda w: w["end"])
+        reads = [o for o in kops if o.get("kind") in ("read", "final") and o["outcome"] == "ok"
+                 and o.get("values") is not None]
+        for r in reads:
+            got = set(r["values"])
+            never = sorted(got - written)
+            if never:
+                phantom.append({"read": r, "values": never})
+            for p in acked:
+                if p["end"] >= r["start"]:
+                    break
+                if got.isdisjoint(desc[p["value"]]):
+                    stale.append({"read": r, "put": p})
+                    break
+    return {"stale": stale, "phantom": phantom}
+
+
+def largest_siblings(ops):
+    return max([op.get("siblings") or 0 for op in ops] or [0])
+
+
+def counts(ops, kinds):
+    mine = [op for op in ops if op.get("kind") in kinds]
+    return {"attempted": len(mine),
+            "ok": sum(1 for o in mine if o["outcome"] == "ok"),
+            "failed": sum(1 for o in mine if o["outcome"] == "fail"),
+            "unknown": sum(1 for o in mine if o["outcome"] == "unknown")}
