@@ -9,6 +9,7 @@ packages=(
   libleveldb-dev librocksdb-dev
   python3 python3-zmq python3-msgpack
   iproute2 procps
+  libfuse3-dev fuse3  # tests/fault/lazyfs: the FUSE file system that simulates power loss
   redis-server redis-tools etcd-server etcd-client  # bench/cluster-compare's peers (and its test)
 )
 if [ "${RINGKV_BENCH_DEPS:-0}" = 1 ]; then
