@@ -17,10 +17,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import lab
 import proto
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "lazyfs"))
+import lazyfs_harness  # noqa: E402
 
 AGENTS = ("gossip", "storage", "coordinator")  # start order
 PORTS = {"coordinator": 7400, "storage": 7401, "gossip": 7402}
@@ -107,18 +111,26 @@ class Agent:
 
     def kill(self, wait_s=5.0):
         """SIGKILL and reap (a stopped process dies of SIGKILL too)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
+        self.send_kill()
+        self.reap(wait_s)
+
+    def send_kill(self):
+        """SIGKILL without waiting: a thread blocked in a held fsync on lazyfs cannot die
+        before that sync returns (FUSE waits for the daemon's answer uninterruptibly)."""
+        if self.proc is not None and self.proc.poll() is None:
             try:
                 os.kill(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            try:
-                self.proc.wait(wait_s)
-            except subprocess.TimeoutExpired:
-                raise ClusterError("%s (pid %d) survived SIGKILL for %.0f s" % (
-                    self.label(), self.proc.pid, wait_s))
+
+    def reap(self, wait_s=5.0):
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            raise ClusterError("%s (pid %d) survived SIGKILL for %.0f s" % (
+                self.label(), self.proc.pid, wait_s))
         self.stopped = False
 
     def exit_status(self):
@@ -145,71 +157,29 @@ class Agent:
             return False
 
 
-class LazyFs:
-    """One node's ringkv-lazyfs: a FUSE file system over BACKING at MOUNT that keeps unsynced
-    writes in memory; its control socket takes one command line per connection."""
+def start_lazyfs(binary, node_dir):
+    """Mounts a node's ringkv-lazyfs (tests/fault/lazyfs/lazyfs_harness.py starts, checks and
+    stops it): backing RUN/<node>/lazy-backing, mount RUN/<node>/rkvf-lazy-mount, control
+    socket RUN/<node>/lazyfs.sock."""
+    lazyfs_harness.LAZYFS = binary
+    fs = lazyfs_harness.LazyFs(node_dir, backing=os.path.join(node_dir, "lazy-backing"),
+                               mount=os.path.join(node_dir, LAZY_MOUNT))
+    try:
+        return fs.start(LAZYFS_WAIT_S)
+    except RuntimeError as e:
+        raise ClusterError("ringkv-lazyfs for %s: %s" % (node_dir, str(e)[-2000:]))
 
-    def __init__(self, binary, node_dir):
-        self.binary = binary
-        self.backing = os.path.join(node_dir, "lazy-backing")
-        self.mount = os.path.join(node_dir, LAZY_MOUNT)
-        self.sock = os.path.join(node_dir, "lazyfs.sock")
-        self.log = os.path.join(node_dir, "logs", "lazyfs.log")
-        self.proc = None
 
-    def start(self):
-        for d in (self.backing, self.mount, os.path.dirname(self.log)):
-            os.makedirs(d, exist_ok=True)
-        with open(self.log, "ab") as log, open(os.devnull, "rb") as null:
-            self.proc = subprocess.Popen([self.binary, "--backing", self.backing, "--mount",
-                                          self.mount, "--control", self.sock],
-                                         stdin=null, stdout=log, stderr=log,
-                                         start_new_session=True, close_fds=True)
-        deadline = time.monotonic() + LAZYFS_WAIT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ClusterError("ringkv-lazyfs for %s exited (code %s); see %s" % (
-                    self.mount, self.proc.returncode, self.log))
-            if os.path.ismount(self.mount) and os.path.exists(self.sock):
-                try:
-                    self.command("status")
-                    return
-                except ClusterError:
-                    pass
-            time.sleep(0.1)
-        raise ClusterError("ringkv-lazyfs did not mount %s within %.0f s; see %s" % (
-            self.mount, LAZYFS_WAIT_S, self.log))
-
-    def command(self, line, timeout_s=10.0):
-        """Sends one command, returns the answer after `ok`; raises on `error ...`."""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout_s)
-        try:
-            s.connect(self.sock)
-            s.sendall((line + "\n").encode())
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        except OSError as e:
-            raise ClusterError("ringkv-lazyfs %s: %s: %s" % (self.sock, line, e))
-        finally:
-            s.close()
-        answer = data.decode("utf-8", "replace").strip()
-        if answer == "ok" or answer.startswith("ok "):
-            return answer[3:]
-        raise ClusterError("ringkv-lazyfs %s: %s: %s" % (self.sock, line, answer or "no answer"))
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+def lazyfs_command(fs, line):
+    """One control command (drop-unsynced, hold-syncs, release-syncs, status); the answer
+    after `ok`. Anything else raises ClusterError."""
+    try:
+        answer = fs.ctl(line)
+    except OSError as e:
+        raise ClusterError("ringkv-lazyfs %s: %s: %s" % (fs.control, line, e))
+    if answer == "ok" or answer.startswith("ok "):
+        return answer[3:]
+    raise ClusterError("ringkv-lazyfs %s: %s: %s" % (fs.control, line, answer or "no answer"))
 
 
 class Cluster:
@@ -219,10 +189,8 @@ class Cluster:
         self.log = log
         self.nodes = make_nodes()
         self.agents = {(n.id, a): Agent(self, n, a) for n in self.nodes for a in AGENTS}
-        self.lazyfs = {}
-        if lazyfs_binary:
-            self.lazyfs = {n.id: LazyFs(lazyfs_binary, os.path.join(run_dir, n.id))
-                           for n in self.nodes}
+        self.lazyfs_binary = lazyfs_binary
+        self.lazyfs = {}     # node id -> lazyfs_harness.LazyFs, once mounted
 
     def agent(self, node_id, name):
         return self.agents[(node_id, name)]
@@ -237,8 +205,8 @@ class Cluster:
         return [n.endpoint("coordinator") for n in self.nodes if dc is None or n.dc == dc]
 
     def storage_dir(self, node):
-        if node.id in self.lazyfs:
-            return self.lazyfs[node.id].mount
+        if self.lazyfs_binary:
+            return os.path.join(self.run_dir, node.id, LAZY_MOUNT)
         return os.path.join(self.run_dir, node.id, "data", "storage")
 
     def write_configs(self):
@@ -248,7 +216,7 @@ class Cluster:
             gossip_dir = os.path.join(d, "data", "gossip")
             for sub in (gossip_dir, os.path.join(d, "logs")):
                 os.makedirs(sub, exist_ok=True)
-            if n.id not in self.lazyfs:
+            if not self.lazyfs_binary:
                 os.makedirs(self.storage_dir(n), exist_ok=True)
             nodes = ["node = " + m.spec() for m in specs]
             conf = {
@@ -270,8 +238,10 @@ class Cluster:
 
     def start(self):
         self.write_configs()
-        for fs in self.lazyfs.values():
-            fs.start()
+        if self.lazyfs_binary:
+            for n in self.nodes:
+                self.lazyfs[n.id] = start_lazyfs(self.lazyfs_binary,
+                                                 os.path.join(self.run_dir, n.id))
         for a in AGENTS:
             for n in self.nodes:
                 self.agents[(n.id, a)].start()

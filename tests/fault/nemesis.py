@@ -5,18 +5,21 @@ schedule while the workloads run. apply() returns a line saying what it did (for
   isolate     one node drops packets from every other node and they drop its packets
   one-way     node A drops packets from a random set B of other nodes: A can send to B but
               receives nothing from B (TCP to and from A and B stalls, one way at the network)
-  kill        SIGKILL one agent (any node, any of the three); heal restarts it
-  pause       SIGSTOP one agent; heal sends SIGCONT
+  kill        SIGKILL one agent (any node, any of the three; the first of a phase a storage
+              agent); heal restarts it
+  pause       SIGSTOP one agent (chosen as for kill); heal sends SIGCONT
   loss        30% of the packets in and out of one node's eth0 dropped (nft numgen random)
   dc-down     every agent of every node of one data center SIGKILLed; heal restarts them
   power-loss  one node's agents SIGKILLed and every byte its storage agent wrote since its last
-              fsync/fdatasync discarded (ringkv-lazyfs drop-unsynced); heal restarts them
+              fsync/fdatasync discarded (ringkv-lazyfs drop-unsynced); heal restarts them.
+              Three cycles in four hold the node's syncs (hold-syncs) for 0.3-1.5 s first.
 
 Partitions cut node-to-node traffic only: the client namespace keeps its links, as a client in
 the same rack would.
 """
 
 import signal
+import time
 
 import cluster as cl
 import lab
@@ -34,6 +37,7 @@ class Nemesis:
         self.cut = []         # namespaces with nft rules to flush at heal
         self.down = []        # agents to restart at heal
         self.paused = []      # agents to SIGCONT at heal
+        self.picks = 0        # agents picked so far in this phase
 
     def apply(self):
         raise NotImplementedError
@@ -60,7 +64,13 @@ class Nemesis:
         return list(self.cluster.nodes)
 
     def random_agent(self):
-        return self.rng.choice(sorted(self.cluster.agents.values(), key=lambda a: a.label()))
+        """Any agent; a phase's first pick is a storage agent (the one that holds the data),
+        so that a short phase of two cycles cannot spend them both on gossip agents."""
+        agents = sorted(self.cluster.agents.values(), key=lambda a: a.label())
+        self.picks += 1
+        if self.picks == 1:
+            agents = [a for a in agents if a.name == "storage"]
+        return self.rng.choice(agents)
 
     def drop(self, node, from_nodes):
         lab.nft_drop_from(node.ns, [m.addr for m in from_nodes])
@@ -155,19 +165,37 @@ class DcDown(Nemesis):
 
 
 class PowerLoss(Nemesis):
+    """Most cycles first hold the node's syncs for a moment while the workload runs (a disk
+    whose fsyncs have not completed when the power goes: everything written since the last
+    completed sync is lost, as on a real host), then kill; the others kill at once."""
     name = "power-loss"
     needs_lazyfs = True
+    HELD_ONE_IN = 4     # one cycle in HELD_ONE_IN kills without holding syncs first
 
     def apply(self):
         n = self.rng.choice(self.nodes())
         fs = self.cluster.lazyfs.get(n.id)
         if fs is None:
             raise cl.ClusterError("power loss needs ringkv-lazyfs under %s" % n.id)
+        held = 0.0
+        if self.rng.randrange(self.HELD_ONE_IN) != 0:
+            held = round(self.rng.uniform(0.3, 1.5), 2)
+            cl.lazyfs_command(fs, "hold-syncs")
+            time.sleep(held)
+        try:
+            for a in self.cluster.node_agents(n):
+                a.send_kill()
+                self.down.append(a)
+            # The power is off now: what the node wrote and did not sync is gone. A sync held
+            # until here returns EIO to a process that is already dying.
+            answer = cl.lazyfs_command(fs, "drop-unsynced")
+        finally:
+            if held:
+                cl.lazyfs_command(fs, "release-syncs")
         for a in self.cluster.node_agents(n):
-            a.kill()
-            self.down.append(a)
-        answer = fs.command("drop-unsynced")
-        return "power loss of %s: SIGKILL its agents, drop-unsynced (%s)" % (n.id, answer)
+            a.reap()
+        return "power loss of %s%s: SIGKILL its agents, drop-unsynced (%s)" % (
+            n.id, " after holding its syncs %.2f s" % held if held else "", answer)
 
 
 ALL = (Partition, Isolate, OneWay, Kill, Pause, Loss, DcDown, PowerLoss)

@@ -4,10 +4,13 @@ coordinator and record each one in the History (start, end, outcome, what it rea
 set       each op adds one unique element to a set kept under one key: get (r), union of the
           siblings, add, put with the get's ctx (w) -- or, one op in five, a blind put of the
           element alone (no ctx), which leaves a sibling for the next union to fold in.
-          Consistency eventual, r = w = local_quorum (two data centers).
+          Consistency eventual; each op takes r = w = local_quorum (two data centers) or
+          quorum, half and half (quorum can be met without the coordinating replica's own
+          durable ack, local_quorum in dc2 cannot).
 register  under consistency strong (r = w = quorum): a get of a key (a read), then in one op
           of two a put of a fresh unique value with that get's ctx (a write that supersedes
-          exactly the values the get returned).
+          exactly the values the get returned); one write in five is blind (no ctx: it
+          supersedes nothing and must show as a sibling until a later ctx put covers it).
 
 Values: a set is its elements in decimal separated by commas; a register value is
 "r<worker>-<n>". Every loop stops at its stop event, its op bound or its time bound.
@@ -120,7 +123,7 @@ class Workload:
 
 class SetWorkload(Workload):
     name = "set"
-    R = W = "local_quorum"
+    LEVELS = ("local_quorum", "quorum")
     BLIND_ONE_IN = 5
 
     def __init__(self, *a, elem_base=0, **kw):
@@ -133,16 +136,17 @@ class SetWorkload(Workload):
         self.counters[w] = n
         elem = self.elem_base + w * 100000 + n
         blind = rng.randrange(self.BLIND_ONE_IN) == 0
+        level = rng.choice(self.LEVELS)
         start = self.history.now()
         coord = conn.endpoint()
         siblings = None
         if blind:
             value, ctx = str(elem).encode(), None
         else:
-            outcome, rep, code, _, _, _ = self.get(conn, key, self.R, "eventual")
+            outcome, rep, code, _, _, _ = self.get(conn, key, level, "eventual")
             if outcome != "ok":
                 self.record(kind="add", key=key, elem=elem, start=start, end=self.history.now(),
-                            outcome="fail", code="get:" + code, coord=coord)
+                            outcome="fail", code="get:" + code, coord=coord, level=level)
                 return
             values = rep.get("values") or []
             siblings = len(values)
@@ -157,16 +161,17 @@ class SetWorkload(Workload):
                 union |= s
             union.add(elem)
             value, ctx = encode_set(union), rep.get("ctx")
-        outcome, rep, code = self.put(conn, key, value, ctx, self.W, "eventual")
+        outcome, rep, code = self.put(conn, key, value, ctx, level, "eventual")
         self.record(kind="blind-add" if blind else "add", key=key, elem=elem, start=start,
                     end=self.history.now(), outcome=outcome, code=code, siblings=siblings,
-                    coord=coord, acks=(rep or {}).get("acks"))
+                    coord=coord, level=level, acks=(rep or {}).get("acks"))
 
 
 class RegisterWorkload(Workload):
     name = "register"
     R = W = "quorum"
     WRITE_ONE_IN = 2
+    BLIND_ONE_IN = 5
 
     def one_op(self, conn, w, rng):
         key = rng.choice(self.keys)
@@ -179,10 +184,13 @@ class RegisterWorkload(Workload):
             return
         self.counters[w] = self.counters.get(w, 0) + 1
         value = "%s-r%d-%d" % (self.phase, w, self.counters[w])
+        blind = rng.randrange(self.BLIND_ONE_IN) == 0
         start = self.history.now()
         coord = conn.endpoint()
-        outcome, rep2, code = self.put(conn, key, value.encode(), rep.get("ctx"), self.W, "strong")
-        self.record(kind="write", key=key, value=value, supersedes=values, start=start,
+        outcome, rep2, code = self.put(conn, key, value.encode(), None if blind else rep.get("ctx"),
+                                       self.W, "strong")
+        self.record(kind="write", key=key, value=value, supersedes=[] if blind else values,
+                    blind=blind, start=start,
                     end=self.history.now(), outcome=outcome, code=code, coord=coord,
                     acks=(rep2 or {}).get("acks"))
 
