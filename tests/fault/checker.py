@@ -72,57 +72,56 @@ def check_set(ops, finals):
             "unchecked_acked": unchecked, "unknown_present": recovered}
 
 
-def _descendants(writes):
-    """{value: frozenset(value and every value that descends from it)} for one key's writes."""
-    children = {}
-    for w in writes:
+def _ancestry(writes):
+    """{value: bitmask of the writes it descends from, itself included}, bit i = writes[i]
+    (writes sorted by start). A put's parents are values its get returned, so they were written
+    by puts that started before it: one pass in start order sees every parent first. Python
+    ints as bit sets keep this linear in memory per value and fast on long chains."""
+    index = {w["value"]: i for i, w in enumerate(writes)}
+    anc = {}
+    for i, w in enumerate(writes):
+        mask = 1 << i
         for parent in w.get("supersedes") or []:
-            children.setdefault(parent, set()).add(w["value"])
-    memo = {}
-
-    def walk(v):
-        # Iterative DFS: the descent chains can be thousands of writes long.
-        if v in memo:
-            return memo[v]
-        seen, stack = {v}, [v]
-        while stack:
-            x = stack.pop()
-            for c in children.get(x, ()):
-                if c not in seen:
-                    seen.add(c)
-                    stack.append(c)
-        memo[v] = frozenset(seen)
-        return memo[v]
-
-    return {w["value"]: walk(w["value"]) for w in writes}
+            mask |= anc.get(parent, 0)
+        anc[w["value"]] = mask
+    return index, anc
 
 
 def check_register(ops):
     """ops: every register op of the run. Returns {stale: [...], phantom: [...]} where each
-    entry names the read and (for stale) the acknowledged put it failed to reflect."""
+    entry names the read and (for stale) the acknowledged put it failed to reflect.
+
+    A read R is stale when some put P acknowledged before R began is not an ancestor of any
+    value R returned (P's value nor a descendant of it was returned)."""
     by_key = {}
     for op in ops:
         if op.get("wl") == "register":
             by_key.setdefault(op.get("key"), []).append(op)
     stale, phantom = [], []
     for key, kops in by_key.items():
-        writes = [o for o in kops if o.get("kind") == "write"]
-        written = {w["value"] for w in writes if w["outcome"] != DEFINITE_FAIL}
-        desc = _descendants([w for w in writes if w["outcome"] != DEFINITE_FAIL])
+        writes = sorted((o for o in kops if o.get("kind") == "write"
+                         and o["outcome"] != DEFINITE_FAIL), key=lambda w: w["start"])
+        index, anc = _ancestry(writes)
         acked = sorted((w for w in writes if w["outcome"] == "ok"), key=lambda w: w["end"])
-        reads = [o for o in kops if o.get("kind") in ("read", "final") and o["outcome"] == "ok"
-                 and o.get("values") is not None]
+        reads = sorted((o for o in kops if o.get("kind") in ("read", "final")
+                        and o["outcome"] == "ok" and o.get("values") is not None),
+                       key=lambda o: o["start"])
+        before = 0   # bitmask of the puts acknowledged before the current read began
+        j = 0
         for r in reads:
-            got = set(r["values"])
-            never = sorted(got - written)
+            while j < len(acked) and acked[j]["end"] < r["start"]:
+                before |= 1 << index[acked[j]["value"]]
+                j += 1
+            never = sorted(v for v in set(r["values"]) if v not in anc)
             if never:
                 phantom.append({"read": r, "values": never})
-            for p in acked:
-                if p["end"] >= r["start"]:
-                    break
-                if got.isdisjoint(desc[p["value"]]):
-                    stale.append({"read": r, "put": p})
-                    break
+            seen = 0
+            for v in r["values"]:
+                seen |= anc.get(v, 0)
+            missed = before & ~seen
+            if missed:
+                first = (missed & -missed).bit_length() - 1
+                stale.append({"read": r, "put": writes[first]})
     return {"stale": stale, "phantom": phantom}
 
 

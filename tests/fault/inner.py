@@ -23,7 +23,7 @@ import workloads as wl
 
 MIN_ACKED_ADDS = 50
 MIN_ACKED_WRITES = 20
-HINT_WAIT_S = 60
+MAX_EXCERPTS = 20
 
 
 class Interrupted(Exception):
@@ -100,6 +100,7 @@ class Run:
             for w in wls:
                 if not w.stop():
                     self.problem(phase, "a %s worker did not stop" % w.name)
+            phase["set_keys"] = list(wls[0].all_keys)
         phase["t_quiesce"] = self.now()
         self.check_agents(phase)
         self.settle(phase)
@@ -216,6 +217,13 @@ class Run:
         reg = checker.check_register(ops)
         rows, violations = [], []
         totals = {"set": [], "register": []}
+        excerpts = [0]
+
+        def excerpt(key, t):
+            # The first violations get the history around them; a flood of them would make
+            # the report as big as the history (which is beside it anyway).
+            excerpts[0] += 1
+            return report.excerpt(ops, key, t) if excerpts[0] <= MAX_EXCERPTS else None
         for ph in self.phases:
             if ph.get("skipped"):
                 for w in ("set", "register"):
@@ -235,7 +243,7 @@ class Run:
                                    "elem": l["elem"], "key": l["key"], "op": l["op"],
                                    "missing_at": "phase check" if l in at_phase["lost"]
                                    else "end check",
-                                   "history": report.excerpt(ops, l["key"], l["op"]["start"])})
+                                   "history": excerpt(l["key"], l["op"]["start"])})
             for p in phantom.values():
                 violations.append({"type": "set phantom element", "phase": ph["name"],
                                    "elem": p["elem"], "key": p["key"], "op": p["op"]})
@@ -260,8 +268,7 @@ class Run:
             for s in stale:
                 violations.append({"type": "register stale read", "phase": ph["name"],
                                    "read": s["read"], "put": s["put"],
-                                   "history": report.excerpt(ops, s["read"]["key"],
-                                                             s["read"]["start"])})
+                                   "history": excerpt(s["read"]["key"], s["read"]["start"])})
             for p in rph:
                 violations.append({"type": "register value never written",
                                    "phase": ph["name"], "read": p["read"],
@@ -330,6 +337,11 @@ def main(args, profile, say):
                if not ph.get("skipped") and ph.get("converge_s") is None]
     failed = bool(violations or run.problems or nonconv)
     verdict = "FAIL" if failed else ("SKIPPED-POWER-LOSS" if run.skipped else "PASS")
+    for ph in run.phases:
+        # The report keeps what the final reads found, not the sets themselves (the history has
+        # every operation).
+        ph["set_final"] = {k: None if v is None else len(checker.set_elements(v)[0])
+                           for k, v in ph["set_final"].items()}
     rep = {"profile": profile.name, "seed": args.seed, "started": started,
            "duration_s": run.now(), "verdict": verdict, "rows": rows,
            "violations": violations, "problems": run.problems, "skipped": run.skipped,

@@ -23,7 +23,7 @@ import time
 import proto
 
 OP_TIMEOUT_MS = 1000
-THINK_S = 0.01
+THINK_S = 0.02
 MAX_OPS_PER_WORKER = 100000
 ROTATE_EVERY = 25
 
@@ -122,16 +122,30 @@ class Workload:
 
 
 class SetWorkload(Workload):
+    """self.keys are the keys in use; a key whose set has grown past FULL_BYTES is replaced by
+    a fresh one (item size is capped), and every key ever used stays in self.all_keys."""
     name = "set"
     LEVELS = ("local_quorum", "quorum")
     BLIND_ONE_IN = 5
+    FULL_BYTES = 6000
 
     def __init__(self, *a, elem_base=0, **kw):
         super().__init__(*a, **kw)
         self.elem_base = elem_base
+        self.keys = list(self.keys)
+        self.all_keys = list(self.keys)
+        self.keys_lock = threading.Lock()
+
+    def retire(self, key):
+        with self.keys_lock:
+            if key in self.keys:
+                fresh = "%s-g%d" % (key.split("-g")[0], len(self.all_keys))
+                self.keys[self.keys.index(key)] = fresh
+                self.all_keys.append(fresh)
 
     def one_op(self, conn, w, rng):
-        key = rng.choice(self.keys)
+        with self.keys_lock:
+            key = rng.choice(self.keys)
         n = self.counters.get(w, 0) + 1
         self.counters[w] = n
         elem = self.elem_base + w * 100000 + n
@@ -161,6 +175,8 @@ class SetWorkload(Workload):
                 union |= s
             union.add(elem)
             value, ctx = encode_set(union), rep.get("ctx")
+            if len(value) > self.FULL_BYTES:
+                self.retire(key)
         outcome, rep, code = self.put(conn, key, value, ctx, level, "eventual")
         self.record(kind="blind-add" if blind else "add", key=key, elem=elem, start=start,
                     end=self.history.now(), outcome=outcome, code=code, siblings=siblings,
