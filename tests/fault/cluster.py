@@ -157,6 +157,13 @@ class Agent:
             return False
 
 
+def lazyfs_available(binary):
+    """(binary, None) when ringkv-lazyfs can run here, else (None, why not)."""
+    lazyfs_harness.LAZYFS = binary
+    why = lazyfs_harness.unavailable_reason()
+    return (None, why) if why else (binary, None)
+
+
 def start_lazyfs(binary, node_dir):
     """Mounts a node's ringkv-lazyfs (tests/fault/lazyfs/lazyfs_harness.py starts, checks and
     stops it): backing RUN/<node>/lazy-backing, mount RUN/<node>/rkvf-lazy-mount, control

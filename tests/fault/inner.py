@@ -12,10 +12,14 @@ set key of the run is read again at r=all.
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
+import traceback
 
 import checker
 import cluster as cl
+import lab
 import nemesis as nm
 import proto
 import report
@@ -24,6 +28,7 @@ import workloads as wl
 MIN_ACKED_ADDS = 50
 MIN_ACKED_WRITES = 20
 MAX_EXCERPTS = 20
+SKIPPED_RC = 77   # every check that ran passed, power loss did not run (CTest: skipped)
 
 
 class Interrupted(Exception):
@@ -36,8 +41,8 @@ class Run:
         self.rng = random.Random(args.seed)
         self.t0 = time.monotonic()
         self.history = wl.History(self.t0)
-        lazy = os.path.join(args.bin, "ringkv-lazyfs")
-        self.lazyfs_binary = lazy if os.access(lazy, os.X_OK) else None
+        self.lazyfs_binary, self.lazyfs_missing = cl.lazyfs_available(
+            os.path.join(args.bin, "ringkv-lazyfs"))
         self.cluster = cl.Cluster(args.dir, args.bin, self.lazyfs_binary, log=say)
         self.phases = []        # per phase: dict of what happened
         self.problems = []      # anything that fails the run besides the checkers' counts
@@ -64,8 +69,8 @@ class Run:
         self.phases.append(phase)
         nem = nm.BY_NAME[name](self.cluster, random.Random(self.rng.random()))
         if nem.needs_lazyfs and not self.cluster.lazyfs:
-            phase["skipped"] = ("ringkv-lazyfs is missing (%s): power loss NOT tested" %
-                                os.path.join(self.args.bin, "ringkv-lazyfs"))
+            phase["skipped"] = "ringkv-lazyfs cannot run: %s: power loss NOT tested" % (
+                self.lazyfs_missing)
             self.skipped.append(phase["skipped"])
             self.say("SKIPPED %s: %s" % (phase["name"], phase["skipped"]))
             return
@@ -92,7 +97,7 @@ class Run:
                 phase["t_heal"] = self.now()
                 if c + 1 < cycles:
                     time.sleep(gap)
-        except cl.ClusterError as e:
+        except (cl.ClusterError, lab.LabError) as e:
             self.problem(phase, "%s: %s" % (name, e))
             self.recover(phase, nem)
             phase["t_heal"] = self.now()
@@ -114,11 +119,10 @@ class Run:
         """After a nemesis failed half-way: heal what it can, restart what is dead."""
         try:
             self.event(phase, "heal", nem.heal())
-        except cl.ClusterError as e:
+        except (cl.ClusterError, lab.LabError) as e:
             self.problem(phase, "heal after failure: %s" % e)
         for ns in [n.ns for n in self.cluster.nodes]:
             try:
-                import lab
                 lab.nft_flush(ns)
             except Exception as e:  # noqa: BLE001
                 self.problem(phase, "nft flush %s: %s" % (ns, e))
@@ -186,6 +190,37 @@ class Run:
             self.event(phase, "converged", "%.2f s after the heal (%d polls)" % (
                 phase["converge_s"], polls))
 
+    def lab_selftest(self):
+        """A nemesis that cuts nothing would make every check pass: before the phases, a TCP
+        connect from n1's namespace to n2's storage agent must work, fail while n2 drops n1's
+        packets, and work again after the flush."""
+        a, b = self.cluster.nodes[0], self.cluster.nodes[1]
+
+        def connects():
+            probe = ("import socket, sys\n"
+                     "try:\n"
+                     "    socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close()\n"
+                     "except OSError:\n"
+                     "    sys.exit(1)\n")
+            r = subprocess.run(lab.in_ns(a.ns, [sys.executable, "-c", probe, b.addr,
+                                                str(cl.PORTS["storage"])]),
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+            return r.returncode == 0
+
+        before = connects()
+        lab.nft_drop_from(b.ns, [a.addr])
+        try:
+            during = connects()
+        finally:
+            lab.nft_flush(b.ns)
+        after = connects()
+        if (before, during, after) != (True, False, True):
+            raise cl.ClusterError("lab self-test: %s -> %s storage connects before/while cut/"
+                                  "after: %s/%s/%s (want True/False/True)" % (
+                                      a.id, b.id, before, during, after))
+        self.say("lab self-test: a cut of %s -> %s stops a TCP connect, its flush lets it "
+                 "through" % (a.id, b.id))
+
     # -- the whole run ------------------------------------------------------------------------
 
     def run(self):
@@ -197,10 +232,11 @@ class Run:
                     ", ".join(sorted(unknown)), ", ".join(nm.BY_NAME)))
         self.say("profile %s (%d phases, about %.0f s of faults); lazyfs: %s" % (
             self.profile.name, len(self.profile.phases), self.profile.budget_s(),
-            self.lazyfs_binary or "MISSING"))
+            self.lazyfs_binary or "MISSING (%s)" % self.lazyfs_missing))
         self.cluster.start()
         self.say("cluster up: %s" % ", ".join("%s(%s)=%s" % (n.id, n.dc, n.addr)
                                                for n in self.cluster.nodes))
+        self.lab_selftest()
         for idx, spec in enumerate(self.profile.phases):
             if only and spec[0] not in only:
                 continue
@@ -314,6 +350,8 @@ def main(args, profile, say):
         broke = "interrupted (%s)" % e
     except cl.ClusterError as e:
         broke = "cluster: %s" % e
+    except Exception:  # noqa: BLE001 — a bug of the suite: report it with what was recorded
+        broke = "error in the suite: %s" % traceback.format_exc()
     finally:
         try:
             run.cluster.stop()
@@ -370,4 +408,4 @@ def main(args, profile, say):
         verdict, profile.name, args.seed, run.now(), json_path, hist_path))
     if failed:
         return 1
-    return 77 if run.skipped else 0
+    return SKIPPED_RC if run.skipped else 0

@@ -220,15 +220,15 @@ class Lab:
     def _remove(self, names, mount_root):
         # Agents first (SIGKILL: this is a teardown, not a test), then whatever else runs in
         # the lab (the workload process, the FUSE file systems: SIGTERM lets those unmount).
+        # An agent blocked in a sync that lazyfs holds dies only once lazyfs lets it go (on
+        # SIGTERM), so the agents are waited for again after the rest.
         nodes = [n for n in names if n not in (CLIENT_NS, BRIDGE_NS)]
         others = [n for n in names if n in (CLIENT_NS, BRIDGE_NS)]
-        for group, sig in ((nodes, signal.SIGKILL), (others, signal.SIGTERM)):
-            pids = [p for ns in group for p in ns_pids(ns)]
-            left = kill_pids(pids, sig, 5)
-            if left:
-                left = kill_pids(left, signal.SIGKILL, 5)
-            if left:
-                self.log("processes still alive after SIGKILL: %s" % left)
+        agents = kill_pids([p for ns in nodes for p in ns_pids(ns)], signal.SIGKILL, 2)
+        rest = kill_pids([p for ns in others for p in ns_pids(ns)], signal.SIGTERM, 5)
+        left = kill_pids(agents + rest, signal.SIGKILL, 5)
+        if left:
+            self.log("processes still alive after SIGKILL: %s" % left)
         for mp in unmount_under(mount_root):
             self.log("unmounted %s" % mp)
         for ns in names:

@@ -15,26 +15,23 @@ agents (each in its node's namespace), runs the phases and writes the report.
 
 Exit codes: 0 every check passed; 1 a check failed (lost write, stale read, phantom value,
 non-convergence, an agent that died or did not come back) or the run broke; 2 bad usage or a
-missing tool; 77 every check that ran passed but power loss was skipped (ringkv-lazyfs missing),
-which CTest reports as skipped, not passed. Needs root (namespaces, nft, FUSE).
+missing tool; 77 every check that ran passed but power loss was skipped (ringkv-lazyfs missing
+or unable to run), which CTest reports as skipped, not passed. Needs root (namespaces, nft, FUSE).
 """
 
 import argparse
 import os
-import random
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
 
 import lab  # noqa: E402
-
-SKIPPED_RC = 77
-
 
 class Profile:
     def __init__(self, name, phases, pre_s, set_keys, reg_keys, set_workers, reg_workers,
@@ -129,7 +126,6 @@ def outer_main(args):
             shutil.rmtree(run_dir, ignore_errors=True)
             os.makedirs(run_dir)
         else:
-            import tempfile
             run_dir = tempfile.mkdtemp(prefix="ringkv-fault-")
         args.dir = run_dir
         say("run directory %s; seed %d; building the lab" % (run_dir, args.seed))
