@@ -190,10 +190,11 @@ def lazyfs_command(fs, line):
 
 
 class Cluster:
-    def __init__(self, run_dir, bin_dir, lazyfs_binary=None, log=print):
+    def __init__(self, run_dir, bin_dir, lazyfs_binary=None, log=print, storage_opts=()):
         self.run_dir = run_dir
         self.bin_dir = bin_dir
         self.log = log
+        self.storage_opts = list(storage_opts)   # "name=value", after the suite's own lines
         self.nodes = make_nodes()
         self.agents = {(n.id, a): Agent(self, n, a) for n in self.nodes for a in AGENTS}
         self.lazyfs_binary = lazyfs_binary
@@ -216,6 +217,15 @@ class Cluster:
             return os.path.join(self.run_dir, node.id, LAZY_MOUNT)
         return os.path.join(self.run_dir, node.id, "data", "storage")
 
+    def storage_conf(self, n):
+        opts = {"node-id": n.id, "listen": n.endpoint("storage"),
+                "data-dir": self.storage_dir(n), "sync": "batch", "threads": "2",
+                "memtable-size": "4M", "block-cache": "8M"}
+        for o in self.storage_opts:    # --storage-opt NAME=VALUE replaces or adds a line
+            name, value = o.split("=", 1)
+            opts[name.strip()] = value.strip()
+        return ["%s = %s" % kv for kv in opts.items()]
+
     def write_configs(self):
         specs = self.nodes
         for n in self.nodes:
@@ -227,9 +237,7 @@ class Cluster:
                 os.makedirs(self.storage_dir(n), exist_ok=True)
             nodes = ["node = " + m.spec() for m in specs]
             conf = {
-                "storage": ["node-id = " + n.id, "listen = " + n.endpoint("storage"),
-                            "data-dir = " + self.storage_dir(n), "sync = batch", "threads = 2",
-                            "memtable-size = 4M", "block-cache = 8M"],
+                "storage": self.storage_conf(n),
                 "gossip": ["node-id = " + n.id, "listen = " + n.endpoint("gossip"),
                            "data-dir = " + gossip_dir, "replication = " + REPLICATION] + nodes,
                 "coordinator": ["node-id = " + n.id, "listen = " + n.endpoint("coordinator"),

@@ -43,7 +43,8 @@ class Run:
         self.history = wl.History(self.t0)
         self.lazyfs_binary, self.lazyfs_missing = cl.lazyfs_available(
             os.path.join(args.bin, "ringkv-lazyfs"))
-        self.cluster = cl.Cluster(args.dir, args.bin, self.lazyfs_binary, log=say)
+        self.cluster = cl.Cluster(args.dir, args.bin, self.lazyfs_binary, log=say,
+                                  storage_opts=args.storage_opt)
         self.phases = []        # per phase: dict of what happened
         self.problems = []      # anything that fails the run besides the checkers' counts
         self.skipped = []

@@ -5,7 +5,8 @@ A Jepsen-style run: five real nodes (three agents each) in network namespaces, w
 record every operation, nemeses applied and healed on a schedule, checkers that count
 acknowledged writes lost and stale strong reads, a table on stdout and a JSON report.
 
-  run_faults.py [--long] [--dir DIR] [--bin DIR] [--seed N] [--json PATH]
+  run_faults.py [--long] [--dir DIR] [--bin DIR] [--seed N] [--json PATH] [--only NEMESES]
+                [--storage-opt NAME=VALUE]
 
 Two processes: this one (the host's namespaces) takes the lab lock, removes what a crashed run
 left, builds the lab and runs itself again with --inner inside the client namespace, where
@@ -77,8 +78,14 @@ def parse(argv):
     p.add_argument("--seed", type=int, help="random seed (default: from the clock; printed)")
     p.add_argument("--json", help="report path (default: DIR/report.json)")
     p.add_argument("--only", help="comma-separated nemeses to run (default: all of the profile)")
+    p.add_argument("--storage-opt", action="append", default=[], metavar="NAME=VALUE",
+                   help="an extra line for every storage agent's config, e.g. sync=none to see "
+                   "the checkers catch the writes a power loss then takes (repeatable)")
     p.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    for o in args.storage_opt:
+        if "=" not in o or not o.split("=", 1)[0].strip():
+            p.error("--storage-opt %s: expected NAME=VALUE (e.g. sync=none)" % o)
     if args.bin is None:
         args.bin = os.environ.get("RINGKV_BIN") or os.path.join(HERE, "..", "..", "build", "bin")
     args.bin = os.path.abspath(args.bin)
@@ -138,6 +145,8 @@ def outer_main(args):
             argv += ["--json", os.path.abspath(args.json)]
         if args.only:
             argv += ["--only", args.only]
+        for opt in args.storage_opt:
+            argv += ["--storage-opt", opt]
         inner = subprocess.Popen(lab.in_ns(lab.CLIENT_NS, argv), start_new_session=True)
         rc = inner.wait()
         inner = None
