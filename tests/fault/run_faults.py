@@ -53,7 +53,7 @@ class Profile:
 # Every nemesis at least once, power loss included; each phase ends with a heal.
 SHORT = Profile("short", [
     ("partition", 2, 5, 3), ("isolate", 2, 5, 3), ("one-way", 2, 5, 3), ("kill", 2, 4, 3),
-    ("pause", 2, 4, 3), ("loss", 2, 5, 3), ("dc-down", 1, 6, 0), ("power-loss", 4, 1, 3),
+    ("pause", 2, 4, 3), ("loss", 2, 5, 3), ("dc-down", 1, 6, 0), ("power-loss", 6, 1, 2),
 ], pre_s=2, set_keys=4, reg_keys=3, set_workers=3, reg_workers=3, converge_wait_s=60)
 
 LONG = Profile("long", [
