@@ -11,10 +11,12 @@ if(FUSE3_FOUND)
   add_executable(ringkv-lazyfs ${_lazyfs}/lazyfs_main.cc)
   target_link_libraries(ringkv-lazyfs PRIVATE ringkv_lazyfs)
   ringkv_add_test(lazyfs_dirty_file_test SOURCES ${_lazyfs}/dirty_file_test.cc LIBS ringkv_lazyfs)
+  ringkv_add_test(lazyfs_control_test SOURCES ${_lazyfs}/control_test.cc LIBS ringkv_lazyfs)
   # Needs root and /dev/fuse (skips, saying so, without them).
   ringkv_add_py_test(lazyfs_test ${_lazyfs}/test_lazyfs.py)
   # Hole 1 of issue 11: an acknowledged write lost to a power loss of its coordinating replica.
-  ringkv_add_py_test(power_loss_hole1_test ${CMAKE_CURRENT_SOURCE_DIR}/fault/test_power_loss_hole1.py)
+  ringkv_add_py_test(power_loss_hole1_test
+    ${CMAKE_CURRENT_SOURCE_DIR}/fault/test_power_loss_hole1.py)
 else()
   message(STATUS "fuse3 not found (apt-get install libfuse3-dev fuse3): ringkv-lazyfs and the "
                  "power-loss tests are not built")

@@ -120,7 +120,8 @@ int DirtyFile::Persist(int fd) {
   for (const auto& [off, data] : extents_) {
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t w = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(off + done));
+      ssize_t w =
+          ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(off + done));
       if (w < 0) {
         if (errno == EINTR) continue;
         return -errno;

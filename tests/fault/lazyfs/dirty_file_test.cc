@@ -36,7 +36,8 @@ std::string PersistAndRead(DirtyFile* f, Backing* b) {
   int fd = ::mkstemp(path);
   EXPECT_GE(fd, 0);
   ::unlink(path);
-  EXPECT_EQ(::pwrite(fd, b->bytes.data(), b->bytes.size(), 0), static_cast<ssize_t>(b->bytes.size()));
+  EXPECT_EQ(::pwrite(fd, b->bytes.data(), b->bytes.size(), 0),
+            static_cast<ssize_t>(b->bytes.size()));
   EXPECT_EQ(f->Persist(fd), 0);
   off_t size = ::lseek(fd, 0, SEEK_END);
   std::string out(static_cast<size_t>(size), '\0');

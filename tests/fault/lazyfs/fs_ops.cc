@@ -28,7 +28,7 @@ namespace {
 struct Handle {
   int fd = -1;
   ino_t ino = 0;
-  bool append = false;      // O_APPEND: every write goes at the logical end
+  bool append = false;       // O_APPEND: every write goes at the logical end
   bool sync_writes = false;  // O_SYNC/O_DSYNC: every write is synced before it returns
 };
 
@@ -53,7 +53,8 @@ FileEntry* Entry(State* st, ino_t ino, int fd, int* err) {
 
 void ForgetIfIdle(State* st, ino_t ino) {
   auto it = st->files.find(ino);
-  if (it != st->files.end() && it->second.open == 0 && (it->second.unlinked || !it->second.data.dirty())) {
+  if (it != st->files.end() && it->second.open == 0 &&
+      (it->second.unlinked || !it->second.data.dirty())) {
     st->files.erase(it);
   }
 }
@@ -92,7 +93,8 @@ int OpenBacking(const char* path, int flags, mode_t mode, fuse_file_info* fi, bo
   State* st = St();
   // Always read-write so that a sync through any handle can persist; O_TRUNC is applied to the
   // unsynced state instead (a size change is data); O_APPEND is done here, at the logical end.
-  int bflags = (flags & ~(O_ACCMODE | O_TRUNC | O_APPEND | O_DIRECT | O_SYNC | O_DSYNC)) | O_RDWR | O_CLOEXEC;
+  int bflags = (flags & ~(O_ACCMODE | O_TRUNC | O_APPEND | O_DIRECT | O_SYNC | O_DSYNC)) | O_RDWR |
+               O_CLOEXEC;
   int fd = ::openat(st->backing_fd, Rel(path), bflags, mode);
   if (fd < 0 && errno == EACCES && (flags & O_ACCMODE) == O_RDONLY) {
     fd = ::openat(st->backing_fd, Rel(path), (bflags & ~O_RDWR) | O_RDONLY, mode);
@@ -210,7 +212,8 @@ int Link(const char* from, const char* to) {
 }
 
 int Chmod(const char* path, mode_t mode, fuse_file_info* fi) {
-  int r = fi != nullptr ? ::fchmod(H(fi)->fd, mode) : ::fchmodat(St()->backing_fd, Rel(path), mode, 0);
+  int r =
+      fi != nullptr ? ::fchmod(H(fi)->fd, mode) : ::fchmodat(St()->backing_fd, Rel(path), mode, 0);
   return r == 0 ? 0 : -errno;
 }
 
@@ -243,7 +246,9 @@ int Truncate(const char* path, off_t size, fuse_file_info* fi) {
   return r;
 }
 
-int Open(const char* path, fuse_file_info* fi) { return OpenBacking(path, fi->flags, 0, fi, false); }
+int Open(const char* path, fuse_file_info* fi) {
+  return OpenBacking(path, fi->flags, 0, fi, false);
+}
 
 int Create(const char* path, mode_t mode, fuse_file_info* fi) {
   // O_EXCL aside, create may open an existing file: its O_TRUNC is then a (lazy) truncate.
@@ -336,8 +341,8 @@ int Opendir(const char* path, fuse_file_info* fi) {
   return 0;
 }
 
-int Readdir(const char* /*path*/, void* buf, fuse_fill_dir_t filler, off_t /*off*/, fuse_file_info* fi,
-            fuse_readdir_flags /*flags*/) {
+int Readdir(const char* /*path*/, void* buf, fuse_fill_dir_t filler, off_t /*off*/,
+            fuse_file_info* fi, fuse_readdir_flags /*flags*/) {
   DIR* d = reinterpret_cast<DIR*>(fi->fh);
   ::rewinddir(d);  // offset-less mode: libfuse asks for the whole listing at once
   errno = 0;
@@ -382,7 +387,8 @@ int Fallocate(const char* /*path*/, int mode, off_t off, off_t len, fuse_file_in
   auto it = st->files.find(h->ino);
   if (it == st->files.end()) return -ENODEV;
   const uint64_t end = static_cast<uint64_t>(off) + static_cast<uint64_t>(len);
-  if ((mode & FALLOC_FL_KEEP_SIZE) == 0 && end > it->second.data.size()) it->second.data.Truncate(end);
+  if ((mode & FALLOC_FL_KEEP_SIZE) == 0 && end > it->second.data.size())
+    it->second.data.Truncate(end);
   return 0;
 }
 

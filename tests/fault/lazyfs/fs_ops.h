@@ -3,6 +3,7 @@
 
 #define FUSE_USE_VERSION 312
 #include <fuse3/fuse.h>
+#include <fuse3/fuse_lowlevel.h>  // fuse_session_exited
 
 #include "tests/fault/lazyfs/lazyfs.h"
 

@@ -34,7 +34,7 @@ namespace ringkv::lazyfs {
 struct FileEntry {
   explicit FileEntry(uint64_t synced_size) : data(synced_size) {}
   DirtyFile data;
-  int open = 0;          // FUSE handles on this inode
+  int open = 0;           // FUSE handles on this inode
   bool unlinked = false;  // its last name is gone: forgotten at the last release
 };
 
@@ -43,7 +43,7 @@ struct State {
   int backing_fd = -1;  // O_PATH/O_DIRECTORY fd of it: every backing call is *at(backing_fd, ...)
 
   std::mutex mu;
-  std::condition_variable sync_cv;  // held syncs wait here
+  std::condition_variable sync_cv;             // held syncs wait here
   std::unordered_map<ino_t, FileEntry> files;  // backing inode -> unsynced state
   bool held = false;
   bool stopping = false;  // shutting down: held syncs return EIO

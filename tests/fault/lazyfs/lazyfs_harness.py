@@ -40,6 +40,16 @@ def unavailable_reason():
     return None
 
 
+def skip_unless_available():
+    """Raises unittest.SkipTest (saying why on stderr) when ringkv-lazyfs cannot run here."""
+    import sys
+    import unittest
+    why = unavailable_reason()
+    if why:
+        print("SKIPPED: ringkv-lazyfs cannot run here: %s" % why, file=sys.stderr)
+        raise unittest.SkipTest(why)
+
+
 def mounted(path):
     """True when `path` is a mount point in /proc/mounts."""
     path = os.path.realpath(path)
@@ -65,7 +75,8 @@ class LazyFs:
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
-                [LAZYFS, "--backing", self.backing, "--mount", self.mount, "--control", self.control],
+                [LAZYFS, "--backing", self.backing, "--mount", self.mount,
+                 "--control", self.control],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         finally:
             log.close()
@@ -73,7 +84,8 @@ class LazyFs:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("ringkv-lazyfs exited with %d:\n%s" % (self.proc.returncode, self.log()))
+                raise RuntimeError("ringkv-lazyfs exited with %d:\n%s"
+                                   % (self.proc.returncode, self.log()))
             if mounted(self.mount):
                 try:
                     if self.ctl("status").startswith("ok"):

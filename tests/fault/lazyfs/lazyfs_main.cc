@@ -19,19 +19,20 @@
 #include "tests/fault/lazyfs/control_socket.h"
 #include "tests/fault/lazyfs/fs_ops.h"
 
-#include <fuse3/fuse_lowlevel.h>  // fuse_session_exited
-
 namespace {
 
 int Usage(const char* why) {
-  std::fprintf(stderr,
-               "ringkv-lazyfs: %s\nusage: ringkv-lazyfs --backing DIR --mount DIR --control SOCK_PATH "
-               "[--debug]\n",
-               why);
+  std::fprintf(
+      stderr,
+      "ringkv-lazyfs: %s\nusage: ringkv-lazyfs --backing DIR --mount DIR --control SOCK_PATH "
+      "[--debug]\n",
+      why);
   return 2;
 }
 
-bool SessionExited(void* f) { return fuse_session_exited(fuse_get_session(static_cast<fuse*>(f))) != 0; }
+bool SessionExited(void* f) {
+  return fuse_session_exited(fuse_get_session(static_cast<fuse*>(f))) != 0;
+}
 
 }  // namespace
 
@@ -60,7 +61,8 @@ int main(int argc, char** argv) {
   }
   char real[PATH_MAX];
   if (::realpath(backing.c_str(), real) == nullptr) {
-    std::fprintf(stderr, "ringkv-lazyfs: backing directory %s: %s\n", backing.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "ringkv-lazyfs: backing directory %s: %s\n", backing.c_str(),
+                 std::strerror(errno));
     return 1;
   }
   ringkv::lazyfs::State st;
@@ -99,7 +101,8 @@ int main(int argc, char** argv) {
     ctl.WatchForExit(SessionExited, f);
     int r = ctl.Start();
     if (r != 0) {
-      std::fprintf(stderr, "ringkv-lazyfs: control socket %s: %s\n", control.c_str(), std::strerror(-r));
+      std::fprintf(stderr, "ringkv-lazyfs: control socket %s: %s\n", control.c_str(),
+                   std::strerror(-r));
       rc = 1;
     } else {
       std::fprintf(stderr, "ringkv-lazyfs: %s mounted on %s, control %s\n", st.backing.c_str(),
