@@ -9,6 +9,7 @@ packages=(
   libleveldb-dev librocksdb-dev
   python3 python3-zmq python3-msgpack
   iproute2 procps
+  nftables  # tests/fault: partitions and packet loss inside the lab's network namespaces
   libfuse3-dev fuse3  # tests/fault/lazyfs: the FUSE file system that simulates power loss
   redis-server redis-tools etcd-server etcd-client  # bench/cluster-compare's peers (and its test)
 )
