@@ -18,12 +18,11 @@ Gossiper::Gossiper(gp::NodeEntry self, GossiperOptions options, uint64_t random_
 }
 
 PeerStatus Gossiper::StatusAt(size_t index) const {
-  const std::string& id = ids_cache_[index];
-  if (id == membership_.self_id()) return PeerStatus::kSelf;
-  const gp::NodeEntry* e = membership_.FactsOf(id);
-  if (e == nullptr || e->state == gp::MemberState::kRemoved) return PeerStatus::kRemoved;
+  const gp::NodeEntry& e = membership_.FactsAt(index);
+  if (e.id == membership_.self_id()) return PeerStatus::kSelf;
+  if (e.state == gp::MemberState::kRemoved) return PeerStatus::kRemoved;
   if (!options_.detect) return PeerStatus::kLive;
-  return detector_.IsUp(id) ? PeerStatus::kLive : PeerStatus::kDown;
+  return detector_.IsUp(e.id) ? PeerStatus::kLive : PeerStatus::kDown;
 }
 
 std::vector<Outgoing> Gossiper::Round(int64_t scheduled_ms, int64_t now_ms) {
@@ -31,13 +30,9 @@ std::vector<Outgoing> Gossiper::Round(int64_t scheduled_ms, int64_t now_ms) {
   ++counters_.rounds;
   if (options_.detect) detector_.RoundRan(scheduled_ms, now_ms, options_.interval_ms);
   membership_.Beat();
-  if (ids_version_ != membership_.view_version()) {
-    ids_cache_ = membership_.Ids();
-    ids_version_ = membership_.view_version();
-  }
   PeerView view;
-  view.size = ids_cache_.size();
-  view.id = [this](size_t i) -> const std::string& { return ids_cache_[i]; };
+  view.size = membership_.size();
+  view.id = [this](size_t i) -> const std::string& { return membership_.FactsAt(i).id; };
   view.status = [this](size_t i) { return StatusAt(i); };
   std::vector<std::string> targets =
       PickTargets(view, down_, options_.seeds, membership_.self_id(), options_.round, rng_);

@@ -80,8 +80,6 @@ class Gossiper {
   PhiDetector detector_;
   std::mt19937_64 rng_;
   std::vector<std::string> down_;
-  std::vector<std::string> ids_cache_;  // membership ids for PeerView, rebuilt on view change
-  uint64_t ids_version_ = UINT64_MAX;
   int64_t now_ms_ = 0;  // the time of the event being handled, for the heartbeat callback
   Counters counters_;
 };

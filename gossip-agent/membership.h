@@ -84,6 +84,9 @@ class Membership {
   // Every entry in id order with its current heartbeat.
   void ForEach(const std::function<void(const gp::NodeEntry& facts, gp::Heartbeat hb)>& f) const;
   std::vector<std::string> Ids() const;
+  // The facts of the index-th member in id order (REQUIRES: index < size()); what a round's
+  // peer choice reads without copying the table.
+  const gp::NodeEntry& FactsAt(size_t index) const { return slots_[index].facts->entry; }
   // Hash of every entry's facts in id order: equal hashes mean equal member lists with equal
   // facts (barring a 2^-64 collision), so heartbeats can travel by position.
   uint64_t ViewHash() const;

@@ -50,6 +50,11 @@ void PhiDetector::AddSample(Peer* p, double ms) const {
 double PhiDetector::PhiOf(const Peer& p, int64_t now_ms) const {
   double n = static_cast<double>(p.samples.size());
   double mean = p.sum / n;
+  // Not yet past the mean plus the pause: phi is at most log10(2) ~ 0.3, no need for the rest.
+  double elapsed = static_cast<double>(now_ms - p.last_ms);
+  if (p.real >= options_.min_samples && elapsed <= mean + options_.acceptable_pause_ms) {
+    return 0.0;
+  }
   double var = std::max(0.0, p.sum_sq / n - mean * mean);
   double sd = std::max(std::sqrt(var), options_.min_std_dev_ms);
   double t = static_cast<double>(now_ms - p.last_ms) / (1.0 + local_health_);
