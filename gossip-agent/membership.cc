@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <unordered_set>
 #include <utility>
 
 namespace ringkv::gossip {
@@ -45,9 +44,14 @@ uint64_t FactsHash(const gp::NodeEntry& e) {
   return h;
 }
 
+uint32_t BucketOf(const std::string& id) {
+  return static_cast<uint32_t>(XXH3_64bits(id.data(), id.size()) % gp::kBuckets);
+}
+
 std::shared_ptr<const Facts> MakeFacts(gp::NodeEntry e) {
   auto f = std::make_shared<Facts>();
   f->hash = FactsHash(e);
+  f->bucket = BucketOf(e.id);
   f->entry = std::move(e);
   return f;
 }
@@ -208,15 +212,35 @@ std::vector<std::string> Membership::Ids() const {
   return out;
 }
 
-uint64_t Membership::ViewHash() const {
+const std::vector<uint64_t>& Membership::BucketHashes() const {
   if (!hash_valid_) {
-    std::vector<uint64_t> hashes;
-    hashes.reserve(slots_.size());
-    for (const Slot& s : slots_) hashes.push_back(s.facts->hash);
-    view_hash_ = XXH3_64bits(hashes.data(), hashes.size() * sizeof(uint64_t));
+    // Chained per bucket in id order: h = XXH3(facts hash, seed h).
+    bucket_hashes_.assign(gp::kBuckets, 0);
+    for (const Slot& s : slots_) {
+      uint64_t& h = bucket_hashes_[s.facts->bucket];
+      h = XXH3_64bits_withSeed(&s.facts->hash, sizeof(uint64_t), h);
+    }
+    view_hash_ = XXH3_64bits(bucket_hashes_.data(), bucket_hashes_.size() * sizeof(uint64_t));
     hash_valid_ = true;
   }
+  return bucket_hashes_;
+}
+
+uint64_t Membership::ViewHash() const {
+  BucketHashes();
   return view_hash_;
+}
+
+std::vector<gp::Digest> Membership::DigestsOf(const std::vector<uint32_t>& buckets) const {
+  std::vector<bool> want(gp::kBuckets, false);
+  for (uint32_t b : buckets) {
+    if (b < gp::kBuckets) want[b] = true;
+  }
+  std::vector<gp::Digest> out;
+  for (const Slot& s : slots_) {
+    if (want[s.facts->bucket]) out.push_back({s.id(), s.hb()});
+  }
+  return out;
 }
 
 std::vector<gp::Digest> Membership::Digests() const {
@@ -266,23 +290,24 @@ bool Membership::AddEntry(const Slot& s, size_t* budget, std::vector<gp::NodeEnt
   return true;
 }
 
-gp::Message Membership::AnswerDigests(const std::vector<gp::Digest>& digests) const {
+gp::Message Membership::AnswerDigests(const std::vector<gp::Digest>& digests,
+                                      const std::vector<uint32_t>& buckets) const {
   gp::Message m;
   m.kind = gp::Kind::kAck;
   m.from = self_id_;
   m.view_hash = ViewHash();
   m.view_size = static_cast<uint32_t>(slots_.size());
   size_t budget = options_.entry_budget_bytes;
-  std::unordered_set<std::string_view> seen;
-  seen.reserve(digests.size());
+  std::vector<bool> seen(slots_.size(), false);  // by slot: the peer has a digest for it
   for (const gp::Digest& d : digests) {
-    if (!seen.insert(d.id).second) continue;  // a duplicate id counts once
     bool found = false;
     size_t i = Lower(d.id, &found);
     if (!found) {
       if (m.requests.size() < gp::kMaxMembers) m.requests.push_back({d.id, {0, 0}});
       continue;
     }
+    if (seen[i]) continue;  // a duplicate id counts once
+    seen[i] = true;
     gp::Heartbeat mine = slots_[i].hb();
     if (mine > d.heartbeat) {
       AddEntry(slots_[i], &budget, &m.entries);
@@ -290,8 +315,13 @@ gp::Message Membership::AnswerDigests(const std::vector<gp::Digest>& digests) co
       m.requests.push_back({d.id, mine});
     }
   }
-  for (const Slot& s : slots_) {
-    if (seen.count(s.id()) == 0) AddEntry(s, &budget, &m.entries);
+  // What the peer lacks: members of the covered buckets it sent no digest for.
+  std::vector<bool> covered(gp::kBuckets, buckets.empty());
+  for (uint32_t b : buckets) {
+    if (b < gp::kBuckets) covered[b] = true;
+  }
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (!seen[i] && covered[slots_[i].facts->bucket]) AddEntry(slots_[i], &budget, &m.entries);
   }
   return m;
 }
@@ -318,14 +348,30 @@ std::optional<gp::Message> Membership::Handle(const gp::Message& in) {
       reply.has_heartbeats = true;
       reply.heartbeats = HeartbeatVector();
     } else {
-      reply.has_digests = true;
-      reply.digests = Digests();
+      reply.bucket_hashes = BucketHashes();
     }
     return reply;
   }
 
+  if (in.bucket_hashes.size() == gp::kBuckets && in.kind == gp::Kind::kAck) {
+    // The views differ: my digests of the buckets that differ.
+    const std::vector<uint64_t>& mine = BucketHashes();
+    gp::Message reply;
+    reply.kind = gp::Kind::kAck;
+    reply.from = self_id_;
+    reply.view_hash = ViewHash();
+    reply.view_size = static_cast<uint32_t>(slots_.size());
+    for (uint32_t b = 0; b < gp::kBuckets; ++b) {
+      if (mine[b] != in.bucket_hashes[b]) reply.buckets.push_back(b);
+    }
+    if (reply.buckets.empty()) return std::nullopt;
+    reply.has_digests = true;
+    reply.digests = DigestsOf(reply.buckets);
+    return reply;
+  }
+
   if (in.has_digests && in.kind != gp::Kind::kAck2) {
-    gp::Message reply = AnswerDigests(in.digests);
+    gp::Message reply = AnswerDigests(in.digests, in.buckets);
     if (reply.entries.empty() && reply.requests.empty()) return std::nullopt;
     return reply;
   }

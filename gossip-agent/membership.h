@@ -39,10 +39,13 @@ struct MembershipOptions {
 struct Facts {
   gp::NodeEntry entry;  // entry.heartbeat.version is the version the facts came with
   uint64_t hash = 0;    // FactsHash(entry)
+  uint32_t bucket = 0;  // BucketOf(entry.id)
 };
 std::shared_ptr<const Facts> MakeFacts(gp::NodeEntry e);
 // XXH3-64 of every field but heartbeat.version, each length-prefixed.
 uint64_t FactsHash(const gp::NodeEntry& e);
+// XXH3-64(id) % gp::kBuckets.
+uint32_t BucketOf(const std::string& id);
 
 class Membership {
  public:
@@ -90,9 +93,14 @@ class Membership {
   // Hash of every entry's facts in id order: equal hashes mean equal member lists with equal
   // facts (barring a 2^-64 collision), so heartbeats can travel by position.
   uint64_t ViewHash() const;
+  // Per bucket (gp::kBuckets), the hash of its members' facts in id order; ViewHash is the
+  // hash of these.
+  const std::vector<uint64_t>& BucketHashes() const;
   // Grows by one with every change of any node's facts (not with heartbeats).
   uint64_t view_version() const { return view_version_; }
   std::vector<gp::Digest> Digests() const;
+  // The digests of the members in `buckets` (sorted, distinct bucket numbers).
+  std::vector<gp::Digest> DigestsOf(const std::vector<uint32_t>& buckets) const;
   std::vector<uint64_t> HeartbeatVector() const;
 
   // --- The exchange (gossip_protocol.h, Message). The SYN this node sends in a round: compact
@@ -124,8 +132,10 @@ class Membership {
   void SelfHeard(gp::Heartbeat claimed);  // refutes a newer claim about this node
   void FactsChanged(const Slot& s);
   void ApplyHeartbeats(const std::vector<uint64_t>& hb);
-  // Entries the owner of `digests` lacks, and requests for what it has newer.
-  gp::Message AnswerDigests(const std::vector<gp::Digest>& digests) const;
+  // Entries the owner of `digests` lacks, and requests for what it has newer; `buckets` are
+  // those the digests cover (empty: all).
+  gp::Message AnswerDigests(const std::vector<gp::Digest>& digests,
+                            const std::vector<uint32_t>& buckets) const;
   // Appends `s`'s entry when the budget allows; false once it is spent.
   bool AddEntry(const Slot& s, size_t* budget, std::vector<gp::NodeEntry>* out) const;
 
@@ -136,6 +146,7 @@ class Membership {
   uint64_t view_version_ = 0;
   mutable bool hash_valid_ = false;
   mutable uint64_t view_hash_ = 0;
+  mutable std::vector<uint64_t> bucket_hashes_;
   Counters counters_;
   HeartbeatFn on_heartbeat_;
   ChangeFn on_change_;

@@ -98,8 +98,13 @@ TEST(Membership, TwoTablesThatDisagreeConverge) {
   b.MergeEntry(y);
   a.MergeEntry(Node("z", 1, 1));
   EXPECT_FALSE(SameView(a, b));
-  // SYN (hash differs) -> ACK (digests) -> ACK (entries + requests) -> ACK2 (entries).
-  EXPECT_EQ(Exchange(a, b), 4);
+  // SYN (hash differs) -> ACK (bucket hashes) -> ACK (digests of the buckets that differ) ->
+  // ACK (entries + requests) -> ACK2 (entries).
+  EXPECT_EQ(Exchange(a, b), 5);
+  EXPECT_EQ(a.ViewHash(), b.ViewHash());
+  // x differed only in its version (not a fact): that travels with the heartbeats of the next
+  // exchange, now that the hashes agree.
+  EXPECT_EQ(Exchange(b, a), 2);
   EXPECT_TRUE(SameView(a, b));
   EXPECT_EQ(b.HeartbeatOf("x")->version, 7u);
   EXPECT_EQ(a.Get("y")->state, gp::MemberState::kJoining);
@@ -115,7 +120,7 @@ TEST(Membership, TwoTablesThatDisagreeConverge) {
   EXPECT_FALSE(ack->has_digests);
   EXPECT_FALSE(a.Handle(Wire(*ack)));
   EXPECT_EQ(b.HeartbeatOf("a"), a.HeartbeatOf("a"));
-  EXPECT_EQ(b.counters().hash_matched, 1u);
+  EXPECT_EQ(b.counters().hash_matched, 2u);  // the ACK of the second exchange, this SYN
 }
 
 TEST(Membership, ConvergesInSmallStepsWhenTheBudgetIsTight) {
@@ -182,7 +187,10 @@ TEST(Membership, MismatchedHeartbeatVectorsAreNotApplied) {
   syn.heartbeats.assign(syn.heartbeats.size(), 1000);
   auto ack = b.Handle(Wire(syn));
   ASSERT_TRUE(ack);
-  EXPECT_TRUE(ack->has_digests);  // different views: digests, never heartbeats by position
+  // Different views: bucket hashes (then digests of the differing buckets), never heartbeats
+  // by position.
+  EXPECT_EQ(ack->bucket_hashes.size(), gp::kBuckets);
+  EXPECT_FALSE(ack->has_heartbeats);
   EXPECT_EQ(b.HeartbeatOf("y")->version, 1u);
   EXPECT_EQ(b.counters().hash_mismatched, 1u);
 }

@@ -1,7 +1,7 @@
 // MessagePack encoding of the gossip protocol. Field names are short and fixed forever:
-//   message: t v from vh vn hb dg en rq
+//   message: t v from vh vn hb dg bk bh en rq
 //   entry:   id dc rk ce se ge vn tk st g ver sh ch
-// hb is a BIN of unsigned LEB128 varints; tk a BIN of 8-byte big-endian tokens; a digest is
+// hb and bk are BINs of unsigned LEB128 varints; bh a BIN of 8-byte big-endian hashes; tk a BIN of 8-byte big-endian tokens; a digest is
 // the array [id, generation, version]; sh/ch the array [up, incarnation].
 #include "common/protocol/gossip_protocol.h"
 
@@ -240,7 +240,8 @@ size_t EntryBytes(const NodeEntry& e) {
 
 std::string Encode(const Message& m) {
   uint32_t n = 3 + (m.kind != Kind::kAck2 ? 2 : 0) + (m.has_heartbeats ? 1 : 0) +
-               (m.has_digests ? 1 : 0) + (m.entries.empty() ? 0 : 1) + (m.requests.empty() ? 0 : 1);
+               (m.has_digests ? 1 : 0) + (m.entries.empty() ? 0 : 1) + (m.requests.empty() ? 0 : 1) +
+               (m.buckets.empty() ? 0 : 1) + (m.bucket_hashes.empty() ? 0 : 1);
   mp::Buffer buf;
   mp::Packer p(buf);
   p.pack_map(n);
@@ -261,6 +262,18 @@ std::string Encode(const Message& m) {
     mp::PackStr(p, "dg");
     p.pack_array(static_cast<uint32_t>(m.digests.size()));
     for (const Digest& d : m.digests) PackDigest(p, d);
+  }
+  if (!m.buckets.empty()) {
+    std::string bk;
+    for (uint32_t b : m.buckets) PutVarint(&bk, b);
+    mp::PackStr(p, "bk"); mp::PackBin(p, bk);
+  }
+  if (!m.bucket_hashes.empty()) {
+    std::string bh;
+    for (uint64_t h : m.bucket_hashes) {
+      for (int s = 56; s >= 0; s -= 8) bh.push_back(static_cast<char>((h >> s) & 0xff));
+    }
+    mp::PackStr(p, "bh"); mp::PackBin(p, bh);
   }
   if (!m.entries.empty()) {
     mp::PackStr(p, "en");
@@ -331,6 +344,29 @@ Result<Message> Decode(std::string_view bytes) {
     auto d = DecodeDigests(*dg);
     if (!d.ok()) return d.status();
     out.digests = std::move(*d);
+  }
+  auto bk = m->Bytes("bk");
+  if (!bk.ok()) return Bad(bk.status().message());
+  if (*bk) {
+    std::vector<uint64_t> ids;
+    s = DecodeVarints(**bk, &ids);
+    if (!s.ok()) return s;
+    for (uint64_t b : ids) {
+      if (b >= kBuckets) return Bad("bucket " + std::to_string(b) + " out of range");
+      out.buckets.push_back(static_cast<uint32_t>(b));
+    }
+  }
+  auto bh = m->Bytes("bh");
+  if (!bh.ok()) return Bad(bh.status().message());
+  if (*bh) {
+    const std::string& b = **bh;
+    if (b.size() != kBuckets * 8) return Bad("bucket hashes are not " + std::to_string(kBuckets) + " 8-byte hashes");
+    out.bucket_hashes.resize(kBuckets);
+    for (size_t i = 0; i < kBuckets; ++i) {
+      uint64_t h = 0;
+      for (int j = 0; j < 8; ++j) h = (h << 8) | static_cast<uint8_t>(b[i * 8 + j]);
+      out.bucket_hashes[i] = h;
+    }
   }
   auto rq = ArrayField(*m, "rq");
   if (!rq.ok()) return rq.status();

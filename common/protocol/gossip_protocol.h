@@ -7,8 +7,9 @@
 // the heartbeat version) change rarely, and are summarised by one 64-bit view hash; the
 // heartbeat versions change every round. When two agents' hashes agree, a SYN and its ACK carry
 // only the hash and the heartbeat versions, packed as varints in the order of the (identical)
-// sorted member list: no ids, no entries. When they disagree, full digests and then entries
-// travel (the Cassandra exchange). docs/gossip-protocol.md, "Exchange".
+// sorted member list: no ids, no entries. When they disagree, the hashes of kBuckets buckets
+// of the view (members by the hash of their id) find the buckets that differ, and only their
+// digests and then entries travel. docs/gossip-protocol.md, "Exchange".
 #pragma once
 
 #include <cstdint>
@@ -35,7 +36,10 @@ inline constexpr size_t kMaxTokensPerNode = 65536;   // = kMaxVnodes of common/r
 // What a sender puts into one message's entries (estimated by EntryBytes); the rest follows in
 // later rounds. Keeps one message well under kMaxMessageBytes even with explicit tokens.
 inline constexpr size_t kEntryBudgetBytes = 1u << 20;
-
+// Buckets of the view: a member's bucket is XXH3-64(id) % kBuckets. Fixed forever (all agents
+// must agree); 32 keeps the bucket hashes at 256 bytes and one changed node's digests at 1/32
+// of the view.
+inline constexpr size_t kBuckets = 32;
 // A node's life-cycle state. `kDown` is never sent: it is the local detector's judgement and
 // the decoder refuses it (a message cannot mark anyone down). `kLeaving` and `kRemoved` only
 // travel inside the node's own entry (or, later, an operator command).
@@ -94,10 +98,12 @@ enum class Kind : uint8_t { kSyn, kAck, kAck2 };
 // (docs/gossip-protocol.md, "Exchange"):
 //   SYN  {from, view_hash, view_size, heartbeats}         compact: "my view hashes to H"
 //   ACK  {from, view_hash, view_size, heartbeats}         the hashes matched: my heartbeats
-//   ACK  {from, view_hash, view_size, digests}            they did not: my full digest list
+//   ACK  {from, view_hash, view_size, bucket_hashes}      they did not: my bucket hashes
+//   ACK  {from, digests, buckets}                         my digests of the buckets that differ
 //   ACK  {from, entries, requests}                        answer to digests: newer entries I
 //                                                         have, and the digests I am behind on
 //   ACK2 {from, entries}                                  the requested entries
+// A SYN may carry digests (all buckets) instead of heartbeats, as Cassandra's.
 struct Message {
   Kind kind = Kind::kSyn;
   std::string from;                 // sender's node id
@@ -107,6 +113,8 @@ struct Message {
   std::vector<uint64_t> heartbeats; // versions in the sender's sorted member order
   bool has_digests = false;         // `digests` present (may be empty)
   std::vector<Digest> digests;
+  std::vector<uint32_t> buckets;    // with digests: the buckets they cover (empty: all)
+  std::vector<uint64_t> bucket_hashes;  // kBuckets hashes, or empty
   std::vector<NodeEntry> entries;
   std::vector<Digest> requests;     // "send me this node's entry if newer than this heartbeat"
 };

@@ -64,7 +64,12 @@ TEST(GossipProtocol, AckWithEntriesAndRequestsRoundTrips) {
   m.entries[1].tokens.clear();
   m.entries[1].state = MemberState::kRemoved;
   m.requests = {{"n3", {1, 2}}};
+  m.buckets = {0, 5, 31};
+  m.bucket_hashes.assign(kBuckets, 0x0102030405060708ull);
+  m.bucket_hashes[31] = UINT64_MAX;
   Message r = RoundTrip(m);
+  EXPECT_EQ(r.buckets, m.buckets);
+  EXPECT_EQ(r.bucket_hashes, m.bucket_hashes);
   EXPECT_EQ(r.kind, Kind::kAck);
   EXPECT_TRUE(r.has_digests);
   EXPECT_EQ(r.digests, m.digests);
@@ -147,6 +152,21 @@ TEST(GossipProtocol, RejectsGarbageAndWrongTypes) {
   ExpectInvalid(SynWith("hb", [](mp::Packer& p) { mp::PackBin(p, std::string("\x80", 1)); }),
                 "varints");
   ExpectInvalid(SynWith("hb", [](mp::Packer& p) { p.pack_true(); }), "'hb'");
+  auto ack_with = [](const char* field, const std::string& bin) {
+    return Packed([&](mp::Packer& p) {
+      p.pack_map(6);
+      mp::PackStr(p, "t"); mp::PackStr(p, "ack");
+      mp::PackStr(p, "v"); p.pack_uint64(1);
+      mp::PackStr(p, "from"); mp::PackStr(p, "n1");
+      mp::PackStr(p, "vh"); p.pack_uint64(1);
+      mp::PackStr(p, "vn"); p.pack_uint64(1);
+      mp::PackStr(p, field); mp::PackBin(p, bin);
+    });
+  };
+  EXPECT_TRUE(Decode(ack_with("bh", std::string(8 * kBuckets, 'h'))).ok());
+  ExpectInvalid(ack_with("bh", std::string(8 * kBuckets - 1, 'h')), "bucket hashes");
+  EXPECT_TRUE(Decode(ack_with("bk", std::string(1, char(kBuckets - 1)))).ok());
+  ExpectInvalid(ack_with("bk", std::string(1, char(kBuckets))), "out of range");
   std::string good = SynWith("", [](mp::Packer&) {});
   EXPECT_TRUE(Decode(good).ok());
   ExpectInvalid(good + "x", "trailing bytes");
