@@ -5,6 +5,7 @@
 // the array [id, generation, version]; sh/ch the array [up, incarnation].
 #include "common/protocol/gossip_protocol.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/msgpack_util.h"
@@ -185,6 +186,7 @@ void PutVarint(std::string* out, uint64_t v) {
 }
 
 Status DecodeVarints(std::string_view b, std::vector<uint64_t>* out) {
+  out->reserve(std::min(b.size(), kMaxMembers));
   size_t i = 0;
   while (i < b.size()) {
     if (out->size() >= kMaxMembers) return Bad("more than " + std::to_string(kMaxMembers) + " heartbeats");
