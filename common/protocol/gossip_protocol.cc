@@ -1,0 +1,394 @@
+// MessagePack encoding of the gossip protocol. Field names are short and fixed forever:
+//   message: t v from vh vn hb dg bk bh en rq
+//   entry:   id dc rk ce se ge vn tk st g ver sh ch
+// hb and bk are BINs of unsigned LEB128 varints; bh a BIN of 8-byte big-endian hashes; tk a BIN of 8-byte big-endian tokens; a digest is
+// the array [id, generation, version]; sh/ch the array [up, incarnation].
+#include "common/protocol/gossip_protocol.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/msgpack_util.h"
+
+namespace ringkv::gossip_protocol {
+
+namespace {
+
+Status Bad(std::string m) { return Status::InvalidArgument("gossip: " + std::move(m)); }
+
+constexpr const char* kStateNames[] = {"joining", "normal", "leaving", "down", "removed"};
+
+void PackDigest(mp::Packer& p, const Digest& d) {
+  p.pack_array(3);
+  mp::PackStr(p, d.id);
+  p.pack_uint64(d.heartbeat.generation);
+  p.pack_uint64(d.heartbeat.version);
+}
+
+void PackHealth(mp::Packer& p, const AgentHealth& h) {
+  p.pack_array(2);
+  if (h.up) p.pack_true(); else p.pack_false();
+  p.pack_uint64(h.incarnation);
+}
+
+void PackEntry(mp::Packer& p, const NodeEntry& e) {
+  p.pack_map(13);
+  mp::PackStr(p, "id"); mp::PackStr(p, e.id);
+  mp::PackStr(p, "dc"); mp::PackStr(p, e.dc);
+  mp::PackStr(p, "rk"); mp::PackStr(p, e.rack);
+  mp::PackStr(p, "ce"); mp::PackStr(p, e.client_endpoint);
+  mp::PackStr(p, "se"); mp::PackStr(p, e.storage_endpoint);
+  mp::PackStr(p, "ge"); mp::PackStr(p, e.gossip_endpoint);
+  mp::PackStr(p, "vn"); p.pack_uint32(e.vnodes);
+  std::string tokens;
+  tokens.reserve(e.tokens.size() * 8);
+  for (Token t : e.tokens) {
+    for (int s = 56; s >= 0; s -= 8) tokens.push_back(static_cast<char>((t >> s) & 0xff));
+  }
+  mp::PackStr(p, "tk"); mp::PackBin(p, tokens);
+  mp::PackStr(p, "st"); mp::PackStr(p, MemberStateName(e.state));
+  mp::PackStr(p, "g"); p.pack_uint64(e.heartbeat.generation);
+  mp::PackStr(p, "ver"); p.pack_uint64(e.heartbeat.version);
+  mp::PackStr(p, "sh"); PackHealth(p, e.storage);
+  mp::PackStr(p, "ch"); PackHealth(p, e.coordinator);
+}
+
+bool IsUint(const msgpack::object& o) { return o.type == msgpack::type::POSITIVE_INTEGER; }
+
+Result<const msgpack::object_array*> ArrayField(const mp::MapView& m, std::string_view name) {
+  const msgpack::object* o = m.Find(name);
+  if (o == nullptr) return static_cast<const msgpack::object_array*>(nullptr);
+  if (o->type != msgpack::type::ARRAY) return Bad("field '" + std::string(name) + "' is not a list");
+  if (o->via.array.size > kMaxMembers) {
+    return Bad("field '" + std::string(name) + "' has more than " + std::to_string(kMaxMembers) +
+               " items");
+  }
+  return &o->via.array;
+}
+
+// A string field within kMaxStringBytes; `required` makes absence an error.
+Status ReadStr(const mp::MapView& m, std::string_view name, bool required, std::string* out) {
+  auto v = m.Str(name);
+  if (!v.ok()) return Bad(v.status().message());
+  if (!*v) return required ? Bad("missing field '" + std::string(name) + "'") : Status::OK();
+  if ((*v)->size() > kMaxStringBytes) {
+    return Bad("field '" + std::string(name) + "' longer than " + std::to_string(kMaxStringBytes));
+  }
+  *out = std::move(**v);
+  return Status::OK();
+}
+
+Status ReadUint(const mp::MapView& m, std::string_view name, bool required, uint64_t* out) {
+  auto v = m.Uint(name);
+  if (!v.ok()) return Bad(v.status().message());
+  if (!*v) return required ? Bad("missing field '" + std::string(name) + "'") : Status::OK();
+  *out = **v;
+  return Status::OK();
+}
+
+Result<Digest> DecodeDigest(const msgpack::object& o) {
+  if (o.type != msgpack::type::ARRAY || o.via.array.size != 3) {
+    return Bad("a digest is not [id, generation, version]");
+  }
+  const msgpack::object* a = o.via.array.ptr;
+  if (a[0].type != msgpack::type::STR || !IsUint(a[1]) || !IsUint(a[2])) {
+    return Bad("a digest is not [str, uint, uint]");
+  }
+  if (a[0].via.str.size == 0 || a[0].via.str.size > kMaxStringBytes) {
+    return Bad("a digest's id is empty or too long");
+  }
+  Digest d;
+  d.id.assign(a[0].via.str.ptr, a[0].via.str.size);
+  d.heartbeat = {a[1].via.u64, a[2].via.u64};
+  return d;
+}
+
+Result<std::vector<Digest>> DecodeDigests(const msgpack::object_array* arr) {
+  std::vector<Digest> out;
+  if (arr == nullptr) return out;
+  out.reserve(arr->size);
+  for (uint32_t i = 0; i < arr->size; ++i) {
+    auto d = DecodeDigest(arr->ptr[i]);
+    if (!d.ok()) return d.status();
+    out.push_back(std::move(*d));
+  }
+  return out;
+}
+
+Result<AgentHealth> DecodeHealth(const mp::MapView& m, std::string_view name) {
+  AgentHealth h;
+  const msgpack::object* o = m.Find(name);
+  if (o == nullptr) return h;
+  if (o->type != msgpack::type::ARRAY || o->via.array.size != 2 ||
+      o->via.array.ptr[0].type != msgpack::type::BOOLEAN || !IsUint(o->via.array.ptr[1])) {
+    return Bad("field '" + std::string(name) + "' is not [bool, uint]");
+  }
+  h.up = o->via.array.ptr[0].via.boolean;
+  h.incarnation = o->via.array.ptr[1].via.u64;
+  return h;
+}
+
+Result<NodeEntry> DecodeEntry(const msgpack::object& o) {
+  auto m = mp::MapView::Of(o);
+  if (!m.ok()) return Bad("an entry is not a map");
+  NodeEntry e;
+  Status s = ReadStr(*m, "id", true, &e.id);
+  if (s.ok() && e.id.empty()) s = Bad("an entry has an empty id");
+  if (s.ok()) s = ReadStr(*m, "dc", false, &e.dc);
+  if (s.ok()) s = ReadStr(*m, "rk", false, &e.rack);
+  if (s.ok()) s = ReadStr(*m, "ce", false, &e.client_endpoint);
+  if (s.ok()) s = ReadStr(*m, "se", false, &e.storage_endpoint);
+  if (s.ok()) s = ReadStr(*m, "ge", false, &e.gossip_endpoint);
+  uint64_t vnodes = 0;
+  if (s.ok()) s = ReadUint(*m, "vn", false, &vnodes);
+  if (s.ok() && vnodes > kMaxTokensPerNode) s = Bad("entry '" + e.id + "': too many vnodes");
+  e.vnodes = static_cast<uint32_t>(vnodes);
+  if (s.ok()) s = ReadUint(*m, "g", true, &e.heartbeat.generation);
+  if (s.ok()) s = ReadUint(*m, "ver", true, &e.heartbeat.version);
+  if (!s.ok()) return s;
+
+  auto tk = m->Bytes("tk");
+  if (!tk.ok()) return Bad(tk.status().message());
+  if (*tk) {
+    const std::string& b = **tk;
+    if (b.size() % 8 != 0 || b.size() / 8 > kMaxTokensPerNode) {
+      return Bad("entry '" + e.id + "': tokens are not a list of 8-byte tokens within the limit");
+    }
+    e.tokens.resize(b.size() / 8);
+    for (size_t i = 0; i < e.tokens.size(); ++i) {
+      Token t = 0;
+      for (int j = 0; j < 8; ++j) t = (t << 8) | static_cast<uint8_t>(b[i * 8 + j]);
+      e.tokens[i] = t;
+    }
+  }
+  std::string state;
+  s = ReadStr(*m, "st", true, &state);
+  if (!s.ok()) return s;
+  if (!ParseMemberState(state, &e.state)) return Bad("entry '" + e.id + "': unknown state '" + state + "'");
+  if (e.state == MemberState::kDown) {
+    return Bad("entry '" + e.id + "': state 'down' is a local judgement and is never gossiped");
+  }
+  auto sh = DecodeHealth(*m, "sh");
+  if (!sh.ok()) return sh.status();
+  auto ch = DecodeHealth(*m, "ch");
+  if (!ch.ok()) return ch.status();
+  e.storage = *sh;
+  e.coordinator = *ch;
+  return e;
+}
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+Status DecodeVarints(std::string_view b, std::vector<uint64_t>* out) {
+  out->reserve(std::min(b.size(), kMaxMembers));
+  size_t i = 0;
+  while (i < b.size()) {
+    if (out->size() >= kMaxMembers) return Bad("more than " + std::to_string(kMaxMembers) + " heartbeats");
+    uint64_t v = 0;
+    int shift = 0;
+    for (;;) {
+      if (i >= b.size() || shift > 63) return Bad("heartbeats are not a list of varints");
+      uint8_t c = static_cast<uint8_t>(b[i++]);
+      v |= static_cast<uint64_t>(c & 0x7f) << shift;
+      if ((c & 0x80) == 0) break;
+      shift += 7;
+    }
+    out->push_back(v);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+const char* MemberStateName(MemberState s) { return kStateNames[static_cast<int>(s)]; }
+
+bool ParseMemberState(std::string_view s, MemberState* out) {
+  for (int i = 0; i < 5; ++i) {
+    if (s == kStateNames[i]) {
+      *out = static_cast<MemberState>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool NodeEntry::SameFacts(const NodeEntry& o) const {
+  return id == o.id && dc == o.dc && rack == o.rack && client_endpoint == o.client_endpoint &&
+         storage_endpoint == o.storage_endpoint && gossip_endpoint == o.gossip_endpoint &&
+         vnodes == o.vnodes && tokens == o.tokens && state == o.state &&
+         heartbeat.generation == o.heartbeat.generation && storage == o.storage &&
+         coordinator == o.coordinator;
+}
+
+std::string_view KindName(Kind k) {
+  switch (k) {
+    case Kind::kSyn: return kSynName;
+    case Kind::kAck: return kAckName;
+    case Kind::kAck2: return kAck2Name;
+  }
+  return kSynName;
+}
+
+size_t EntryBytes(const NodeEntry& e) {
+  return 96 + e.id.size() + e.dc.size() + e.rack.size() + e.client_endpoint.size() +
+         e.storage_endpoint.size() + e.gossip_endpoint.size() + 8 * e.tokens.size();
+}
+
+std::string Encode(const Message& m) {
+  uint32_t n = 3 + (m.kind != Kind::kAck2 ? 2 : 0) + (m.has_heartbeats ? 1 : 0) +
+               (m.has_digests ? 1 : 0) + (m.entries.empty() ? 0 : 1) + (m.requests.empty() ? 0 : 1) +
+               (m.buckets.empty() ? 0 : 1) + (m.bucket_hashes.empty() ? 0 : 1);
+  mp::Buffer buf;
+  mp::Packer p(buf);
+  p.pack_map(n);
+  mp::PackStr(p, "t"); mp::PackStr(p, KindName(m.kind));
+  mp::PackStr(p, "v"); p.pack_uint64(kProtocolVersion);
+  mp::PackStr(p, "from"); mp::PackStr(p, m.from);
+  if (m.kind != Kind::kAck2) {
+    mp::PackStr(p, "vh"); p.pack_uint64(m.view_hash);
+    mp::PackStr(p, "vn"); p.pack_uint32(m.view_size);
+  }
+  if (m.has_heartbeats) {
+    std::string hb;
+    hb.reserve(m.heartbeats.size() * 3);
+    for (uint64_t v : m.heartbeats) PutVarint(&hb, v);
+    mp::PackStr(p, "hb"); mp::PackBin(p, hb);
+  }
+  if (m.has_digests) {
+    mp::PackStr(p, "dg");
+    p.pack_array(static_cast<uint32_t>(m.digests.size()));
+    for (const Digest& d : m.digests) PackDigest(p, d);
+  }
+  if (!m.buckets.empty()) {
+    std::string bk;
+    for (uint32_t b : m.buckets) PutVarint(&bk, b);
+    mp::PackStr(p, "bk"); mp::PackBin(p, bk);
+  }
+  if (!m.bucket_hashes.empty()) {
+    std::string bh;
+    for (uint64_t h : m.bucket_hashes) {
+      for (int s = 56; s >= 0; s -= 8) bh.push_back(static_cast<char>((h >> s) & 0xff));
+    }
+    mp::PackStr(p, "bh"); mp::PackBin(p, bh);
+  }
+  if (!m.entries.empty()) {
+    mp::PackStr(p, "en");
+    p.pack_array(static_cast<uint32_t>(m.entries.size()));
+    for (const NodeEntry& e : m.entries) PackEntry(p, e);
+  }
+  if (!m.requests.empty()) {
+    mp::PackStr(p, "rq");
+    p.pack_array(static_cast<uint32_t>(m.requests.size()));
+    for (const Digest& d : m.requests) PackDigest(p, d);
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+Result<Message> Decode(std::string_view bytes) {
+  if (bytes.size() > kMaxMessageBytes) {
+    return Bad("message of " + std::to_string(bytes.size()) + " bytes exceeds " +
+               std::to_string(kMaxMessageBytes));
+  }
+  // Limits on the parser itself, so a few bytes claiming a huge list allocate nothing big.
+  msgpack::object_handle handle;
+  try {
+    std::size_t off = 0;
+    msgpack::unpack_limit limit(/*array=*/kMaxMembers, /*map=*/32, /*str=*/kMaxMessageBytes,
+                                /*bin=*/kMaxMessageBytes, /*ext=*/0, /*depth=*/6);
+    handle = msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr, limit);
+    if (off != bytes.size()) return Bad("trailing bytes after the MessagePack value");
+  } catch (const std::exception& e) {
+    return Bad(std::string("not MessagePack within the limits: ") + e.what());
+  }
+  auto m = mp::MapView::Of(handle.get());
+  if (!m.ok()) return Bad("message is not a map");
+
+  Message out;
+  std::string kind;
+  Status s = ReadStr(*m, "t", true, &kind);
+  if (!s.ok()) return s;
+  if (kind == kSynName) out.kind = Kind::kSyn;
+  else if (kind == kAckName) out.kind = Kind::kAck;
+  else if (kind == kAck2Name) out.kind = Kind::kAck2;
+  else return Bad("unknown message kind '" + kind + "'");
+  uint64_t version = 0;
+  s = ReadUint(*m, "v", true, &version);
+  if (!s.ok()) return s;
+  if (version != kProtocolVersion) return Bad("unsupported protocol version " + std::to_string(version));
+  s = ReadStr(*m, "from", true, &out.from);
+  if (s.ok() && out.from.empty()) s = Bad("empty 'from'");
+  if (!s.ok()) return s;
+  bool needs_hash = out.kind != Kind::kAck2;
+  s = ReadUint(*m, "vh", needs_hash, &out.view_hash);
+  uint64_t vn = 0;
+  if (s.ok()) s = ReadUint(*m, "vn", needs_hash, &vn);
+  if (s.ok() && vn > kMaxMembers) s = Bad("view size over the limit");
+  if (!s.ok()) return s;
+  out.view_size = static_cast<uint32_t>(vn);
+
+  auto hb = m->Bytes("hb");
+  if (!hb.ok()) return Bad(hb.status().message());
+  if (*hb) {
+    out.has_heartbeats = true;
+    s = DecodeVarints(**hb, &out.heartbeats);
+    if (!s.ok()) return s;
+  }
+  auto dg = ArrayField(*m, "dg");
+  if (!dg.ok()) return dg.status();
+  if (*dg != nullptr) {
+    out.has_digests = true;
+    auto d = DecodeDigests(*dg);
+    if (!d.ok()) return d.status();
+    out.digests = std::move(*d);
+  }
+  auto bk = m->Bytes("bk");
+  if (!bk.ok()) return Bad(bk.status().message());
+  if (*bk) {
+    std::vector<uint64_t> ids;
+    s = DecodeVarints(**bk, &ids);
+    if (!s.ok()) return s;
+    for (uint64_t b : ids) {
+      if (b >= kBuckets) return Bad("bucket " + std::to_string(b) + " out of range");
+      out.buckets.push_back(static_cast<uint32_t>(b));
+    }
+  }
+  auto bh = m->Bytes("bh");
+  if (!bh.ok()) return Bad(bh.status().message());
+  if (*bh) {
+    const std::string& b = **bh;
+    if (b.size() != kBuckets * 8) return Bad("bucket hashes are not " + std::to_string(kBuckets) + " 8-byte hashes");
+    out.bucket_hashes.resize(kBuckets);
+    for (size_t i = 0; i < kBuckets; ++i) {
+      uint64_t h = 0;
+      for (int j = 0; j < 8; ++j) h = (h << 8) | static_cast<uint8_t>(b[i * 8 + j]);
+      out.bucket_hashes[i] = h;
+    }
+  }
+  auto rq = ArrayField(*m, "rq");
+  if (!rq.ok()) return rq.status();
+  auto r = DecodeDigests(*rq);
+  if (!r.ok()) return r.status();
+  out.requests = std::move(*r);
+  auto en = ArrayField(*m, "en");
+  if (!en.ok()) return en.status();
+  if (*en != nullptr) {
+    out.entries.reserve((*en)->size);
+    for (uint32_t i = 0; i < (*en)->size; ++i) {
+      auto e = DecodeEntry((*en)->ptr[i]);
+      if (!e.ok()) return e.status();
+      out.entries.push_back(std::move(*e));
+    }
+  }
+  if (out.kind == Kind::kSyn && !out.has_heartbeats && !out.has_digests) {
+    return Bad("a syn carries neither heartbeats nor digests");
+  }
+  return out;
+}
+
+}  // namespace ringkv::gossip_protocol

@@ -1,0 +1,133 @@
+// The gossip protocol between gossip agents: a node's state entry, digests, and the push-pull
+// exchange (SYN, ACK, ACK2) that spreads membership and heartbeats. Every message type, field
+// and limit of this protocol is declared here and nowhere else; docs/gossip-protocol.md
+// describes the bytes. A field never changes meaning; new fields get defaults.
+//
+// DESIGN: a view is split in two parts. The "facts" of each node (everything in its entry but
+// the heartbeat version) change rarely, and are summarised by one 64-bit view hash; the
+// heartbeat versions change every round. When two agents' hashes agree, a SYN and its ACK carry
+// only the hash and the heartbeat versions, packed as varints in the order of the (identical)
+// sorted member list: no ids, no entries. When they disagree, the hashes of kBuckets buckets
+// of the view (members by the hash of their id) find the buckets that differ, and only their
+// digests and then entries travel. docs/gossip-protocol.md, "Exchange".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/token.h"
+
+namespace ringkv::gossip_protocol {
+
+// Message kinds (field "t").
+inline constexpr std::string_view kSynName = "syn";
+inline constexpr std::string_view kAckName = "ack";
+inline constexpr std::string_view kAck2Name = "ack2";
+inline constexpr uint64_t kProtocolVersion = 1;  // field "v"
+
+// Hard limits a decoder enforces whatever a peer sends.
+inline constexpr size_t kMaxMessageBytes = 16u << 20;
+inline constexpr size_t kMaxMembers = 16384;         // digests, entries or heartbeats per message
+inline constexpr size_t kMaxStringBytes = 256;       // ids, DC and rack names, endpoints
+inline constexpr size_t kMaxTokensPerNode = 65536;   // = kMaxVnodes of common/ring/ring.h
+// What a sender puts into one message's entries (estimated by EntryBytes); the rest follows in
+// later rounds. Keeps one message well under kMaxMessageBytes even with explicit tokens.
+inline constexpr size_t kEntryBudgetBytes = 1u << 20;
+// Buckets of the view: a member's bucket is XXH3-64(id) % kBuckets. Fixed forever (all agents
+// must agree); 32 keeps the bucket hashes at 256 bytes and one changed node's digests at 1/32
+// of the view.
+inline constexpr size_t kBuckets = 32;
+// A node's life-cycle state. `kDown` is never sent: it is the local detector's judgement and
+// the decoder refuses it (a message cannot mark anyone down). `kLeaving` and `kRemoved` only
+// travel inside the node's own entry (or, later, an operator command).
+enum class MemberState : uint8_t { kJoining, kNormal, kLeaving, kDown, kRemoved };
+const char* MemberStateName(MemberState s);  // "joining", "normal", "leaving", "down", "removed"
+bool ParseMemberState(std::string_view s, MemberState* out);
+
+// Generation: grows with every restart of the node's gossip agent (persisted, or the start
+// time in seconds). Version: grows while it runs, with every heartbeat and every change of the
+// node's own entry. Ordered lexicographically.
+struct Heartbeat {
+  uint64_t generation = 0;
+  uint64_t version = 0;
+  auto operator<=>(const Heartbeat&) const = default;
+};
+
+// The health of one of the node's own agents as its gossip agent checks it locally.
+// `incarnation` changes when that agent restarts (its start time or actor id), so a restarted
+// storage agent is seen as a new incarnation by everyone.
+struct AgentHealth {
+  bool up = false;
+  uint64_t incarnation = 0;
+  bool operator==(const AgentHealth&) const = default;
+};
+
+// One node's state entry, as its owner publishes it.
+struct NodeEntry {
+  std::string id;
+  std::string dc = "dc1";
+  std::string rack = "rack1";
+  std::string client_endpoint;   // coordinator
+  std::string storage_endpoint;  // storage agent
+  std::string gossip_endpoint;   // gossip agent
+  uint32_t vnodes = 0;           // token count when `tokens` is empty (derived from the id)
+  std::vector<Token> tokens;     // explicit tokens; empty: Ring::TokensFor(id, vnodes)
+  MemberState state = MemberState::kNormal;
+  Heartbeat heartbeat;
+  AgentHealth storage;
+  AgentHealth coordinator;
+
+  bool operator==(const NodeEntry&) const = default;
+  // Equal in everything but heartbeat.version (the facts the view hash covers).
+  bool SameFacts(const NodeEntry& o) const;
+};
+
+// What a node knows of another: its id and newest heartbeat.
+struct Digest {
+  std::string id;
+  Heartbeat heartbeat;
+  bool operator==(const Digest&) const = default;
+};
+
+enum class Kind : uint8_t { kSyn, kAck, kAck2 };
+
+// One message. Which fields are meaningful depends on the step of the exchange
+// (docs/gossip-protocol.md, "Exchange"):
+//   SYN  {from, view_hash, view_size, heartbeats}         compact: "my view hashes to H"
+//   ACK  {from, view_hash, view_size, heartbeats}         the hashes matched: my heartbeats
+//   ACK  {from, view_hash, view_size, bucket_hashes}      they did not: my bucket hashes
+//   ACK  {from, digests, buckets}                         my digests of the buckets that differ
+//   ACK  {from, entries, requests}                        answer to digests: newer entries I
+//                                                         have, and the digests I am behind on
+//   ACK2 {from, entries}                                  the requested entries
+// A SYN may carry digests (all buckets) instead of heartbeats, as Cassandra's.
+struct Message {
+  Kind kind = Kind::kSyn;
+  std::string from;                 // sender's node id
+  uint64_t view_hash = 0;           // hash of the sender's facts (Membership::ViewHash)
+  uint32_t view_size = 0;           // members the hash covers
+  bool has_heartbeats = false;      // `heartbeats` present (may be empty)
+  std::vector<uint64_t> heartbeats; // versions in the sender's sorted member order
+  bool has_digests = false;         // `digests` present (may be empty)
+  std::vector<Digest> digests;
+  std::vector<uint32_t> buckets;    // with digests: the buckets they cover (empty: all)
+  std::vector<uint64_t> bucket_hashes;  // kBuckets hashes, or empty
+  std::vector<NodeEntry> entries;
+  std::vector<Digest> requests;     // "send me this node's entry if newer than this heartbeat"
+};
+
+std::string_view KindName(Kind k);  // "syn", "ack", "ack2"
+
+std::string Encode(const Message& m);
+// InvalidArgument naming the problem for anything but a well-formed message within the limits:
+// not MessagePack, not a map, wrong field types, unknown kind or state, state "down", strings,
+// lists or tokens over the limits, a heartbeat blob that is not a list of varints.
+Result<Message> Decode(std::string_view bytes);
+
+// An upper bound on what `e` adds to an encoded message (for kEntryBudgetBytes).
+size_t EntryBytes(const NodeEntry& e);
+
+}  // namespace ringkv::gossip_protocol

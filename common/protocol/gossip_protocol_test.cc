@@ -1,0 +1,280 @@
+// Round trips of every gossip message shape, and the garbage, oversized and wrong-typed inputs
+// the decoder must refuse with InvalidArgument (never a crash, never a huge allocation).
+#include "common/protocol/gossip_protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "common/msgpack_util.h"
+
+namespace ringkv::gossip_protocol {
+namespace {
+
+NodeEntry SampleEntry(const std::string& id) {
+  NodeEntry e;
+  e.id = id;
+  e.dc = "dc2";
+  e.rack = "r7";
+  e.client_endpoint = "tcp://127.0.0.1:7400";
+  e.storage_endpoint = "tcp://127.0.0.1:7401";
+  e.gossip_endpoint = "tcp://127.0.0.1:7402";
+  e.vnodes = 4;
+  e.tokens = {1, UINT64_MAX, 0x0102030405060708ull, 0};
+  e.state = MemberState::kLeaving;
+  e.heartbeat = {1733400000, 42};
+  e.storage = {true, 99};
+  e.coordinator = {false, 7};
+  return e;
+}
+
+Message RoundTrip(const Message& m) {
+  auto d = Decode(Encode(m));
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  return d.ok() ? *d : Message{};
+}
+
+TEST(GossipProtocol, CompactSynRoundTrips) {
+  Message m;
+  m.kind = Kind::kSyn;
+  m.from = "n1";
+  m.view_hash = 0xdeadbeefcafef00dull;
+  m.view_size = 5;
+  m.has_heartbeats = true;
+  m.heartbeats = {0, 1, 127, 128, UINT64_MAX};
+  Message r = RoundTrip(m);
+  EXPECT_EQ(r.kind, Kind::kSyn);
+  EXPECT_EQ(r.from, "n1");
+  EXPECT_EQ(r.view_hash, m.view_hash);
+  EXPECT_EQ(r.view_size, 5u);
+  EXPECT_TRUE(r.has_heartbeats);
+  EXPECT_EQ(r.heartbeats, m.heartbeats);
+  EXPECT_FALSE(r.has_digests);
+  // Varints: a small version costs one byte, so a compact SYN is tiny.
+  EXPECT_LT(Encode(m).size(), 64u);
+}
+
+TEST(GossipProtocol, AckWithEntriesAndRequestsRoundTrips) {
+  Message m;
+  m.kind = Kind::kAck;
+  m.from = "n2";
+  m.has_digests = true;
+  m.digests = {{"n1", {3, 4}}, {"n9", {0, 0}}};
+  m.entries = {SampleEntry("a"), SampleEntry("b")};
+  m.entries[1].tokens.clear();
+  m.entries[1].state = MemberState::kRemoved;
+  m.requests = {{"n3", {1, 2}}};
+  m.buckets = {0, 5, 31};
+  m.bucket_hashes.assign(kBuckets, 0x0102030405060708ull);
+  m.bucket_hashes[31] = UINT64_MAX;
+  Message r = RoundTrip(m);
+  EXPECT_EQ(r.buckets, m.buckets);
+  EXPECT_EQ(r.bucket_hashes, m.bucket_hashes);
+  EXPECT_EQ(r.kind, Kind::kAck);
+  EXPECT_TRUE(r.has_digests);
+  EXPECT_EQ(r.digests, m.digests);
+  EXPECT_EQ(r.entries, m.entries);
+  EXPECT_EQ(r.requests, m.requests);
+  EXPECT_FALSE(r.has_heartbeats);
+
+  Message empty_digests;
+  empty_digests.kind = Kind::kSyn;
+  empty_digests.from = "x";
+  empty_digests.has_digests = true;
+  EXPECT_TRUE(RoundTrip(empty_digests).has_digests);
+}
+
+TEST(GossipProtocol, Ack2RoundTrips) {
+  Message m;
+  m.kind = Kind::kAck2;
+  m.from = "n3";
+  m.entries = {SampleEntry("z")};
+  Message r = RoundTrip(m);
+  EXPECT_EQ(r.kind, Kind::kAck2);
+  EXPECT_EQ(r.entries, m.entries);
+}
+
+TEST(GossipProtocol, SameFactsIgnoresOnlyTheVersion) {
+  NodeEntry a = SampleEntry("a");
+  NodeEntry b = a;
+  b.heartbeat.version += 10;
+  EXPECT_TRUE(a.SameFacts(b));
+  b.heartbeat.generation += 1;
+  EXPECT_FALSE(a.SameFacts(b));
+  b = a;
+  b.storage.incarnation += 1;
+  EXPECT_FALSE(a.SameFacts(b));
+}
+
+std::string Packed(const std::function<void(mp::Packer&)>& f) {
+  mp::Buffer buf;
+  mp::Packer p(buf);
+  f(p);
+  return std::string(buf.data(), buf.size());
+}
+
+void ExpectInvalid(std::string_view bytes, const std::string& needle) {
+  auto d = Decode(bytes);
+  ASSERT_FALSE(d.ok()) << "accepted: " << needle;
+  EXPECT_EQ(d.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(d.status().message().find(needle), std::string::npos) << d.status().message();
+}
+
+// A valid message's map with one field replaced by `patch`.
+std::string SynWith(const std::string& field, const std::function<void(mp::Packer&)>& patch) {
+  return Packed([&](mp::Packer& p) {
+    const char* fields[] = {"t", "v", "from", "vh", "vn", "hb"};
+    p.pack_map(6);
+    for (const char* f : fields) {
+      mp::PackStr(p, f);
+      if (field == f) { patch(p); continue; }
+      std::string_view n = f;
+      if (n == "t") mp::PackStr(p, "syn");
+      else if (n == "v") p.pack_uint64(1);
+      else if (n == "from") mp::PackStr(p, "n1");
+      else if (n == "hb") mp::PackBin(p, std::string("\x01\x02", 2));
+      else p.pack_uint64(3);
+    }
+  });
+}
+
+TEST(GossipProtocol, RejectsGarbageAndWrongTypes) {
+  ExpectInvalid("", "not MessagePack");
+  ExpectInvalid("\xc1", "not MessagePack");
+  ExpectInvalid(Packed([](mp::Packer& p) { p.pack_array(0); }), "not a map");
+  ExpectInvalid(Packed([](mp::Packer& p) { p.pack_map(0); }), "missing field 't'");
+  ExpectInvalid(SynWith("t", [](mp::Packer& p) { mp::PackStr(p, "gossip"); }), "unknown message kind");
+  ExpectInvalid(SynWith("v", [](mp::Packer& p) { p.pack_uint64(2); }), "protocol version");
+  ExpectInvalid(SynWith("v", [](mp::Packer& p) { p.pack_double(1.5); }), "'v'");
+  ExpectInvalid(SynWith("from", [](mp::Packer& p) { p.pack_uint64(1); }), "'from'");
+  ExpectInvalid(SynWith("vh", [](mp::Packer& p) { mp::PackStr(p, "1"); }), "'vh'");
+  ExpectInvalid(SynWith("vh", [](mp::Packer& p) { p.pack_int64(-1); }), "'vh'");
+  ExpectInvalid(SynWith("hb", [](mp::Packer& p) { mp::PackBin(p, std::string("\x80", 1)); }),
+                "varints");
+  ExpectInvalid(SynWith("hb", [](mp::Packer& p) { p.pack_true(); }), "'hb'");
+  auto ack_with = [](const char* field, const std::string& bin) {
+    return Packed([&](mp::Packer& p) {
+      p.pack_map(6);
+      mp::PackStr(p, "t"); mp::PackStr(p, "ack");
+      mp::PackStr(p, "v"); p.pack_uint64(1);
+      mp::PackStr(p, "from"); mp::PackStr(p, "n1");
+      mp::PackStr(p, "vh"); p.pack_uint64(1);
+      mp::PackStr(p, "vn"); p.pack_uint64(1);
+      mp::PackStr(p, field); mp::PackBin(p, bin);
+    });
+  };
+  EXPECT_TRUE(Decode(ack_with("bh", std::string(8 * kBuckets, 'h'))).ok());
+  ExpectInvalid(ack_with("bh", std::string(8 * kBuckets - 1, 'h')), "bucket hashes");
+  EXPECT_TRUE(Decode(ack_with("bk", std::string(1, char(kBuckets - 1)))).ok());
+  ExpectInvalid(ack_with("bk", std::string(1, char(kBuckets))), "out of range");
+  std::string good = SynWith("", [](mp::Packer&) {});
+  EXPECT_TRUE(Decode(good).ok());
+  ExpectInvalid(good + "x", "trailing bytes");
+}
+
+TEST(GossipProtocol, RejectsBadEntriesAndDigests) {
+  auto with_entry = [](const std::function<void(mp::Packer&)>& entry) {
+    return Packed([&](mp::Packer& p) {
+      p.pack_map(4);
+      mp::PackStr(p, "t"); mp::PackStr(p, "ack2");
+      mp::PackStr(p, "v"); p.pack_uint64(1);
+      mp::PackStr(p, "from"); mp::PackStr(p, "n1");
+      mp::PackStr(p, "en"); p.pack_array(1);
+      entry(p);
+    });
+  };
+  // An entry with id, g, ver and st (`id` and `state` given) and one more field.
+  auto entry = [&](const std::string& id, const char* state,
+                   const std::function<void(mp::Packer&)>& extra) {
+    return with_entry([&](mp::Packer& p) {
+      p.pack_map(extra ? 5 : 4);
+      mp::PackStr(p, "id"); mp::PackStr(p, id);
+      mp::PackStr(p, "g"); p.pack_uint64(1);
+      mp::PackStr(p, "ver"); p.pack_uint64(1);
+      mp::PackStr(p, "st"); mp::PackStr(p, state);
+      if (extra) extra(p);
+    });
+  };
+  EXPECT_TRUE(Decode(entry("n2", "normal", nullptr)).ok());
+  ExpectInvalid(entry("n2", "down", nullptr), "never gossiped");
+  ExpectInvalid(entry("n2", "sleepy", nullptr), "unknown state");
+  ExpectInvalid(with_entry([](mp::Packer& p) { p.pack_uint64(3); }), "not a map");
+  ExpectInvalid(with_entry([](mp::Packer& p) {
+    p.pack_map(1);
+    mp::PackStr(p, "id"); mp::PackStr(p, "n2");
+  }), "missing field 'g'");
+  ExpectInvalid(entry(std::string(300, 'x'), "normal", nullptr), "longer than");
+  ExpectInvalid(entry("n2", "normal", [](mp::Packer& p) {
+    mp::PackStr(p, "dc"); mp::PackStr(p, std::string(257, 'd'));
+  }), "longer than");
+  ExpectInvalid(entry("n2", "normal", [](mp::Packer& p) {
+    mp::PackStr(p, "tk"); mp::PackBin(p, "1234567");
+  }), "8-byte tokens");
+  ExpectInvalid(entry("n2", "normal", [](mp::Packer& p) {
+    mp::PackStr(p, "sh"); p.pack_array(2); p.pack_uint64(1); p.pack_uint64(1);
+  }), "'sh'");
+  ExpectInvalid(entry("n2", "normal", [](mp::Packer& p) {
+    mp::PackStr(p, "vn"); p.pack_uint64(kMaxTokensPerNode + 1);
+  }), "too many vnodes");
+  ExpectInvalid(SynWith("hb", [](mp::Packer& p) {
+    p.pack_array(1);
+    p.pack_array(3); mp::PackStr(p, "n1"); p.pack_uint64(1); mp::PackStr(p, "2");
+  }), "'hb'");
+  auto with_digest = [](const std::function<void(mp::Packer&)>& d) {
+    return Packed([&](mp::Packer& p) {
+      p.pack_map(6);
+      mp::PackStr(p, "t"); mp::PackStr(p, "syn");
+      mp::PackStr(p, "v"); p.pack_uint64(1);
+      mp::PackStr(p, "from"); mp::PackStr(p, "n1");
+      mp::PackStr(p, "vh"); p.pack_uint64(1);
+      mp::PackStr(p, "vn"); p.pack_uint64(1);
+      mp::PackStr(p, "dg"); p.pack_array(1);
+      d(p);
+    });
+  };
+  ExpectInvalid(with_digest([](mp::Packer& p) {
+    p.pack_array(3); mp::PackStr(p, "n1"); p.pack_uint64(1); mp::PackStr(p, "2");
+  }), "[str, uint, uint]");
+  ExpectInvalid(with_digest([](mp::Packer& p) { p.pack_array(2); p.pack_uint64(1); p.pack_uint64(1); }),
+                "digest");
+}
+
+TEST(GossipProtocol, RejectsOversizedInputWithoutAllocatingIt) {
+  ExpectInvalid(std::string(kMaxMessageBytes + 1, '\0'), "exceeds");
+  // A few bytes claiming a list of 2^32-1 items: refused by the parser's limits.
+  ExpectInvalid(std::string("\xdd\xff\xff\xff\xff", 5), "not MessagePack");
+  std::string big_list = Packed([](mp::Packer& p) {
+    p.pack_map(1);
+    mp::PackStr(p, "dg");
+    p.pack_array(kMaxMembers + 1);
+    for (size_t i = 0; i <= kMaxMembers; ++i) p.pack_nil();
+  });
+  ExpectInvalid(big_list, "not MessagePack");
+  // Too many heartbeats in the varint blob.
+  ExpectInvalid(SynWith("hb", [](mp::Packer& p) { mp::PackBin(p, std::string(kMaxMembers + 1, '\x01')); }),
+                "heartbeats");
+}
+
+TEST(GossipProtocol, RandomBytesNeverCrash) {
+  std::mt19937_64 rng(12);
+  Message m;
+  m.kind = Kind::kAck;
+  m.from = "n1";
+  m.has_digests = true;
+  m.digests = {{"n1", {3, 4}}};
+  m.entries = {SampleEntry("a")};
+  const std::string good = Encode(m);
+  int decoded = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string b = good;
+    int flips = 1 + static_cast<int>(rng() % 4);
+    for (int f = 0; f < flips; ++f) b[rng() % b.size()] = static_cast<char>(rng());
+    if (rng() % 8 == 0) b.resize(rng() % b.size());
+    if (Decode(b).ok()) ++decoded;
+  }
+  // Most mutations hit a string body and still decode; the rest must fail cleanly.
+  EXPECT_GT(decoded, 0);
+}
+
+}  // namespace
+}  // namespace ringkv::gossip_protocol

@@ -1,0 +1,166 @@
+// Phi accrual with the normal distribution (Akka's logistic approximation of its CDF), local
+// health, refutation and flap damping; phi_detector.h explains the choices.
+#include "gossip-agent/phi_detector.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ringkv::gossip {
+
+namespace {
+constexpr double kMaxPhi = 1000.0;
+}
+
+namespace {
+// A window under two samples has no spread: fall back to the default.
+DetectorOptions Sane(DetectorOptions o) {
+  if (o.window < 2) o.window = DetectorOptions{}.window;
+  return o;
+}
+}  // namespace
+
+PhiDetector::PhiDetector(DetectorOptions options) : options_(Sane(options)) {}
+
+void PhiDetector::Seed(Peer* p) const {
+  // As Akka: two samples around the first estimate, so the first phi is sane.
+  p->samples.clear();
+  p->next = 0;
+  p->real = 0;
+  p->sum = p->sum_sq = 0;
+  double m = options_.first_interval_ms;
+  AddSample(p, m - m / 4);
+  AddSample(p, m + m / 4);
+}
+
+void PhiDetector::AddSample(Peer* p, double ms) const {
+  float v = static_cast<float>(ms);
+  if (p->samples.size() < options_.window) {
+    p->samples.push_back(v);
+  } else {
+    float old = p->samples[p->next];
+    p->sum -= old;
+    p->sum_sq -= static_cast<double>(old) * old;
+    p->samples[p->next] = v;
+    p->next = (p->next + 1) % options_.window;
+  }
+  p->sum += v;
+  p->sum_sq += static_cast<double>(v) * v;
+}
+
+double PhiDetector::PhiOf(const Peer& p, int64_t now_ms) const {
+  double n = static_cast<double>(p.samples.size());
+  double mean = p.sum / n;
+  // Not yet past the mean plus the pause: phi is at most log10(2) ~ 0.3, no need for the rest.
+  double elapsed = static_cast<double>(now_ms - p.last_ms);
+  if (p.real >= options_.min_samples && elapsed <= mean + options_.acceptable_pause_ms) {
+    return 0.0;
+  }
+  double var = std::max(0.0, p.sum_sq / n - mean * mean);
+  double sd = std::max(std::sqrt(var), options_.min_std_dev_ms);
+  double t = static_cast<double>(now_ms - p.last_ms) / (1.0 + local_health_);
+  if (p.real < options_.min_samples) return t >= options_.bootstrap_timeout_ms ? kMaxPhi : 0.0;
+  double y = (t - mean - options_.acceptable_pause_ms) / sd;
+  double e = std::exp(-y * (1.5976 + 0.070566 * y * y));
+  double phi;
+  if (y > 0) {
+    phi = e <= 0 ? kMaxPhi : -std::log10(e / (1.0 + e));
+  } else {
+    phi = -std::log10(1.0 - 1.0 / (1.0 + e));
+  }
+  return std::isfinite(phi) ? std::min(phi, kMaxPhi) : kMaxPhi;
+}
+
+double PhiDetector::DecayedPenalty(const Peer& p, int64_t now_ms) const {
+  if (p.penalty <= 0) return 0;
+  double dt = static_cast<double>(now_ms - p.penalty_ms);
+  return p.penalty * std::exp2(-dt / options_.flap_half_life_ms);
+}
+
+void PhiDetector::Recover(const std::string& id, Peer* p, int64_t now_ms) {
+  double pen = std::min(DecayedPenalty(*p, now_ms) + options_.flap_penalty, options_.flap_max_penalty);
+  p->penalty = pen;
+  p->penalty_ms = now_ms;
+  if (pen >= options_.flap_suppress) {
+    // Held until the penalty decays to flap_reuse: longer the more it has flapped.
+    p->held_until_ms = now_ms + static_cast<int64_t>(options_.flap_half_life_ms *
+                                                     std::log2(pen / options_.flap_reuse));
+    ++counters_.held;
+    return;
+  }
+  p->up = true;
+  ++counters_.recoveries;
+  pending_.push_back({id, true});
+}
+
+void PhiDetector::Heartbeat(const std::string& id, int64_t now_ms, bool new_generation) {
+  auto [it, inserted] = peers_.try_emplace(id);
+  Peer& p = it->second;
+  if (inserted) {
+    Seed(&p);
+    p.last_ms = now_ms;
+    pending_.push_back({id, true});
+    return;
+  }
+  if (new_generation) {
+    Seed(&p);
+  } else if (p.up && now_ms > p.last_ms) {
+    // Gaps across a conviction are not samples of the heartbeat rhythm.
+    AddSample(&p, static_cast<double>(now_ms - p.last_ms));
+    ++p.real;
+  }
+  p.last_ms = std::max(p.last_ms, now_ms);
+  if (!p.up && now_ms >= p.held_until_ms) Recover(id, &p, now_ms);
+}
+
+void PhiDetector::Forget(const std::string& id) { peers_.erase(id); }
+
+double PhiDetector::Phi(const std::string& id, int64_t now_ms) const {
+  auto it = peers_.find(id);
+  return it == peers_.end() ? 0.0 : PhiOf(it->second, now_ms);
+}
+
+bool PhiDetector::IsUp(const std::string& id) const {
+  auto it = peers_.find(id);
+  return it != peers_.end() && it->second.up;
+}
+
+int64_t PhiDetector::SinceLastMs(const std::string& id, int64_t now_ms) const {
+  auto it = peers_.find(id);
+  return it == peers_.end() ? -1 : now_ms - it->second.last_ms;
+}
+
+std::vector<PhiDetector::Transition> PhiDetector::Evaluate(int64_t now_ms) {
+  for (auto& [id, p] : peers_) {
+    if (p.up) {
+      if (PhiOf(p, now_ms) >= options_.threshold) {
+        p.up = false;
+        ++counters_.convictions;
+        pending_.push_back({id, false});
+      }
+    } else if (p.held_until_ms != 0 && now_ms >= p.held_until_ms) {
+      // The hold ended: up again if the peer is heartbeating now.
+      p.held_until_ms = 0;
+      if (PhiOf(p, now_ms) < options_.threshold) {
+        p.up = true;
+        ++counters_.recoveries;
+        pending_.push_back({id, true});
+      }
+    }
+  }
+  std::vector<Transition> out;
+  out.swap(pending_);
+  return out;
+}
+
+void PhiDetector::RoundRan(int64_t scheduled_ms, int64_t started_ms, int64_t interval_ms) {
+  int64_t late = started_ms - scheduled_ms;
+  if (late > static_cast<int64_t>(options_.late_fraction * static_cast<double>(interval_ms))) {
+    ++counters_.late_rounds;
+    local_health_ = std::min(local_health_ + 1, options_.max_local_health);
+    for (auto& [id, p] : peers_) p.last_ms = std::min(p.last_ms + late, started_ms);
+  } else if (local_health_ > 0) {
+    --local_health_;
+  }
+}
+
+}  // namespace ringkv::gossip

@@ -1,0 +1,171 @@
+// The detector under a virtual clock: conviction time with regular heartbeats, no conviction
+// for a late heartbeat, refutation, local health (a starved agent convicts nobody), and flap
+// damping holding a flapping peer down for longer each time.
+#include "gossip-agent/phi_detector.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace ringkv::gossip {
+namespace {
+
+// Heartbeats of `id` every `every_ms` from `from_ms` up to `until_ms`, then silence; returns
+// the time of the conviction (or -1 by `end_ms`), evaluating every 10 ms.
+int64_t ConvictionTime(PhiDetector& d, const std::string& id, int64_t from_ms, int64_t until_ms,
+                       int64_t every_ms, int64_t end_ms) {
+  int64_t next = from_ms;
+  for (int64_t t = from_ms; t <= end_ms; t += 10) {
+    if (t >= next && t <= until_ms) {
+      d.Heartbeat(id, t);
+      next += every_ms;
+    }
+    for (const auto& tr : d.Evaluate(t)) {
+      if (tr.id == id && !tr.up) return t;
+    }
+  }
+  return -1;
+}
+
+TEST(PhiDetector, ConvictsASilentPeerWithinAboutThreeSeconds) {
+  PhiDetector d;
+  int64_t t = ConvictionTime(d, "b", 0, 60000, 1000, 70000);
+  ASSERT_GT(t, 60000);
+  int64_t after = t - 60000;
+  // Regular 1 s heartbeats: sigma hits the 200 ms floor, so phi 8 is at the mean (1 s) plus
+  // the tolerated pause (1 s) plus 5.2 sigma.
+  EXPECT_GE(after, 2800);
+  EXPECT_LE(after, 3300);
+  // One round late is nothing.
+  PhiDetector late;
+  for (int64_t s = 0; s <= 60000; s += 1000) late.Heartbeat("b", s);
+  EXPECT_LT(late.Phi("b", 62000), 1.0);
+  EXPECT_FALSE(d.IsUp("b"));
+  EXPECT_EQ(d.counters().convictions, 1u);
+}
+
+TEST(PhiDetector, AdaptsToIrregularArrivals) {
+  PhiDetector d;
+  // Arrivals alternating 500 ms and 1500 ms (sigma 500 ms): a 2 s gap is normal, not death.
+  int64_t t = 0;
+  for (int i = 0; i < 60; ++i) {
+    d.Heartbeat("b", t);
+    t += (i % 2) ? 1500 : 500;
+  }
+  EXPECT_LT(d.Phi("b", t - 1000 + 2000), 8.0);
+  EXPECT_TRUE(d.Evaluate(t - 1000 + 2000).empty() || d.IsUp("b"));
+  EXPECT_GE(d.Phi("b", t + 5000), 8.0);
+}
+
+TEST(PhiDetector, ARefutingHeartbeatClearsAtOnce) {
+  PhiDetector d;
+  int64_t t = ConvictionTime(d, "b", 0, 20000, 1000, 30000);
+  ASSERT_GT(t, 0);
+  d.Heartbeat("b", t + 5000);
+  EXPECT_TRUE(d.IsUp("b"));
+  auto tr = d.Evaluate(t + 5000);
+  ASSERT_EQ(tr.size(), 1u);
+  EXPECT_TRUE(tr[0].up);
+  // The gap across the conviction is not a sample: the rhythm is still ~1 s.
+  EXPECT_LT(d.Phi("b", t + 5000 + 1000), 1.0);
+}
+
+bool AnyConviction(const std::vector<PhiDetector::Transition>& t) {
+  for (const auto& tr : t) {
+    if (!tr.up) return true;
+  }
+  return false;
+}
+
+TEST(PhiDetector, AStarvedAgentConvictsNobody) {
+  PhiDetector d;
+  int64_t t = 0;
+  for (; t < 30000; t += 1000) {
+    d.RoundRan(t, t, 1000);
+    d.Heartbeat("b", t);
+    d.Heartbeat("c", t);
+  }
+  // This agent is stopped for 10 s: no heartbeat processed, no round run. When it runs again
+  // its round is 10 s late; the time it did not run is not held against its peers.
+  t += 10000;
+  d.RoundRan(t - 10000, t, 1000);
+  EXPECT_GE(d.local_health(), 1);
+  EXPECT_FALSE(AnyConviction(d.Evaluate(t)));
+  EXPECT_TRUE(d.IsUp("b"));
+  // Rounds keep running late (starved): suspicion timeouts grow with the score.
+  double plain = 0;
+  for (int i = 0; i < 5; ++i) {
+    t += 1600;
+    d.RoundRan(t - 800, t, 1000);
+    d.Heartbeat("b", t);
+    d.Heartbeat("c", t);
+  }
+  EXPECT_GE(d.local_health(), 5);
+  PhiDetector fresh;
+  for (int64_t s = 0; s < 30000; s += 1000) fresh.Heartbeat("b", s);
+  plain = fresh.Phi("b", 29000 + 3000);
+  EXPECT_LT(d.Phi("b", t + 3000), plain);
+  // On-time rounds bring the score back down.
+  for (int i = 0; i < 10; ++i) {
+    t += 1000;
+    d.RoundRan(t, t, 1000);
+  }
+  EXPECT_EQ(d.local_health(), 0);
+}
+
+TEST(PhiDetector, FlappingIsHeldDownLongerEachTime) {
+  DetectorOptions o;
+  o.flap_half_life_ms = 60000;
+  PhiDetector d(o);
+  int64_t t = 0;
+  std::vector<int64_t> downtime;  // how long b stayed down after it came back each time
+  for (int flap = 0; flap < 5; ++flap) {
+    // b heartbeats for 10 s, then is silent until convicted, then heartbeats again.
+    int64_t conv = ConvictionTime(d, "b", t, t + 10000, 1000, t + 20000);
+    ASSERT_GT(conv, 0);
+    int64_t back = conv + 1000;
+    int64_t up_at = -1;
+    for (int64_t s = back; s < back + 400000; s += 100) {
+      if ((s - back) % 1000 == 0) d.Heartbeat("b", s);
+      for (const auto& tr : d.Evaluate(s)) {
+        if (tr.up) up_at = s;
+      }
+      if (up_at >= 0) break;
+    }
+    ASSERT_GE(up_at, 0);
+    downtime.push_back(up_at - back);
+    t = up_at;
+  }
+  EXPECT_EQ(downtime[0], 0);  // the first two returns are at once (refutation)
+  EXPECT_EQ(downtime[1], 0);
+  // Flapping every ~13 s: the penalty passes 3 by the fourth return, which is held for about
+  // half_life * log2(penalty / 1.5) ~ 1 minute.
+  int64_t longest = *std::max_element(downtime.begin(), downtime.end());
+  EXPECT_GT(longest, 30000);
+  EXPECT_LT(longest, 120000);
+  EXPECT_GE(d.counters().held, 1u);
+  // Decay: after a long quiet time a return is immediate again.
+  PhiDetector e(o);
+  ConvictionTime(e, "c", 0, 10000, 1000, 20000);
+  e.Heartbeat("c", 20000);
+  ConvictionTime(e, "c", 20000, 30000, 1000, 40000);
+  e.Heartbeat("c", 40000);
+  ConvictionTime(e, "c", 40000, 50000, 1000, 60000);
+  e.Heartbeat("c", 60000 + 10 * 60000);  // ten half-lives later
+  EXPECT_TRUE(e.IsUp("c"));
+}
+
+TEST(PhiDetector, NewGenerationStartsAfreshAndForgetStopsWatching) {
+  PhiDetector d;
+  for (int64_t t = 0; t < 10000; t += 200) d.Heartbeat("b", t);
+  d.Heartbeat("b", 10000, /*new_generation=*/true);
+  // Back to the first estimate (one round), not the 200 ms rhythm of the old incarnation.
+  EXPECT_LT(d.Phi("b", 11500), 8.0);
+  d.Forget("b");
+  EXPECT_FALSE(d.IsWatched("b"));
+  EXPECT_EQ(d.Phi("b", 50000), 0.0);
+  EXPECT_FALSE(d.IsUp("b"));
+}
+
+}  // namespace
+}  // namespace ringkv::gossip
