@@ -4,10 +4,12 @@
 // replied with (a power loss, a restored snapshot) must not claim that state's dot.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "storage-agent/clean_shutdown.h"
+#include "storage-agent/engine/log_format.h"
 #include "storage-agent/engine/test_util.h"
 #include "storage-agent/identity.h"
 #include "storage-agent/memory_engine.h"
@@ -112,6 +114,42 @@ TEST(ReplicaStoreActor, RenewedWhenForcedOrMarkerNotTrusted) {
     EXPECT_FALSE(fs::exists(MarkerPath(dir.path()) + ".tmp"));
     last = store->actor();
   }
+}
+
+// --salvage that skipped commit log records: the directory lost states this actor may have
+// replied with, so even a marker of a clean stop does not keep the id.
+TEST(ReplicaStoreActor, RenewedWhenSalvageSkippedRecords) {
+  engine::testing::TempDir dir;
+  engine::Options o = StoreOptions(dir.path());
+  o.log_segment_bytes = 2048;    // several segments, so a damaged one is sealed
+  o.memtable_bytes = 64 << 20;  // no flush: every write stays in the log
+  version::ActorId actor = 0;
+  {
+    auto s = ReplicaStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    actor = (*s)->actor();
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE((*s)->Update("k" + std::to_string(i), CausalContext(), "v", 64).ok());
+    }
+  }  // no clean close: the records stay in the log
+  std::vector<std::string> logs;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("log-") && name.ends_with(".log")) logs.push_back(name);
+  }
+  std::sort(logs.begin(), logs.end());
+  ASSERT_GT(logs.size(), 2u);
+  // Inside the first record of a sealed segment (after the segment's and the group's marks).
+  engine::testing::FlipByte(dir.path() + "/" + logs[1], 2 * engine::log_format::kMarkRecordBytes + 5);
+  ASSERT_TRUE(WriteCleanShutdown(dir.path(), actor).ok());  // as if the last stop were clean
+  EXPECT_FALSE(ReplicaStore::Open(o).ok()) << "a damaged log must refuse to open";
+  ASSERT_TRUE(WriteCleanShutdown(dir.path(), actor).ok());
+  o.salvage = true;
+  auto s = ReplicaStore::Open(o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_GT((*s)->EngineStats().salvaged_records, 0u);
+  EXPECT_NE((*s)->actor(), actor) << "a salvage that skipped records kept the actor id";
+  EXPECT_TRUE((*s)->renewed_actor());
 }
 
 TEST(ReplicaStoreActor, ConsumeReportsWhatItFound) {
