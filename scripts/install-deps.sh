@@ -9,6 +9,7 @@ packages=(
   libleveldb-dev librocksdb-dev
   python3 python3-zmq python3-msgpack
   iproute2 procps
+  clang libclang-rt-14-dev  # the libFuzzer targets of fuzz/ (scripts/fuzz.sh): clang's libFuzzer
   redis-server redis-tools etcd-server etcd-client  # bench/cluster-compare's peers (and its test)
 )
 if [ "${RINGKV_BENCH_DEPS:-0}" = 1 ]; then
