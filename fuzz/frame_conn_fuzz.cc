@@ -30,24 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           storage_protocol::ErrorReply(rid, code, req.status().message())));
     }
   };
-  const std::string_view stream(reinterpret_cast<const char*>(data), size);
-  size_t pos = 0;
-  Status st;
-  while (pos < stream.size() && st.ok()) {
-    const size_t n = std::min(chunk, stream.size() - pos);
-    sp.Send(stream.substr(pos, n));
-    pos += n;
-    st = conn.Read(on_frame, 512);
-    if (st.ok() && conn.WantsWrite()) {
-      (void)conn.Flush();
-      sp.Drain();
-    }
-  }
-  if (st.ok()) {
-    sp.Close();
-    // Bounded: each Read takes up to 512 bytes of at most 64 KiB; EOF ends it with Unavailable.
-    for (int i = 0; i < 1000 && st.ok(); ++i) st = conn.Read(on_frame, 512);
-    if (st.ok()) std::abort();
-  }
+  fuzz::FeedAndRead(sp, conn, std::string_view(reinterpret_cast<const char*>(data), size), chunk,
+                    [&] { return conn.Read(on_frame, 512); });
   return 0;
 }

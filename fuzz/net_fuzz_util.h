@@ -8,8 +8,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
+
+#include "common/status.h"
 
 namespace ringkv::fuzz {
 
@@ -51,6 +54,31 @@ inline size_t ChunkBytes(const uint8_t** data, size_t* size) {
   ++*data;
   --*size;
   return chunk == 0 ? SIZE_MAX : chunk;
+}
+
+// Sends `stream` to `conn` in chunks of `chunk` bytes as a peer would, calling read() (which
+// runs conn.Read with the target's callback) after each chunk and flushing what the connection
+// queued (READY, PONG, replies). Once all is sent and the connection is still open, closes the
+// peer's side: read() must then end with an error (EOF) within a bounded number of calls
+// (each takes up to 512 of at most 64 KiB).
+template <typename Conn, typename ReadFn>
+void FeedAndRead(SocketPair& sp, Conn& conn, std::string_view stream, size_t chunk, ReadFn read) {
+  size_t pos = 0;
+  Status st;
+  while (pos < stream.size() && st.ok()) {
+    const size_t n = std::min(chunk, stream.size() - pos);
+    sp.Send(stream.substr(pos, n));
+    pos += n;
+    st = read();
+    if (st.ok() && conn.WantsWrite()) {
+      (void)conn.Flush();
+      sp.Drain();
+    }
+  }
+  if (!st.ok()) return;
+  sp.Close();
+  for (int i = 0; i < 1000 && st.ok(); ++i) st = read();
+  if (st.ok()) std::abort();  // the peer closed: Read must say so
 }
 
 }  // namespace ringkv::fuzz

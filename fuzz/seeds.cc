@@ -11,6 +11,7 @@
 
 #include "common/coding.h"
 #include "common/msgpack_util.h"
+#include "common/net/zmtp_test_util.h"
 #include "common/protocol/storage_protocol.h"
 #include "common/version/causal_context.h"
 #include "common/version/key_state.h"
@@ -104,47 +105,11 @@ void ClientRequests() {
 }
 
 // ZMTP 3.1 bytes a peer sends (RFC 23): greeting, READY, messages, PING.
-std::string Greeting() {
-  std::string g(64, '\0');
-  g[0] = '\xFF';
-  g[9] = 0x7F;
-  g[10] = 3;
-  g[11] = 1;
-  g.replace(12, 4, "NULL");
-  return g;
-}
-std::string Frame(uint8_t flags, std::string_view body) {
-  std::string f(1, static_cast<char>(flags));
-  if (body.size() > 255) {
-    f[0] = static_cast<char>(flags | 0x02);
-    for (int i = 7; i >= 0; --i) f.push_back(static_cast<char>(uint64_t{body.size()} >> (8 * i)));
-  } else {
-    f.push_back(static_cast<char>(body.size()));
-  }
-  return f.append(body);
-}
-std::string Command(std::string_view name, std::string_view data) {
-  std::string body(1, static_cast<char>(name.size()));
-  return Frame(0x04, body.append(name).append(data));
-}
-std::string Prop(std::string_view name, std::string_view value) {
-  std::string p(1, static_cast<char>(name.size()));
-  p.append(name);
-  for (int i = 3; i >= 0; --i) p.push_back(static_cast<char>(value.size() >> (8 * i)));
-  return p.append(value);
-}
-std::string Message(const std::vector<std::string>& frames) {
-  std::string out;
-  for (size_t i = 0; i < frames.size(); ++i) out += Frame(i + 1 < frames.size() ? 1 : 0, frames[i]);
-  return out;
-}
-
 void Zmtp() {
+  using namespace net::zmtp_wire;
   const std::string body = Map({{"v", Pack(1)}, {"op", Pack("ping")}});
-  const std::string dealer = Greeting() + Command("READY", Prop("Socket-Type", "DEALER") +
-                                                               Prop("Identity", ""));
-  const std::string router = Greeting() + Command("READY", Prop("Socket-Type", "ROUTER") +
-                                                               Prop("Identity", "x"));
+  const std::string dealer = Greeting(3, 1, "NULL") + Ready("DEALER");
+  const std::string router = Greeting(3, 1, "NULL") + Ready("ROUTER");
   const std::string ping = Command("PING", std::string("\x00\x0a", 2) + "ctx");
   // flags byte (bit 0: our side is a DEALER; bit 1: small limits), chunk byte, stream.
   Seed("zmtp_conn", {std::string("\x00\x00", 2) + dealer + Message({"", body}) + ping,
