@@ -18,7 +18,7 @@ cmake --build build -j"$jobs"
 echo "== unit tests"
 (cd build && ctest -L unit --output-on-failure -j"$jobs" --timeout 600)
 echo "== fuzzing: every decoder's libFuzzer target, a few seconds each (build-fuzz/, clang)"
-scripts/fuzz.sh --seconds 5
+scripts/fuzz.sh --seconds 3
 echo "== integration tests (real processes on loopback)"
 (cd build && ctest -L integration --output-on-failure --timeout 900)
 
