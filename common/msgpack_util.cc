@@ -4,9 +4,15 @@
 namespace ringkv::mp {
 
 Result<Decoded> Decode(std::string_view bytes) {
+  // msgpack-c allocates a container's elements when it reads its header, so without bounds a
+  // 5-byte header claiming four billion elements made it allocate tens of GB (found by
+  // fuzz/storage_request_fuzz.cc): every element takes at least one byte, so no container or
+  // string can be longer than the body; nesting is bounded as on the client endpoint.
+  const std::size_t n = bytes.size();
+  const msgpack::unpack_limit limit(n, n, n, n, n, kMaxDepth);
   try {
     std::size_t offset = 0;
-    Decoded d{msgpack::unpack(bytes.data(), bytes.size(), offset)};
+    Decoded d{msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit)};
     if (offset != bytes.size()) {
       return Status::InvalidArgument("trailing bytes after the MessagePack value");
     }

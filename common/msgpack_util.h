@@ -20,8 +20,13 @@ struct Decoded {
   const msgpack::object& root() const { return handle.get(); }
 };
 
+// Nesting deeper than this is refused by Decode (the protocols nest three or four levels).
+inline constexpr std::size_t kMaxDepth = 32;
+
 // Decodes exactly one MessagePack value occupying all of `bytes`. Errors: InvalidArgument
-// "not MessagePack" / "trailing bytes after the MessagePack value".
+// "not MessagePack" (also for a container or string claiming more elements or bytes than
+// `bytes` holds, or nesting deeper than kMaxDepth) / "trailing bytes after the MessagePack
+// value".
 Result<Decoded> Decode(std::string_view bytes);
 
 // Read-only view of a map object with typed lookups. Keys are compared as strings (STR or BIN).

@@ -11,6 +11,7 @@ packages=(
   iproute2 procps
   nftables  # tests/fault: partitions and packet loss inside the lab's network namespaces
   libfuse3-dev fuse3  # tests/fault/lazyfs: the FUSE file system that simulates power loss
+  clang libclang-rt-14-dev  # the libFuzzer targets of fuzz/ (scripts/fuzz.sh): clang's libFuzzer
   redis-server redis-tools etcd-server etcd-client  # bench/cluster-compare's peers (and its test)
 )
 if [ "${RINGKV_BENCH_DEPS:-0}" = 1 ]; then

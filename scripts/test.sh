@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what is needed, builds from scratch with
-# warnings as errors, runs every test, then rebuilds with AddressSanitizer + UBSan and runs the
-# unit tests under them. Run as root on Debian 12. Takes about 15-25 minutes on 2 cores.
+# warnings as errors, runs every test, a short run of every fuzz target (scripts/fuzz.sh), then
+# rebuilds with AddressSanitizer + UBSan and runs the unit tests under them. Run as root on
+# Debian 12. Takes about 15-25 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -16,6 +17,8 @@ cmake --build build -j"$jobs"
 
 echo "== unit tests"
 (cd build && ctest -L unit --output-on-failure -j"$jobs" --timeout 600)
+echo "== fuzzing: every decoder's libFuzzer target, a few seconds each (build-fuzz/, clang)"
+scripts/fuzz.sh --seconds 3
 echo "== integration tests (real processes on loopback)"
 (cd build && ctest -L integration --output-on-failure --timeout 900)
 

@@ -3,6 +3,7 @@
 // and ZmtpConn itself on both ends. Our side is driven with poll(); every wait is bounded, so a
 // broken peer makes a test fail, never hang.
 #include "common/net/zmtp_conn.h"
+#include "common/net/zmtp_test_util.h"
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -428,56 +429,15 @@ TEST(ZmtpOurs, DealerToRouterOverIpv6) {
 // ---------------------------------------------------------------------------------------------
 // Raw peers: ZMTP written and read byte by byte by the test
 
-constexpr uint8_t kMore = 0x01, kLong = 0x02, kCommand = 0x04;
-
-std::string Greeting(uint8_t major, uint8_t minor, std::string_view mechanism,
-                     char padding = 0) {
-  std::string g(64, '\0');
-  g[0] = '\xFF';
-  for (int i = 1; i <= 8; ++i) g[i] = static_cast<char>(padding + i);
-  g[9] = 0x7F;
-  g[10] = static_cast<char>(major);
-  g[11] = static_cast<char>(minor);
-  g.replace(12, mechanism.size(), mechanism);
-  return g;
-}
-
-std::string Frame(uint8_t flags, std::string_view body, bool force_long = false) {
-  std::string f(1, static_cast<char>(flags));
-  if (body.size() > 255 || force_long) {
-    f[0] = static_cast<char>(flags | kLong);
-    for (int i = 7; i >= 0; --i) f.push_back(static_cast<char>(uint64_t{body.size()} >> (8 * i)));
-  } else {
-    f.push_back(static_cast<char>(body.size()));
-  }
-  return f.append(body);
-}
-
-std::string Command(std::string_view name, std::string_view data) {
-  std::string body(1, static_cast<char>(name.size()));
-  body.append(name).append(data);
-  return Frame(kCommand, body);
-}
-
-std::string Prop(std::string_view name, std::string_view value) {
-  std::string p(1, static_cast<char>(name.size()));
-  p.append(name);
-  for (int i = 3; i >= 0; --i) p.push_back(static_cast<char>(value.size() >> (8 * i)));
-  return p.append(value);
-}
-
-std::string Ready(std::string_view socket_type) {
-  return Command("READY", Prop("Socket-Type", socket_type) + Prop("Identity", ""));
-}
-
-// A whole message: MORE on all frames but the last.
-std::string Message(const Frames& frames) {
-  std::string out;
-  for (size_t i = 0; i < frames.size(); ++i) {
-    out += Frame(i + 1 < frames.size() ? kMore : 0, frames[i]);
-  }
-  return out;
-}
+using zmtp_wire::Command;
+using zmtp_wire::Frame;
+using zmtp_wire::Greeting;
+using zmtp_wire::kCommand;
+using zmtp_wire::kLong;
+using zmtp_wire::kMore;
+using zmtp_wire::Message;
+using zmtp_wire::Prop;
+using zmtp_wire::Ready;
 
 struct WireFrame {
   uint8_t flags = 0;

@@ -105,7 +105,12 @@ int64_t DBImpl::NowMs() const {
 uint64_t DBImpl::NewFileNumber() { return next_file_number_++; }
 
 void DBImpl::PublishSnapshotLocked() {
-  snapshot_.store(std::make_shared<const Snapshot>(Snapshot{mem_, imm_, version_}));
+  auto fresh = std::make_shared<const Snapshot>(Snapshot{mem_, imm_, version_});
+  {
+    std::lock_guard<std::mutex> l(snapshot_mu_);
+    snapshot_.swap(fresh);
+  }
+  // `fresh` now holds the old snapshot: released here, outside snapshot_mu_.
 }
 
 // ---------------------------------------------------------------------------------------------

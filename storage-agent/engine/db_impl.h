@@ -62,7 +62,10 @@ class DBImpl : public Engine {
     std::shared_ptr<const Version> version;
   };
 
-  std::shared_ptr<const Snapshot> GetSnapshot() const { return snapshot_.load(); }
+  std::shared_ptr<const Snapshot> GetSnapshot() const {
+    std::lock_guard<std::mutex> l(snapshot_mu_);
+    return snapshot_;
+  }
   // REQUIRES: mu_ held (or no other thread yet). Call after changing mem_, imm_ or version_.
   void PublishSnapshotLocked();
   Status Write(Writer* w);
@@ -101,7 +104,13 @@ class DBImpl : public Engine {
   std::deque<Writer*> writers_;
   std::shared_ptr<MemTable> mem_, imm_;
   std::shared_ptr<const Version> version_;
-  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;  // {mem_, imm_, version_}
+  // {mem_, imm_, version_} for readers, who copy the pointer under snapshot_mu_ (held only for
+  // that copy). Not std::atomic<std::shared_ptr>: libstdc++ 12's load() releases its internal
+  // lock with a relaxed store after reading the pointer, so a publisher's store is not ordered
+  // after a reader's read of the old pointer (ThreadSanitizer reported it as a data race between
+  // PublishSnapshotLocked and GetSnapshot).
+  mutable std::mutex snapshot_mu_;
+  std::shared_ptr<const Snapshot> snapshot_;
   std::unique_ptr<LogWriter> log_;  // touched only by the write leader (or under mu_ at open)
   // The prepared next segment (log_format::kPreparedLogName): the flush thread writes it while
   // kAbsent and marks it kReady; a rolling leader claims it (kClaimed) and renames it, then it
