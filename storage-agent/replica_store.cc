@@ -154,13 +154,14 @@ Status ReplicaStore::CommitBatch(WriteBatch* batch) {
     s = engine_->WriteBatch(ops);
     // Before the locks go: a writer waiting for one of these keys must not build on a state
     // that lacks what this batch replied with early (docs/versioning.md, "Actor ids").
-    if (!s.ok()) batch_write_failed_.store(true, std::memory_order_release);
+    if (!s.ok() && batch->replied_early_) batch_write_failed_.store(true, std::memory_order_release);
   }
   // Only now may other writers of these keys read their states.
   batch->locks_.clear();
   batch->stripes_.clear();
   batch->writes_.clear();
   batch->bytes_ = 0;
+  batch->replied_early_ = false;
   return s;
 }
 

@@ -78,6 +78,9 @@ class ReplicaStore {
     bool empty() const { return writes_.empty(); }
     size_t size() const { return writes_.size(); }
     size_t bytes() const { return bytes_; }
+    // A state of this batch left in a reply before the commit (an early update reply): if the
+    // commit then fails, the replica no longer holds a state it replied with.
+    void MarkRepliedEarly() { replied_early_ = true; }
 
    private:
     friend class ReplicaStore;
@@ -85,6 +88,7 @@ class ReplicaStore {
     std::vector<std::unique_lock<std::mutex>> locks_;
     std::vector<std::pair<std::string, std::string>> writes_;  // key, encoded new state
     size_t bytes_ = 0;
+    bool replied_early_ = false;
   };
   // True when `batch` already holds the stripe of `key`: commit it before preparing `key`
   // (the key, or another in its stripe, was prepared and its new state is not readable yet).
@@ -100,8 +104,9 @@ class ReplicaStore {
   Status PrepareSync(WriteBatch* batch, std::string_view key, const version::KeyState& state,
                      bool* changed);
   // Writes every prepared state with one engine WriteBatch, then releases the batch's locks and
-  // empties it (also on error: then none of its writes may be acknowledged, and every later
-  // update fails: this actor no longer holds every state it replied with).
+  // empties it (also on error: then none of its writes may be acknowledged; when the batch
+  // was marked replied-early, every later update fails too: this actor no longer holds every
+  // state it replied with).
   Status CommitBatch(WriteBatch* batch);
 
   // Merges another replica's state into ours; writes only when something changed.
@@ -162,7 +167,8 @@ class ReplicaStore {
   const std::unique_ptr<DotAllocator> dots_;
   std::string dir_;             // empty for a wrapped engine: no CLEAN_SHUTDOWN
   bool renewed_actor_ = false;
-  // A CommitBatch failed: states replied with early were not kept, so no more dots are issued.
+  // A CommitBatch of a batch replied early failed: states replied with were not kept, so no
+  // more dots are issued.
   std::atomic<bool> batch_write_failed_{false};
   std::array<std::mutex, kStripes> stripes_;
 };

@@ -244,8 +244,14 @@ class FailingBatchEngine : public MemoryEngine {
 TEST(ReplicaStoreActor, NoDotsAfterAFailedBatch) {
   ReplicaStore store(std::make_unique<FailingBatchEngine>(), 42);
   ReplicaStore::WriteBatch batch;
+  // A failed batch whose replies all waited for it exposed nothing: the key stays writable.
+  ASSERT_TRUE(store.PrepareUpdate(&batch, "k", CausalContext(), "v0", 64).ok());
+  EXPECT_FALSE(store.CommitBatch(&batch).ok());
+  ASSERT_TRUE(store.PrepareUpdate(&batch, "k", CausalContext(), "v0", 64).ok());
+  EXPECT_FALSE(store.CommitBatch(&batch).ok());
   auto v1 = store.PrepareUpdate(&batch, "k", CausalContext(), "v1", 64);
   ASSERT_TRUE(v1.ok()) << v1.status().ToString();
+  batch.MarkRepliedEarly();  // its state went to the coordinator before the commit
   EXPECT_FALSE(store.CommitBatch(&batch).ok());
   auto v2 = store.Update("k", CausalContext(), "v2", 64);
   ASSERT_FALSE(v2.ok()) << "a dot issued on a state that lacks v1 would claim v1's dot";

@@ -314,6 +314,7 @@ void Server::FrontendLoop(std::promise<Status> bound) {
     }
     if (outcome == Outcome::kEarly) {
       // Sent now (ZeroMQ) or before the batch's fsync (direct); the durable ack follows it.
+      writes.batch.MarkRepliedEarly();
       reply_front(route, inline_reply);
       sp::Reply ack;
       ack.rid = rid;
