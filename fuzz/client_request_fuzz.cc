@@ -29,6 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = version::CausalContext::Decode(req.ctx_bytes);
     if (!again.ok() || !(*again == req.ctx)) std::abort();
   }
-  (void)coordinator::EncodeWriteOk(req.id, req.ctx_bytes, 1);
+  (void)coordinator::EncodeWriteOk(req.id, req.ctx_bytes, 1, 1);
   return 0;
 }

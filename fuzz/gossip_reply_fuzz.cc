@@ -4,14 +4,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 
 #include "coordinator/coordinator_state.h"
 
 using namespace ringkv;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto reply =
-      coordinator::DecodeGossipReply(std::string_view(reinterpret_cast<const char*>(data), size));
+  std::optional<uint64_t> hint_room;
+  auto reply = coordinator::DecodeGossipReply(
+      std::string_view(reinterpret_cast<const char*>(data), size), &hint_room);
   if (reply.ok() && !reply->ok && reply->code.empty()) std::abort();
+  if (!reply.ok() && hint_room.has_value()) std::abort();  // no room figure from a bad reply
   return 0;
 }
