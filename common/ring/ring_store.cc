@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -12,8 +13,10 @@ namespace ringkv {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+namespace gp = gossip_protocol;
 
+// Schema 1 as it always was: a new file starts here and takes the upgrades below, so the
+// upgrade path is the one every store runs.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(
   key   TEXT PRIMARY KEY,
@@ -34,6 +37,33 @@ CREATE TABLE IF NOT EXISTS replication(
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', 1);
 INSERT OR IGNORE INTO meta(key, value) VALUES ('version', 0);
 )sql";
+
+// Upgrades from schema N to N+1 (index N-1), each run in the transaction that opens the store.
+constexpr const char* kUpgrades[] = {
+    // 1 -> 2: the gossip agent's membership and the node's generation.
+    R"sql(
+CREATE TABLE members(
+  id                      TEXT PRIMARY KEY,
+  dc                      TEXT NOT NULL,
+  rack                    TEXT NOT NULL,
+  client_endpoint         TEXT NOT NULL,
+  storage_endpoint        TEXT NOT NULL,
+  gossip_endpoint         TEXT NOT NULL,
+  storage_direct_port     INTEGER NOT NULL,
+  vnodes                  INTEGER NOT NULL,
+  tokens                  BLOB NOT NULL,
+  state                   TEXT NOT NULL,
+  generation              INTEGER NOT NULL,
+  version                 INTEGER NOT NULL,
+  storage_up              INTEGER NOT NULL,
+  storage_incarnation     INTEGER NOT NULL,
+  coordinator_up          INTEGER NOT NULL,
+  coordinator_incarnation INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', 0);
+UPDATE meta SET value = 2 WHERE key = 'schema';
+)sql",
+};
+static_assert(sizeof(kUpgrades) / sizeof(kUpgrades[0]) == RingStore::kSchemaVersion - 1);
 
 // Tokens as 8-byte big-endian integers, concatenated: compact and byte-order independent.
 std::string EncodeTokens(const std::vector<Token>& tokens) {
@@ -147,10 +177,20 @@ Result<std::unique_ptr<RingStore>> RingStore::Open(const std::string& path, int 
     Transaction tx(db);
     RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/true));
     RINGKV_RETURN_IF_ERROR(Exec(db, kSchema, "create schema in " + path));
-    Stmt st(db, "SELECT value FROM meta WHERE key = 'schema'");
-    RINGKV_RETURN_IF_ERROR(st.status("read schema version"));
-    if (st.Step() != SQLITE_ROW || st.ColInt(0) != kSchemaVersion) {
-      return Status::Corruption("ring store: " + path + " has an unknown schema version");
+    int64_t schema = 0;
+    {
+      Stmt st(db, "SELECT value FROM meta WHERE key = 'schema'");
+      RINGKV_RETURN_IF_ERROR(st.status("read schema version"));
+      if (st.Step() == SQLITE_ROW) schema = st.ColInt(0);
+    }
+    if (schema < 1 || schema > kSchemaVersion) {
+      return Status::Corruption("ring store: " + path + " has schema version " +
+                                std::to_string(schema) + "; this program reads 1 to " +
+                                std::to_string(kSchemaVersion));
+    }
+    for (; schema < kSchemaVersion; ++schema) {
+      RINGKV_RETURN_IF_ERROR(Exec(db, kUpgrades[schema - 1],
+                                  "upgrade " + path + " from schema " + std::to_string(schema)));
     }
     RINGKV_RETURN_IF_ERROR(tx.Commit());
   }
@@ -172,25 +212,37 @@ Result<bool> RingStore::SeedIfEmpty(const std::vector<NodeInfo>& nodes,
 
 Result<bool> RingStore::SeedLocked(const std::vector<NodeInfo>& nodes,
                                    const Replication& replication, bool only_if_empty) {
-  auto ring = Ring::Build(nodes, replication);  // validates and derives the tokens
-  if (!ring.ok()) return ring.status();
   Transaction tx(db_);
   RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/true));
+  if (only_if_empty) {
+    auto v = ReadVersion(db_);
+    if (!v.ok()) return v.status();
+    if (*v != 0) return false;
+  }
+  auto changed = WriteRingLocked(nodes, replication, /*keep_state=*/true);
+  if (!changed.ok()) return changed.status();
+  RINGKV_RETURN_IF_ERROR(tx.Commit());
+  return *changed;
+}
+
+Result<bool> RingStore::WriteRingLocked(const std::vector<NodeInfo>& nodes,
+                                        const Replication& replication, bool keep_state) {
+  auto ring = Ring::Build(nodes, replication);  // validates and derives the tokens
+  if (!ring.ok()) return ring.status();
   auto current = ReadAll(db_);
   if (!current.ok()) return current.status();
-  if (only_if_empty && current->version != 0) return false;
 
   std::map<std::string, const NodeInfo*> old;
   for (const NodeInfo& n : current->nodes) old[n.id] = &n;
   bool changed = current->replication != replication || current->nodes.size() != nodes.size();
   for (const NodeInfo& n : ring->nodes()) {
     auto it = old.find(n.id);
-    if (it == old.end() || !SameConfig(*it->second, n)) changed = true;
+    if (it == old.end() || !SameConfig(*it->second, n) ||
+        (!keep_state && it->second->state != n.state)) {
+      changed = true;
+    }
   }
-  if (!changed) {
-    RINGKV_RETURN_IF_ERROR(tx.Commit());
-    return false;
-  }
+  if (!changed) return false;
   RINGKV_RETURN_IF_ERROR(Exec(db_, "DELETE FROM replication", "clear replication"));
   for (const auto& [dc, factor] : replication.per_dc) {
     Stmt st(db_, "INSERT INTO replication(dc, factor) VALUES (?1, ?2)");
@@ -212,7 +264,7 @@ Result<bool> RingStore::SeedLocked(const std::vector<NodeInfo>& nodes,
     if (rc != SQLITE_DONE) return SqlError(db_, "write nodes", rc);
 
     auto it = old.find(n.id);
-    NodeState state = it == old.end() ? n.state : it->second->state;
+    NodeState state = it == old.end() || !keep_state ? n.state : it->second->state;
     Stmt st(db_,
             "INSERT OR REPLACE INTO nodes(id, dc, rack, client_endpoint, storage_endpoint, "
             "gossip_endpoint, vnodes, state, tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -233,7 +285,6 @@ Result<bool> RingStore::SeedLocked(const std::vector<NodeInfo>& nodes,
       Exec(db_, "DELETE FROM nodes WHERE id NOT IN (SELECT id FROM keep)", "remove nodes"));
   RINGKV_RETURN_IF_ERROR(Exec(db_, "DELETE FROM keep", "temp table"));
   RINGKV_RETURN_IF_ERROR(BumpVersion(db_));
-  RINGKV_RETURN_IF_ERROR(tx.Commit());
   return true;
 }
 
@@ -273,6 +324,142 @@ Status RingStore::SetState(const std::string& node_id, NodeState state) {
   }
   RINGKV_RETURN_IF_ERROR(BumpVersion(db_));
   return tx.Commit();
+}
+
+namespace {
+
+constexpr const char* kMemberColumns =
+    "id, dc, rack, client_endpoint, storage_endpoint, gossip_endpoint, storage_direct_port, "
+    "vnodes, tokens, state, generation, version, storage_up, storage_incarnation, "
+    "coordinator_up, coordinator_incarnation";
+
+uint64_t AsU64(int64_t v) { return static_cast<uint64_t>(v); }
+int64_t AsI64(uint64_t v) { return static_cast<int64_t>(v); }  // SQLite keeps the bits
+
+Result<uint64_t> ReadGeneration(sqlite3* db) {
+  Stmt st(db, "SELECT value FROM meta WHERE key = 'generation'");
+  RINGKV_RETURN_IF_ERROR(st.status("read generation"));
+  int rc = st.Step();
+  if (rc == SQLITE_ROW) return AsU64(st.ColInt(0));
+  if (rc == SQLITE_DONE) return Status::Corruption("ring store: meta table has no generation row");
+  return SqlError(db, "read generation", rc);
+}
+
+Status RaiseGeneration(sqlite3* db, uint64_t g) {
+  auto cur = ReadGeneration(db);
+  if (!cur.ok()) return cur.status();
+  if (g <= *cur) return Status::OK();
+  Stmt st(db, "UPDATE meta SET value = ?1 WHERE key = 'generation'");
+  RINGKV_RETURN_IF_ERROR(st.status("write generation"));
+  st.Int(1, AsI64(g));
+  int rc = st.Step();
+  if (rc != SQLITE_DONE) return SqlError(db, "write generation", rc);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<gp::NodeEntry>> RingStore::LoadMembers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/false));
+  std::vector<gp::NodeEntry> out;
+  Stmt st(db_, (std::string("SELECT ") + kMemberColumns + " FROM members ORDER BY id").c_str());
+  RINGKV_RETURN_IF_ERROR(st.status("read members"));
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    gp::NodeEntry e;
+    e.id = st.ColText(0);
+    e.dc = st.ColText(1);
+    e.rack = st.ColText(2);
+    e.client_endpoint = st.ColText(3);
+    e.storage_endpoint = st.ColText(4);
+    e.gossip_endpoint = st.ColText(5);
+    const int64_t dport = st.ColInt(6);
+    const int64_t vnodes = st.ColInt(7);
+    if (e.id.empty() || dport < 0 || dport > 65535 || vnodes < 0 || vnodes > kMaxVnodes ||
+        !DecodeTokens(st.ColBlob(8), st.ColBytes(8), &e.tokens) ||
+        e.tokens.size() > kMaxVnodes) {
+      return Status::Corruption("ring store: member '" + e.id + "' has a malformed row");
+    }
+    e.storage_direct_port = static_cast<uint32_t>(dport);
+    e.vnodes = static_cast<uint32_t>(vnodes);
+    const std::string state = st.ColText(9);
+    if (!gp::ParseMemberState(state, &e.state) || e.state == gp::MemberState::kDown) {
+      return Status::Corruption("ring store: member '" + e.id + "' has state '" + state + "'");
+    }
+    e.heartbeat = {AsU64(st.ColInt(10)), AsU64(st.ColInt(11))};
+    e.storage = {st.ColInt(12) != 0, AsU64(st.ColInt(13))};
+    e.coordinator = {st.ColInt(14) != 0, AsU64(st.ColInt(15))};
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db_, "read members", rc);
+  RINGKV_RETURN_IF_ERROR(tx.Commit());
+  return out;
+}
+
+Result<bool> RingStore::SaveMembership(const MembershipSave& save) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/true));
+  bool ring_changed = false;
+  if (save.write_ring) {
+    auto changed = WriteRingLocked(save.ring, save.replication, /*keep_state=*/false);
+    if (!changed.ok()) return changed.status();
+    ring_changed = *changed;
+  }
+  if (!save.members.empty()) {
+    Stmt st(db_, (std::string("INSERT OR REPLACE INTO members(") + kMemberColumns +
+                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                  "?16)").c_str());
+    RINGKV_RETURN_IF_ERROR(st.status("write members"));
+    for (const gp::NodeEntry& e : save.members) {
+      st.Reset();
+      st.Text(1, e.id);
+      st.Text(2, e.dc);
+      st.Text(3, e.rack);
+      st.Text(4, e.client_endpoint);
+      st.Text(5, e.storage_endpoint);
+      st.Text(6, e.gossip_endpoint);
+      st.Int(7, e.storage_direct_port);
+      st.Int(8, e.vnodes);
+      st.Blob(9, EncodeTokens(e.tokens));
+      st.Text(10, gp::MemberStateName(e.state));
+      st.Int(11, AsI64(e.heartbeat.generation));
+      st.Int(12, AsI64(e.heartbeat.version));
+      st.Int(13, e.storage.up ? 1 : 0);
+      st.Int(14, AsI64(e.storage.incarnation));
+      st.Int(15, e.coordinator.up ? 1 : 0);
+      st.Int(16, AsI64(e.coordinator.incarnation));
+      int rc = st.Step();
+      if (rc != SQLITE_DONE) return SqlError(db_, "write member " + e.id, rc);
+    }
+  }
+  if (!save.forget.empty()) {
+    Stmt st(db_, "DELETE FROM members WHERE id = ?1");
+    RINGKV_RETURN_IF_ERROR(st.status("forget members"));
+    for (const std::string& id : save.forget) {
+      st.Reset();
+      st.Text(1, id);
+      int rc = st.Step();
+      if (rc != SQLITE_DONE) return SqlError(db_, "forget member " + id, rc);
+    }
+  }
+  if (save.generation != 0) RINGKV_RETURN_IF_ERROR(RaiseGeneration(db_, save.generation));
+  RINGKV_RETURN_IF_ERROR(tx.Commit());
+  return ring_changed;
+}
+
+Result<uint64_t> RingStore::NextGeneration(uint64_t now_s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/true));
+  auto cur = ReadGeneration(db_);
+  if (!cur.ok()) return cur.status();
+  const uint64_t g = std::max(*cur + 1, now_s);
+  RINGKV_RETURN_IF_ERROR(RaiseGeneration(db_, g));
+  RINGKV_RETURN_IF_ERROR(tx.Commit());
+  return g;
 }
 
 }  // namespace ringkv

@@ -3,6 +3,7 @@
 #include "common/ring/ring_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -289,5 +290,178 @@ TEST_F(RingStoreTest, OpenErrorsNameThePath) {
       << bad.status().message();
 }
 
+
+namespace gp = gossip_protocol;
+
+gp::NodeEntry Member(const std::string& id, uint64_t generation, uint64_t version) {
+  gp::NodeEntry e;
+  e.id = id;
+  e.dc = "dc1";
+  e.rack = "r" + id;
+  e.client_endpoint = "tcp://127.0.0.1:1" + id.substr(1);
+  e.storage_endpoint = "tcp://127.0.0.1:2" + id.substr(1);
+  e.gossip_endpoint = "tcp://127.0.0.1:3" + id.substr(1);
+  e.vnodes = 16;
+  e.heartbeat = {generation, version};
+  e.storage = {true, 1234567890123ull};
+  e.coordinator = {false, 0};
+  e.storage_direct_port = 7401;
+  return e;
+}
+
+// A store written by the code before schema 2, with a seeded ring.
+void WriteSchema1(const std::string& path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* sql = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE nodes(id TEXT PRIMARY KEY, dc TEXT NOT NULL, rack TEXT NOT NULL,
+  client_endpoint TEXT NOT NULL, storage_endpoint TEXT NOT NULL, gossip_endpoint TEXT NOT NULL,
+  vnodes INTEGER NOT NULL, state TEXT NOT NULL, tokens BLOB NOT NULL);
+CREATE TABLE replication(dc TEXT PRIMARY KEY, factor INTEGER NOT NULL);
+INSERT INTO meta VALUES ('schema', 1), ('version', 7);
+INSERT INTO nodes VALUES ('n1', 'dc1', 'r1', 'tcp://a:1', 'tcp://a:2', 'tcp://a:3', 1, 'leaving',
+  x'0000000000000005');
+INSERT INTO replication VALUES ('dc1', 1);
+)sql";
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_close(db);
+}
+
+int64_t SchemaOf(const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema'", -1, &st, nullptr);
+  int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+TEST_F(RingStoreTest, Schema1IsUpgradedKeepingTheRing) {
+  WriteSchema1(path_);
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(SchemaOf(path_), RingStore::kSchemaVersion);
+  auto snap = store->Load();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  EXPECT_EQ(snap->version, 7u);
+  ASSERT_EQ(snap->nodes.size(), 1u);
+  EXPECT_EQ(snap->nodes[0].state, NodeState::kLeaving);
+  EXPECT_EQ(snap->nodes[0].tokens, std::vector<Token>{5});
+  auto members = store->LoadMembers();
+  ASSERT_TRUE(members.ok()) << members.status().ToString();
+  EXPECT_TRUE(members->empty());
+  auto g = store->NextGeneration(100);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(*g, 100u);
+  store.reset();
+  store = OpenStore();  // a second open finds schema 2 and changes nothing
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->Version().value(), 7u);
+}
+
+TEST_F(RingStoreTest, NewerSchemaIsRefused) {
+  WriteSchema1(path_);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = 99 WHERE key = 'schema'", nullptr,
+                           nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = RingStore::Open(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(s.status().message().find("schema version 99"), std::string::npos)
+      << s.status().message();
+}
+
+TEST_F(RingStoreTest, MembersRoundTripAndForget) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  gp::NodeEntry a = Member("n1", 1700000000, 5);
+  gp::NodeEntry b = Member("n2", 3, UINT64_MAX);  // full 64-bit values survive
+  b.tokens = {1, UINT64_MAX};
+  b.vnodes = 2;
+  b.state = gp::MemberState::kRemoved;
+  b.storage_direct_port = 0;
+  MembershipSave save;
+  save.members = {b, a};
+  auto r = store->SaveMembership(save);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(*r);  // no ring written
+  EXPECT_EQ(store->Version().value(), 0u);
+  auto m = store->LoadMembers();
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(m->size(), 2u);
+  EXPECT_EQ((*m)[0], a);
+  EXPECT_EQ((*m)[1], b);
+  // An upsert replaces; a forget deletes.
+  a.heartbeat.version = 6;
+  save = {};
+  save.members = {a};
+  save.forget = {"n2"};
+  ASSERT_TRUE(store->SaveMembership(save).ok());
+  store.reset();
+  store = OpenStore();
+  m = store->LoadMembers();
+  ASSERT_TRUE(m.ok());
+  ASSERT_EQ(m->size(), 1u);
+  EXPECT_EQ((*m)[0], a);
+}
+
+TEST_F(RingStoreTest, DerivedRingBumpsTheVersionOnlyOnChange) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  MembershipSave save;
+  save.write_ring = true;
+  save.ring = Nodes(3);
+  save.replication = Rf("2");
+  ASSERT_TRUE(store->SaveMembership(save).value());
+  EXPECT_EQ(store->Version().value(), 1u);
+  EXPECT_FALSE(store->SaveMembership(save).value());  // same ring: same version
+  EXPECT_EQ(store->Version().value(), 1u);
+  // A state change counts (the derived ring carries the state, unlike Seed).
+  save.ring[1].state = NodeState::kLeaving;
+  EXPECT_TRUE(store->SaveMembership(save).value());
+  auto snap = store->Load();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->version, 2u);
+  EXPECT_EQ(snap->nodes[1].state, NodeState::kLeaving);
+  // A node leaves the ring (removed).
+  save.ring.pop_back();
+  EXPECT_TRUE(store->SaveMembership(save).value());
+  EXPECT_EQ(store->Load()->nodes.size(), 2u);
+  // A ring that does not build writes nothing, members included.
+  MembershipSave bad = save;
+  bad.replication = Rf("dc9:1");
+  bad.members = {Member("n1", 1, 1)};
+  auto r = store->SaveMembership(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(store->LoadMembers()->empty());
+  EXPECT_EQ(store->Version().value(), 3u);
+}
+
+TEST_F(RingStoreTest, GenerationGrowsAcrossRestartsAndClockSteps) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->NextGeneration(1000).value(), 1000u);  // the start time
+  EXPECT_EQ(store->NextGeneration(1000).value(), 1001u);  // same second: still higher
+  EXPECT_EQ(store->NextGeneration(500).value(), 1002u);   // the clock went back
+  EXPECT_EQ(store->NextGeneration(5000).value(), 5000u);
+  // A generation raised in use (a refutation jumped past a claim) is never handed out again.
+  MembershipSave save;
+  save.generation = 9000;
+  ASSERT_TRUE(store->SaveMembership(save).ok());
+  save.generation = 10;  // lower: ignored
+  ASSERT_TRUE(store->SaveMembership(save).ok());
+  store.reset();
+  store = OpenStore();
+  EXPECT_EQ(store->NextGeneration(5001).value(), 9001u);
+}
 }  // namespace
 }  // namespace ringkv
