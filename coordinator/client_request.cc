@@ -1,6 +1,8 @@
 // Client protocol parsing and reply encoding; every rule cites client-protocol.md.
 #include "coordinator/client_request.h"
 
+#include <chrono>
+
 #include <cstring>
 
 namespace ringkv::coordinator {
@@ -303,10 +305,22 @@ std::string EncodeError(const std::string& id, ErrorCode code, std::string_view 
   return w.Take();
 }
 
+namespace {
+// This process's start (wall clock, ms), fixed at static initialisation: the `incarnation` of
+// a ping reply, which changes with every restart (the gossip agent publishes it as the
+// coordinator's health, docs/gossip-protocol.md).
+const uint64_t kIncarnation = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch())
+        .count());
+}  // namespace
+
 std::string EncodePing(const std::string& id, std::string_view node) {
-  Writer w(id, true, 1);
+  Writer w(id, true, 2);
   mp::PackStr(w.pk(), "node");
   mp::PackStr(w.pk(), node);
+  mp::PackStr(w.pk(), "incarnation");
+  w.pk().pack_uint64(kIncarnation);
   return w.Take();
 }
 

@@ -1,39 +1,47 @@
-// The gossip agent's reactor loop (see gossip_server.h).
+// The gossip agent's serving loop (see gossip_server.h).
+//
+// One thread, one Reactor: the listening ROUTER (exchange messages from peers, told from the
+// requests by their first key "t"; requests by "op"), the PeerLinks ROUTER (replies to our
+// SYNs), the two local-health DEALERs, and timers for the round, the detector, the view
+// pushes, the ring.db saves and the hint deliverer.
+//
+// Clock: the Gossiper and its detector get milliseconds since this agent started (net::NowMs()
+// minus the start), so that the members restored from ring.db before the first round are
+// stamped with "now" (the Gossiper's clock reads 0 until its first event) and get their full
+// bootstrap time before anyone is convicted.
 #include "gossip-agent/gossip_server.h"
 
 #include <signal.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <vector>
+#include <memory>
+#include <random>
+#include <set>
 
 #include "common/logging.h"
+#include "common/net/reactor.h"
 #include "common/net/zmq_util.h"
 #include "common/ring/ring_store.h"
-#include "gossip-agent/hint_store.h"
 #include "gossip-agent/gossip_service.h"
+#include "gossip-agent/gossiper.h"
+#include "gossip-agent/hint_store.h"
+#include "gossip-agent/local_health.h"
+#include "gossip-agent/member_store.h"
+#include "gossip-agent/peer_links.h"
+#include "gossip-agent/view_watchers.h"
 
 namespace ringkv::gossip {
 
 namespace {
 
-// Closes the signalfd on every way out of RunGossipAgent.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+// The seed id a seed given by endpoint gets in the Gossiper (which knows seeds by id): its
+// messages go over a PeerLinks connection of that name.
+constexpr std::string_view kSeedPrefix = "seed:";
+// The hint deliverer opens and closes its DEALERs as targets come and go and keeps its own
+// zmq_poll; the reactor runs it this often (and the deliverer paces itself within that).
+constexpr int64_t kHintTickMs = 50;
 
 // Receives one whole multipart message without waiting; false when none is queued. Frames past
 // kMaxFrames are read and dropped (so the socket stays in step) and flagged in *truncated.
@@ -55,11 +63,174 @@ bool RecvMessage(zmq::socket_t& s, std::vector<std::string>* frames, bool* trunc
   return true;
 }
 
-// Replies to one request. Envelope: the routing frames up to the first empty frame (REQ peers
-// and DEALERs that send [empty][body]), or just the identity when there is no empty frame
-// (a DEALER sending [body]); the reply goes back in the same shape.
-void Serve(zmq::socket_t& router, GossipService& service, const std::vector<std::string>& frames,
-           bool truncated) {
+// Bad input is logged for the first few and then every 1000th, so a flood cannot fill the log;
+// the counters (stats) keep the full count.
+bool LogThis(uint64_t count) { return count <= 10 || count % 1000 == 0; }
+
+int64_t WallSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class Agent {
+ public:
+  Agent(const GossipOptions& opts, zmq::context_t& ctx, RingStore* store, HintStore* hints,
+        uint64_t generation)
+      : opts_(opts),
+        ctx_(ctx),
+        store_(store),
+        t0_(net::NowMs()),
+        gossiper_(SelfEntry(opts, generation), MakeGossiperOptions(opts),
+                  std::random_device{}()),
+        saver_(store, opts.cluster.replication),
+        links_(ctx),
+        health_(ctx, opts.cluster.self().storage_endpoint, opts.cluster.self().client_endpoint,
+                {opts.health_timeout_ms > 0 ? opts.health_timeout_ms
+                                            : std::max<int64_t>(2000, 2 * opts.interval_ms)}),
+        deliverer_(ctx, hints, [this](const std::string& id) { return StorageEndpoint(id); },
+                   opts.delivery),
+        service_(opts.cluster.node_id, store, hints, &deliverer_) {}
+
+  Status Run();
+
+ private:
+  static gp::NodeEntry SelfEntry(const GossipOptions& o, uint64_t generation) {
+    gp::NodeEntry e = EntryFromConfig(o.cluster.self());
+    e.heartbeat = {generation, 0};
+    return e;
+  }
+  static GossiperOptions MakeGossiperOptions(const GossipOptions& o);
+  int64_t Now() const { return net::NowMs() - t0_; }
+  std::string StorageEndpoint(const std::string& id) const {
+    const gp::NodeEntry* e = gossiper_.membership().FactsOf(id);
+    return e ? e->storage_endpoint : "";
+  }
+
+  Status Restore();
+  void OnChange(const gp::NodeEntry& e);
+  void ViewChanged() {
+    ++view_version_;
+    watchers_.Changed();
+    SchedulePush();
+  }
+  bool OnListen(int budget);
+  bool OnLinks(int budget);
+  void HandleListen(const std::vector<std::string>& frames, bool truncated);
+  void SendRouted(zmq::socket_t& s, const std::vector<std::string>& route, bool delimiter,
+                  const std::string& body);
+  void RoundDue();
+  void Evaluate();
+  void ApplyHealth(int64_t now);
+  void SchedulePush();
+  void Push();
+  void Save(bool force);
+  std::vector<std::pair<std::string, uint64_t>> Stats() const;
+
+  const GossipOptions& opts_;
+  zmq::context_t& ctx_;
+  RingStore* const store_;
+  const int64_t t0_;
+  Gossiper gossiper_;
+  MemberSaver saver_;
+  PeerLinks links_;
+  LocalHealth health_;
+  HintDeliverer deliverer_;
+  GossipService service_;
+  ViewWatchers watchers_;
+  net::Reactor reactor_;
+  zmq::socket_t router_;
+  std::vector<std::string> forget_;  // config-only members no longer configured
+  uint64_t view_version_ = 1;
+  int64_t next_round_ms_ = 0;
+  bool push_scheduled_ = false;
+  // The route of the request being handled (for `watch`).
+  const std::vector<std::string>* current_route_ = nullptr;
+  bool current_delimiter_ = false;
+  uint64_t transitions_ = 0;
+  uint64_t reply_drops_ = 0;
+  uint64_t save_errors_ = 0;
+  std::vector<std::string> frames_;
+};
+
+GossiperOptions Agent::MakeGossiperOptions(const GossipOptions& o) {
+  GossiperOptions g;
+  g.interval_ms = o.interval_ms;
+  g.detector.threshold = o.phi_threshold;
+  // The detector's defaults are in units of a 1 s round (phi_detector.h): scale them with the
+  // interval so a shorter round (tests) convicts proportionally sooner.
+  const double k = static_cast<double>(o.interval_ms) / 1000.0;
+  g.detector.min_std_dev_ms *= k;
+  g.detector.acceptable_pause_ms *= k;
+  g.detector.first_interval_ms *= k;
+  g.detector.bootstrap_timeout_ms *= k;
+  std::set<std::string> ids;
+  for (const NodeInfo& n : o.cluster.nodes) ids.insert(n.id);
+  if (o.seeds.empty()) {
+    g.seeds.assign(ids.begin(), ids.end());
+  } else {
+    for (const std::string& s : o.seeds) {
+      g.seeds.push_back(s.find("://") != std::string::npos ? std::string(kSeedPrefix) + s : s);
+    }
+  }
+  return g;
+}
+
+// The membership resumes from ring.db, then the configuration adds what it lacks. Entries of
+// generation 0 were only ever known from a configuration: they are dropped and the current
+// configuration's taken instead (so a node taken out of the config, never heard of, goes).
+Status Agent::Restore() {
+  Membership& m = gossiper_.membership();
+  auto stored = store_->LoadMembers();
+  if (!stored.ok()) return stored.status();
+  size_t restored = 0;
+  for (const gp::NodeEntry& e : *stored) {
+    if (e.id == m.self_id()) continue;  // this node's entry comes from its config and generation
+    if (e.heartbeat.generation == 0) {
+      forget_.push_back(e.id);
+      continue;
+    }
+    if (m.MergeEntry(e) != Membership::Merge::kIgnored) ++restored;
+  }
+  for (const NodeInfo& n : opts_.cluster.nodes) {
+    if (n.id == m.self_id()) continue;
+    m.MergeEntry(EntryFromConfig(n));
+    forget_.erase(std::remove(forget_.begin(), forget_.end(), n.id), forget_.end());
+  }
+  RINGKV_LOG(kInfo) << "membership: " << restored << " members resumed from " << store_->path()
+                    << ", " << m.size() << " known with the configuration; generation "
+                    << m.Self().heartbeat.generation;
+  return Status::OK();
+}
+
+void Agent::OnChange(const gp::NodeEntry& e) {
+  if (e.id != gossiper_.membership().self_id()) links_.Connect(e.id, e.gossip_endpoint);
+  saver_.FactsChanged(Now());
+  ViewChanged();
+}
+
+void Agent::SendRouted(zmq::socket_t& s, const std::vector<std::string>& route, bool delimiter,
+                       const std::string& body) {
+  try {
+    for (const std::string& r : route) {
+      if (!s.send(zmq::buffer(r), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        ++reply_drops_;
+        return;
+      }
+    }
+    if (delimiter) s.send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    s.send(zmq::buffer(body), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    // A peer that vanished mid-reply costs only its reply.
+    ++reply_drops_;
+  }
+  reactor_.Kick(s);
+}
+
+// Envelope: the routing frames up to the first empty frame (REQ peers and DEALERs that send
+// [empty][body]), or just the identity when there is no empty frame (a DEALER or a peer's
+// ROUTER sending [body]); the reply goes back in the same shape.
+void Agent::HandleListen(const std::vector<std::string>& frames, bool truncated) {
   size_t delim = 0;
   for (size_t i = 1; i < frames.size(); ++i) {
     if (frames[i].empty()) {
@@ -70,28 +241,235 @@ void Serve(zmq::socket_t& router, GossipService& service, const std::vector<std:
   const size_t route_end = delim ? delim : 1;
   const size_t body_begin = delim ? delim + 1 : 1;
   const size_t body_frames = frames.size() - body_begin;
+  const std::vector<std::string> route(frames.begin(), frames.begin() + route_end);
   std::string reply;
   if (truncated || body_frames != 1) {
     reply = GossipService::ErrorReply(
         kErrBadRequest, "expected exactly one body frame after the envelope, got " +
                             (truncated ? "more than " + std::to_string(kMaxFrames)
                                        : std::to_string(body_frames)));
-  } else {
-    reply = service.Handle(frames[body_begin]);
+    SendRouted(router_, route, delim != 0, reply);
+    return;
   }
-  try {
-    for (size_t i = 0; i < route_end; ++i) {
-      if (!router.send(zmq::buffer(frames[i]), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-        RINGKV_LOG(kWarn) << "reply dropped: peer queue full";
-        return;
+  const std::string& body = frames[body_begin];
+  if (gp::IsExchangeMessage(body)) {
+    auto r = gossiper_.Receive(body, Now());
+    if (!r.ok()) {
+      // Counted by the Gossiper (rejected_messages); no reply: a peer's bug or an attack.
+      if (LogThis(gossiper_.counters().rejected_messages)) {
+        RINGKV_LOG(kWarn) << "gossip message rejected (" << gossiper_.counters().rejected_messages
+                          << " so far): " << r.status().ToString();
+      }
+      return;
+    }
+    if (*r) SendRouted(router_, route, delim != 0, (*r)->bytes);
+    return;
+  }
+  current_route_ = &route;
+  current_delimiter_ = delim != 0;
+  reply = service_.Handle(body);
+  current_route_ = nullptr;
+  SendRouted(router_, route, delim != 0, reply);
+}
+
+bool Agent::OnListen(int budget) {
+  bool truncated = false;
+  for (int i = 0; i < budget; ++i) {
+    if (!RecvMessage(router_, &frames_, &truncated)) return false;
+    HandleListen(frames_, truncated);
+  }
+  return true;
+}
+
+// Replies to our SYNs: [peer id][body]. The exchange goes on over the same connection.
+bool Agent::OnLinks(int budget) {
+  bool truncated = false;
+  for (int i = 0; i < budget; ++i) {
+    if (!RecvMessage(links_.socket(), &frames_, &truncated)) return false;
+    if (truncated || frames_.size() != 2) continue;
+    auto r = gossiper_.Receive(frames_[1], Now());
+    if (!r.ok()) {
+      if (LogThis(gossiper_.counters().rejected_messages)) {
+        RINGKV_LOG(kWarn) << "gossip reply rejected: " << r.status().ToString();
+      }
+      continue;
+    }
+    if (*r) {
+      links_.Send(frames_[0], (*r)->bytes);
+      reactor_.Kick(links_.socket());
+    }
+  }
+  return true;
+}
+
+void Agent::ApplyHealth(int64_t now) {
+  Membership& m = gossiper_.membership();
+  m.SetSelfHealth(health_.storage(now), health_.coordinator(now));
+  if (health_.storage(now).up) m.SetSelfDirectPort(health_.storage_direct_port());
+}
+
+void Agent::RoundDue() {
+  const int64_t now = Now();
+  ApplyHealth(now);  // replies to the last round's pings, or their absence
+  health_.Ping(now);
+  reactor_.Kick(health_.storage_socket());
+  reactor_.Kick(health_.coordinator_socket());
+  for (const Outgoing& o : gossiper_.Round(next_round_ms_, now)) links_.Send(o.to, o.bytes);
+  reactor_.Kick(links_.socket());
+  // The next round keeps the schedule; rounds missed while the agent was not running are
+  // skipped (the detector has been told how late this one was).
+  next_round_ms_ += opts_.interval_ms;
+  if (next_round_ms_ <= now) next_round_ms_ = now + opts_.interval_ms;
+  reactor_.AddTimer(next_round_ms_ - now, [this] { RoundDue(); });
+}
+
+void Agent::Evaluate() {
+  for (const auto& t : gossiper_.Evaluate(Now())) {
+    ++transitions_;
+    RINGKV_LOG(kInfo) << "node " << t.id << " is " << (t.up ? "up" : "down");
+    ViewChanged();
+  }
+}
+
+void Agent::SchedulePush() {
+  if (push_scheduled_ || watchers_.empty()) return;
+  push_scheduled_ = true;
+  reactor_.AddTimer(std::max<int64_t>(0, watchers_.NextPushMs() - Now()), [this] {
+    push_scheduled_ = false;
+    Push();
+  });
+}
+
+void Agent::Push() {
+  const int64_t now = Now();
+  if (watchers_.PushDue(now)) {
+    std::string bytes;
+    uint64_t rid = ~uint64_t{0};
+    const gp::ViewPush view = BuildView(gossiper_, now, view_version_);
+    for (const auto& w : watchers_.watchers()) {
+      if (bytes.empty() || w.rid != rid) {
+        bytes = gp::EncodeView(view, w.rid);
+        rid = w.rid;
+      }
+      SendRouted(router_, w.route, w.delimiter, bytes);
+    }
+    watchers_.Pushed(now);
+  }
+  SchedulePush();
+}
+
+void Agent::Save(bool force) {
+  const int64_t now = Now();
+  auto r = saver_.MaybeSave(gossiper_.membership(), now, force, forget_);
+  if (!r.ok()) {
+    if (LogThis(++save_errors_)) {
+      RINGKV_LOG(kError) << "saving the membership: " << r.status().ToString();
+    }
+    return;
+  }
+  forget_.clear();
+  if (*r) {
+    auto v = store_->Version();
+    RINGKV_LOG(kInfo) << "ring " << store_->path() << " now at version " << (v.ok() ? *v : 0);
+  }
+}
+
+std::vector<std::pair<std::string, uint64_t>> Agent::Stats() const {
+  const auto& gc = gossiper_.counters();
+  const auto& mc = gossiper_.membership().counters();
+  const auto& dc = gossiper_.detector().counters();
+  return {{"rounds", gc.rounds},
+          {"sent_messages", gc.sent_messages},
+          {"sent_bytes", gc.sent_bytes},
+          {"received_messages", gc.received_messages},
+          {"received_bytes", gc.received_bytes},
+          {"rejected_messages", gc.rejected_messages},
+          {"bad_requests", service_.bad_requests()},
+          {"send_failures", links_.send_failures()},
+          {"reply_drops", reply_drops_},
+          {"members", gossiper_.membership().size()},
+          {"down", gossiper_.down().size()},
+          {"generation", gossiper_.membership().Self().heartbeat.generation},
+          {"view_version", view_version_},
+          {"hash_matched", mc.hash_matched},
+          {"hash_mismatched", mc.hash_mismatched},
+          {"entries_merged", mc.entries_merged},
+          {"self_refuted", mc.self_refuted},
+          {"convictions", dc.convictions},
+          {"recoveries", dc.recoveries},
+          {"late_rounds", dc.late_rounds},
+          {"local_health", static_cast<uint64_t>(gossiper_.detector().local_health())},
+          {"transitions", transitions_},
+          {"saves", saver_.saves()},
+          {"watchers", watchers_.watchers().size()}};
+}
+
+Status Agent::Run() {
+  RINGKV_RETURN_IF_ERROR(reactor_.status());
+  RINGKV_RETURN_IF_ERROR(links_.status());
+  Membership& m = gossiper_.membership();
+  RINGKV_RETURN_IF_ERROR(Restore());
+  m.set_on_change([this](const gp::NodeEntry& e) { OnChange(e); });
+  for (const std::string& id : m.Ids()) {
+    if (id != m.self_id()) links_.Connect(id, m.FactsOf(id)->gossip_endpoint);
+  }
+  for (const std::string& s : opts_.seeds) {
+    if (s.find("://") != std::string::npos) links_.Connect(std::string(kSeedPrefix) + s, s);
+  }
+  Save(/*force=*/true);  // the ring rows and members as they start (a version only on change)
+
+  service_.set_hooks(
+      {[this](uint64_t rid) { return gp::EncodeView(BuildView(gossiper_, Now(), view_version_), rid); },
+       [this](uint64_t rid) {
+         if (current_route_ != nullptr) {
+           watchers_.Watch(*current_route_, current_delimiter_, rid, Now());
+           SchedulePush();
+         }
+       },
+       [this] { return Stats(); }});
+
+  auto router = net::MakeSocket(ctx_, zmq::socket_type::router,
+                                {.send_hwm = 1000, .recv_hwm = 1000, .max_msg_size = kMaxFrameBytes});
+  if (!router.ok()) return router.status();
+  router_ = std::move(*router);
+  RINGKV_RETURN_IF_ERROR(net::Bind(router_, opts_.listen));
+  RINGKV_LOG(kInfo) << "node " << opts_.cluster.node_id << " serving on " << opts_.listen
+                    << " (gossip every " << opts_.interval_ms << " ms, " << m.size()
+                    << " members)";
+
+  RINGKV_RETURN_IF_ERROR(reactor_.WatchStopSignals([this](int signo) {
+    RINGKV_LOG(kInfo) << "stopping on " << (signo == SIGINT ? "SIGINT" : "SIGTERM");
+    reactor_.Stop();
+  }));
+  RINGKV_RETURN_IF_ERROR(reactor_.AddZmq(router_, [this](int b) { return OnListen(b); }));
+  RINGKV_RETURN_IF_ERROR(reactor_.AddZmq(links_.socket(), [this](int b) { return OnLinks(b); }));
+  RINGKV_RETURN_IF_ERROR(reactor_.AddZmq(health_.storage_socket(), [this](int b) {
+    return health_.OnStorageReadable(Now(), b);
+  }));
+  RINGKV_RETURN_IF_ERROR(reactor_.AddZmq(health_.coordinator_socket(), [this](int b) {
+    return health_.OnCoordinatorReadable(Now(), b);
+  }));
+
+  // The first round at once: the restored view is complete before it.
+  next_round_ms_ = Now();
+  reactor_.AddTimer(0, [this] { RoundDue(); });
+  const int64_t eval_ms = std::clamp<int64_t>(opts_.interval_ms / 4, 10, 250);
+  reactor_.AddTimer(eval_ms, [this] { Evaluate(); }, eval_ms);
+  reactor_.AddTimer(kMinPushGapMs, [this] { Save(false); }, kMinPushGapMs);
+  reactor_.AddTimer(kHintTickMs, [this] {
+    std::vector<zmq::pollitem_t> items = deliverer_.PollItems();
+    if (!items.empty()) {
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(0));
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (items[i].revents & ZMQ_POLLIN) deliverer_.OnReadable(i, net::NowMs());
       }
     }
-    if (delim) router.send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    router.send(zmq::buffer(reply), zmq::send_flags::dontwait);
-  } catch (const zmq::error_t& e) {
-    // A peer that vanished mid-reply costs only its reply.
-    RINGKV_LOG(kWarn) << "reply dropped: " << e.what();
-  }
+    deliverer_.Tick(net::NowMs());
+  }, kHintTickMs);
+
+  Status s = reactor_.Run();
+  Save(/*force=*/true);  // the heartbeats as they stop
+  return s;
 }
 
 }  // namespace
@@ -100,91 +478,20 @@ Status RunGossipAgent(const GossipOptions& opts, zmq::context_t& ctx) {
   std::error_code ec;
   std::filesystem::create_directories(opts.data_dir, ec);
   if (ec) return Status::IOError("create data dir " + opts.data_dir + ": " + ec.message());
-  const std::string db_path = opts.data_dir + "/ring.db";
-  auto store = RingStore::Open(db_path);
+  auto store = RingStore::Open(opts.data_dir + "/ring.db");
   if (!store.ok()) return store.status();
-  auto changed = (*store)->Seed(opts.cluster.nodes, opts.cluster.replication);
-  if (!changed.ok()) return changed.status();
-  auto version = (*store)->Version();
-  if (!version.ok()) return version.status();
-  RINGKV_LOG(kInfo) << "ring " << db_path << " version " << *version
-                    << (*changed ? " (seeded from configuration)" : " (already up to date)")
-                    << ": " << opts.cluster.nodes.size() << " nodes, replication "
-                    << opts.cluster.replication.ToString();
-
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  Fd sfd(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (sfd.get() < 0) return Status::FromErrno("signalfd", errno);
-
+  auto generation = (*store)->NextGeneration(static_cast<uint64_t>(WallSeconds()));
+  if (!generation.ok()) return generation.status();
   auto hints = HintStore::Open(opts.data_dir + "/hints.db", opts.hint_max_bytes);
   if (!hints.ok()) return hints.status();
   if ((*hints)->count() > 0) {
     RINGKV_LOG(kInfo) << (*hints)->count() << " hints pending (" << (*hints)->bytes()
                       << " bytes)";
   }
-  // Storage endpoints by node id, from the ring store, re-read at most once a second.
-  RingSnapshot ring;
-  int64_t ring_read_ms = -1;
-  auto endpoint_of = [&](const std::string& node) -> std::string {
-    const int64_t now = net::NowMs();
-    if (ring_read_ms < 0 || now - ring_read_ms >= 1000) {
-      auto snap = (*store)->Load();
-      if (snap.ok()) ring = std::move(*snap);
-      ring_read_ms = now;
-    }
-    for (const NodeInfo& n : ring.nodes) {
-      if (n.id == node) return n.storage_endpoint;
-    }
-    return "";
-  };
-  HintDeliverer deliverer(ctx, hints->get(), endpoint_of, opts.delivery);
-  GossipService service(opts.cluster.node_id, store->get(), hints->get(), &deliverer);
   try {
-    zmq::socket_t router(ctx, zmq::socket_type::router);
-    router.set(zmq::sockopt::linger, 0);
-    router.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
-    router.set(zmq::sockopt::sndhwm, 1000);
-    router.set(zmq::sockopt::rcvhwm, 1000);
-    try {
-      router.bind(opts.listen);
-    } catch (const zmq::error_t& e) {
-      return Status::IOError("bind " + opts.listen + ": " + e.what());
-    }
-    RINGKV_LOG(kInfo) << "node " << opts.cluster.node_id << " serving on " << opts.listen
-                      << " (static membership: no gossip between agents yet)";
-    std::vector<std::string> frames;
-    for (;;) {
-      int64_t now = net::NowMs();
-      deliverer.Tick(now);
-      std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0},
-                                            {nullptr, sfd.get(), ZMQ_POLLIN, 0}};
-      const std::vector<zmq::pollitem_t> delivery_items = deliverer.PollItems();
-      items.insert(items.end(), delivery_items.begin(), delivery_items.end());
-      const int64_t wait = std::min<int64_t>(kPollIntervalMs, deliverer.NextWakeMs(now) - now);
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(std::max<int64_t>(0, wait)));
-      now = net::NowMs();
-      for (size_t i = 2; i < items.size(); ++i) {
-        if (items[i].revents & ZMQ_POLLIN) deliverer.OnReadable(i - 2, now);
-      }
-      if (items[1].revents & ZMQ_POLLIN) {
-        signalfd_siginfo info{};
-        ssize_t n = read(sfd.get(), &info, sizeof(info));
-        const char* name = (n == sizeof(info) && info.ssi_signo == SIGINT) ? "SIGINT" : "SIGTERM";
-        RINGKV_LOG(kInfo) << "stopping on " << name;
-        break;
-      }
-      if (items[0].revents & ZMQ_POLLIN) {
-        // Bounded batch so the signalfd is looked at even under a flood of requests.
-        bool truncated = false;
-        for (int i = 0; i < kMaxMessagesPerWakeup && RecvMessage(router, &frames, &truncated);
-             ++i) {
-          Serve(router, service, frames, truncated);
-        }
-      }
-    }
+    auto agent = std::make_unique<Agent>(opts, ctx, store->get(), hints->get(), *generation);
+    Status s = agent->Run();
+    if (!s.ok()) return s;
   } catch (const zmq::error_t& e) {
     return Status::IOError(std::string("zeromq: ") + e.what());
   }

@@ -1,12 +1,15 @@
-// The gossip agent's reactor: one thread owning a ZeroMQ ROUTER, a signalfd and the hint
-// deliverer's DEALERs, answering requests through GossipService and handing hints off until
-// SIGTERM/SIGINT. Static membership for now: the ring is seeded from configuration at start and
-// no state is exchanged with other agents yet.
+// The gossip agent's serving loop: one thread, one net::Reactor, running the Gossiper
+// (membership, phi detector, rounds) over ZeroMQ, the requests of GossipService (ping, ring,
+// hint, hints, view, watch, stats), the pushes of the view to watching coordinators, the local
+// health checks of the node's own storage agent and coordinator, the hint deliverer, and the
+// batched writes of the membership and ring to DATA_DIR/ring.db. docs/gossip-protocol.md,
+// "The agent".
 #pragma once
 
 #include <zmq.hpp>
 
 #include <string>
+#include <vector>
 
 #include "common/ring/cluster_config.h"
 #include "common/status.h"
@@ -16,10 +19,15 @@ namespace ringkv::gossip {
 
 struct GossipOptions {
   ClusterConfig cluster;
-  std::string data_dir;  // ring.db lives here
+  std::string data_dir;  // ring.db and hints.db live here
   std::string listen;    // ROUTER endpoint; defaults to this node's gossip endpoint
   uint64_t hint_max_bytes = 1ull << 30;  // DATA/hints.db bound (keys + states)
   HintDeliveryOptions delivery;
+  int64_t interval_ms = 1000;      // gossip round
+  // Seeds: node ids or gossip endpoints (scheme://...); empty: every configured node.
+  std::vector<std::string> seeds;
+  double phi_threshold = 8.0;
+  int64_t health_timeout_ms = 0;   // local health: 0 = max(2000, 2 rounds)
 };
 
 // Frames and sizes the agent accepts; anything bigger is refused, so a peer cannot make it
@@ -27,14 +35,12 @@ struct GossipOptions {
 inline constexpr size_t kMaxFrames = 8;
 // A hint carries a key's whole state, so frames may be as large as a storage protocol body.
 inline constexpr int64_t kMaxFrameBytes = (16 << 20) + (64 << 10);
-inline constexpr int kPollIntervalMs = 1000;
-inline constexpr int kMaxMessagesPerWakeup = 256;
 
-// Creates DATA_DIR, seeds DATA_DIR/ring.db from the configuration, opens DATA_DIR/hints.db,
-// binds, and serves (and delivers hints) until
-// SIGTERM or SIGINT. REQUIRES: SIGTERM and SIGINT are blocked in every thread (block them in
-// main before creating `ctx`), so they arrive only through the signalfd. Returns OK after a
-// clean stop, or the error that stopped it (bind failure, store failure).
+// Creates DATA_DIR, opens DATA_DIR/ring.db (resuming the membership saved there, then adding
+// the configured nodes), takes a new generation, opens DATA_DIR/hints.db, binds, and serves
+// until SIGTERM or SIGINT. REQUIRES: SIGTERM and SIGINT are blocked in every thread (block them
+// in main before creating `ctx`). Returns OK after a clean stop, or the error that stopped it
+// (bind failure, store failure).
 Status RunGossipAgent(const GossipOptions& opts, zmq::context_t& ctx);
 
 }  // namespace ringkv::gossip

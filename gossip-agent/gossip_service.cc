@@ -80,6 +80,17 @@ std::string GossipService::ErrorReply(std::string_view code, const std::string& 
 }
 
 std::string GossipService::Handle(std::string_view body) {
+  std::string reply = Answer(body);
+  // Counted from the reply so that every path to bad_request is (error replies are small;
+  // big replies, a ring with tokens or a view, are never errors and are not looked at).
+  if (reply.size() < 4096) {
+    auto r = gp::DecodeReply(reply);
+    if (r.ok() && !r->ok && r->code == kErrBadRequest) ++bad_requests_;
+  }
+  return reply;
+}
+
+std::string GossipService::Answer(std::string_view body) {
   auto decoded = mp::Decode(body);
   if (!decoded.ok()) return Error(Echo{}, kErrBadRequest, decoded.status().message());
   auto map = mp::MapView::Of(decoded->root());
@@ -89,6 +100,13 @@ std::string GossipService::Handle(std::string_view body) {
   if (!op.ok()) return Error(echo, kErrBadRequest, op.status().message());
   if (!op->has_value()) return Error(echo, kErrBadRequest, "field 'op' is required");
   const std::string& name = **op;
+
+  if ((name == gp::kOpView || name == gp::kOpWatch) && hooks_.view) {
+    auto rid = map->Uint("rid");
+    if (!rid.ok()) return Error(echo, kErrBadRequest, rid.status().message());
+    if (name == gp::kOpWatch && hooks_.watch) hooks_.watch(rid->value_or(0));
+    return hooks_.view(rid->value_or(0));
+  }
 
   mp::Buffer buf;
   mp::Packer p(buf);
@@ -190,8 +208,19 @@ std::string GossipService::Handle(std::string_view body) {
     }
     return std::string(buf.data(), buf.size());
   }
+  if (name == gp::kOpStats && hooks_.stats) {
+    const auto counters = hooks_.stats();
+    PackHeader(p, echo, true, 1 + static_cast<uint32_t>(counters.size()));
+    mp::PackStr(p, "node");
+    mp::PackStr(p, node_id_);
+    for (const auto& [k, v] : counters) {
+      mp::PackStr(p, k);
+      p.pack_uint64(v);
+    }
+    return std::string(buf.data(), buf.size());
+  }
   std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
-  return Error(echo, kErrUnknownOp, "unknown op '" + shown + "' (the gossip agent answers ping, ring, hint and hints)");
+  return Error(echo, kErrUnknownOp, "unknown op '" + shown + "' (the gossip agent answers ping, ring, hint, hints, view, watch and stats)");
 }
 
 }  // namespace ringkv::gossip

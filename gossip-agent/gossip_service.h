@@ -17,12 +17,18 @@
 //                                 common/protocol/gossip_protocol.h.
 //   {op:"hints"}               -> {v:1, ok:true, count:U64, bytes:U64, max_bytes:U64,
 //                                 delivered:U64, targets:{NODE: pending count, ...}}
+//   {op:"view", rid}           -> the view (gp::EncodeView)
+//   {op:"watch", rid}          -> the view now; the agent then pushes it (gossip_server.h)
+//   {op:"stats"}               -> {v:1, ok:true, node, COUNTER:U64, ...} (gossip counters)
 //   anything else              -> {v:1, ok:false, error:{code, message}} with code
 //                                 bad_request (not MessagePack, not a map, op missing or not a
 //                                 string, bad field type), unknown_op, or internal (store error).
 #pragma once
 
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include "common/protocol/gossip_protocol.h"
@@ -37,6 +43,17 @@ using gossip_protocol::kErrBusy;
 using gossip_protocol::kErrInternal;
 using gossip_protocol::kErrUnknownOp;
 
+// What the running agent adds to the service: the view and watch ops and the gossip counters
+// (gossip_server.cc). Absent hooks make those ops unknown_op.
+struct ServiceHooks {
+  // The encoded view reply (gp::EncodeView) for a `view` or `watch` with this rid.
+  std::function<std::string(uint64_t rid)> view;
+  // A `watch` arrived with this rid (the caller knows its route).
+  std::function<void(uint64_t rid)> watch;
+  // Counters for the `stats` reply, in order.
+  std::function<std::vector<std::pair<std::string, uint64_t>>()> stats;
+};
+
 class GossipService {
  public:
   // The stores (and the deliverer, for its counters) are borrowed and must outlive the
@@ -45,19 +62,26 @@ class GossipService {
                 const HintDeliverer* deliverer = nullptr)
       : node_id_(std::move(node_id)), store_(store), hints_(hints), deliverer_(deliverer) {}
 
+  void set_hooks(ServiceHooks hooks) { hooks_ = std::move(hooks); }
+
   // Never fails: every input, however malformed, gets a reply body.
   std::string Handle(std::string_view body);
+  // Requests answered bad_request (malformed input), since start.
+  uint64_t bad_requests() const { return bad_requests_; }
 
   // The reply to a request that could not be read at all (e.g. a wrong frame layout).
   static std::string ErrorReply(std::string_view code, const std::string& message);
 
  private:
+  std::string Answer(std::string_view body);
   uint64_t HintRoom() const;  // REQUIRES: hints_
 
   const std::string node_id_;
   RingStore* const store_;
   HintStore* const hints_;
   const HintDeliverer* const deliverer_;
+  ServiceHooks hooks_;
+  uint64_t bad_requests_ = 0;
 };
 
 }  // namespace ringkv::gossip

@@ -112,6 +112,13 @@ void Membership::SetSelfHealth(gp::AgentHealth storage, gp::AgentHealth coordina
   SetSelf(std::move(e));
 }
 
+void Membership::SetSelfDirectPort(uint32_t port) {
+  gp::NodeEntry e = Self();
+  if (e.storage_direct_port == port) return;
+  e.storage_direct_port = port;
+  SetSelf(std::move(e));
+}
+
 void Membership::SelfHeard(gp::Heartbeat claimed) {
   Slot& s = slots_[self_index_];
   if (claimed <= s.hb()) return;

@@ -72,6 +72,7 @@ class Membership {
   void Beat();  // once per gossip round
   void SetSelfState(gp::MemberState s);  // joining, normal, leaving, removed (never down)
   void SetSelfHealth(gp::AgentHealth storage, gp::AgentHealth coordinator);
+  void SetSelfDirectPort(uint32_t port);  // the storage agent's direct port (a fact)
 
   // --- Merging entries (from gossip, or restored from SQLite or the configured seeds).
   Merge MergeEntry(const gp::NodeEntry& e);

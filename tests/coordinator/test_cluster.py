@@ -208,6 +208,8 @@ class DataPathTest(unittest.TestCase):
     def test_ping_and_status(self):
         for n in CLUSTER.nodes:
             p = n.req({"v": 1, "op": "ping", "id": 5})
+            # incarnation: the coordinator's start time in ms (its gossip agent publishes it).
+            self.assertGreater(p.pop("incarnation"), 1_600_000_000_000)
             self.assertEqual(p, {"v": 1, "ok": True, "id": 5, "node": n.id})
             s = n.req({"v": 1, "op": "status"})
             self.assertTrue(s["ok"])
