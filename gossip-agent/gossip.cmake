@@ -7,3 +7,4 @@ add_executable(ringkv-gossip ${CMAKE_CURRENT_SOURCE_DIR}/gossip_main.cc)
 target_link_libraries(ringkv-gossip PRIVATE ringkv_gossip_agent)
 
 ringkv_add_py_test(gossip_process_test ${CMAKE_CURRENT_SOURCE_DIR}/tests/gossip_process_test.py)
+ringkv_add_py_test(gossip_cluster_test ${CMAKE_CURRENT_SOURCE_DIR}/tests/gossip_cluster_test.py)

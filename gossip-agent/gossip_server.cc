@@ -324,7 +324,13 @@ void Agent::RoundDue() {
 }
 
 void Agent::Evaluate() {
-  for (const auto& t : gossiper_.Evaluate(Now())) {
+  const int64_t now = Now();
+  // A round overdue by half an interval: this agent was not running (SIGSTOP, a starved
+  // host). That round runs in this same pass and tells the detector how late it is (which
+  // credits the lateness to every peer); judging before it would convict everyone for time
+  // this agent did not run.
+  if (now - next_round_ms_ > opts_.interval_ms / 2) return;
+  for (const auto& t : gossiper_.Evaluate(now)) {
     ++transitions_;
     RINGKV_LOG(kInfo) << "node " << t.id << " is " << (t.up ? "up" : "down");
     ViewChanged();

@@ -84,8 +84,12 @@ std::string GossipService::Handle(std::string_view body) {
   // Counted from the reply so that every path to bad_request is (error replies are small;
   // big replies, a ring with tokens or a view, are never errors and are not looked at).
   if (reply.size() < 4096) {
-    auto r = gp::DecodeReply(reply);
-    if (r.ok() && !r->ok && r->code == kErrBadRequest) ++bad_requests_;
+    auto d = mp::Decode(reply);
+    auto m = d.ok() ? mp::MapView::Of(d->root()) : Result<mp::MapView>(d.status());
+    const msgpack::object* e = m.ok() ? m->Find("error") : nullptr;
+    auto err = e != nullptr ? mp::MapView::Of(*e) : Result<mp::MapView>(Status::NotFound(""));
+    auto code = err.ok() ? err->Str("code") : Result<std::optional<std::string>>(err.status());
+    if (code.ok() && code->value_or("") == kErrBadRequest) ++bad_requests_;
   }
   return reply;
 }
