@@ -40,8 +40,10 @@ namespace {
 // messages go over a PeerLinks connection of that name.
 constexpr std::string_view kSeedPrefix = "seed:";
 // The hint deliverer opens and closes its DEALERs as targets come and go and keeps its own
-// zmq_poll; the reactor runs it this often (and the deliverer paces itself within that).
-constexpr int64_t kHintTickMs = 50;
+// zmq_poll (registering sockets that close under it with the reactor would need its help); the
+// reactor runs it every kHintBusyMs while syncs are in flight, else when its next work is due
+// (a rescan of the store at least every 500 ms).
+constexpr int64_t kHintBusyMs = 5;
 
 // Receives one whole multipart message without waiting; false when none is queued. Frames past
 // kMaxFrames are read and dropped (so the socket stays in step) and flagged in *truncated.
@@ -125,6 +127,7 @@ class Agent {
   void SchedulePush();
   void Push();
   void Save(bool force);
+  void HintTick();
   std::vector<std::pair<std::string, uint64_t>> Stats() const;
 
   const GossipOptions& opts_;
@@ -380,6 +383,22 @@ void Agent::Save(bool force) {
   }
 }
 
+void Agent::HintTick() {
+  std::vector<zmq::pollitem_t> items = deliverer_.PollItems();
+  if (!items.empty()) {
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(0));
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (items[i].revents & ZMQ_POLLIN) deliverer_.OnReadable(i, net::NowMs());
+    }
+  }
+  const int64_t now = net::NowMs();
+  deliverer_.Tick(now);
+  const int64_t delay = deliverer_.PollItems().empty()
+                            ? std::clamp<int64_t>(deliverer_.NextWakeMs(now) - now, kHintBusyMs, 500)
+                            : kHintBusyMs;
+  reactor_.AddTimer(delay, [this] { HintTick(); });
+}
+
 std::vector<std::pair<std::string, uint64_t>> Agent::Stats() const {
   const auto& gc = gossiper_.counters();
   const auto& mc = gossiper_.membership().counters();
@@ -462,16 +481,7 @@ Status Agent::Run() {
   const int64_t eval_ms = std::clamp<int64_t>(opts_.interval_ms / 4, 10, 250);
   reactor_.AddTimer(eval_ms, [this] { Evaluate(); }, eval_ms);
   reactor_.AddTimer(kMinPushGapMs, [this] { Save(false); }, kMinPushGapMs);
-  reactor_.AddTimer(kHintTickMs, [this] {
-    std::vector<zmq::pollitem_t> items = deliverer_.PollItems();
-    if (!items.empty()) {
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(0));
-      for (size_t i = 0; i < items.size(); ++i) {
-        if (items[i].revents & ZMQ_POLLIN) deliverer_.OnReadable(i, net::NowMs());
-      }
-    }
-    deliverer_.Tick(net::NowMs());
-  }, kHintTickMs);
+  reactor_.AddTimer(0, [this] { HintTick(); });
 
   Status s = reactor_.Run();
   Save(/*force=*/true);  // the heartbeats as they stop
