@@ -12,6 +12,7 @@
 #include "common/coding.h"
 #include "common/msgpack_util.h"
 #include "common/net/zmtp_test_util.h"
+#include "common/protocol/gossip_protocol.h"
 #include "common/protocol/storage_protocol.h"
 #include "common/version/causal_context.h"
 #include "common/version/key_state.h"
@@ -197,7 +198,48 @@ void Gossip() {
   const std::string error = Map({{"code", Pack("busy")}, {"message", Pack("full")}});
   Seed("gossip_reply", {Map({{"v", Pack(1)}, {"ok", Pack(true)}, {"rid", Pack(77)}}),
                         Map({{"v", Pack(1)}, {"ok", Pack(false)}, {"rid", Pack(78)},
-                             {"error", error}})});
+                             {"error", error}}),
+                        Map({{"v", Pack(1)}, {"ok", Pack(true)}, {"rid", Pack(79)},
+                             {"hint_room", Pack(4096)}})});
+
+  // The exchange (gossip_protocol.h) and the view, from their encoders.
+  namespace gp = gossip_protocol;
+  gp::NodeEntry e;
+  e.id = "n2";
+  e.client_endpoint = "tcp://127.0.0.1:7410";
+  e.storage_endpoint = "tcp://127.0.0.1:7411";
+  e.gossip_endpoint = "tcp://127.0.0.1:7412";
+  e.vnodes = 2;
+  e.tokens = {1, 2};
+  e.heartbeat = {1700000000, 12};
+  e.storage = {true, 5};
+  e.storage_direct_port = 7413;
+  gp::Message syn;
+  syn.kind = gp::Kind::kSyn;
+  syn.from = "n1";
+  syn.view_hash = 42;
+  syn.view_size = 3;
+  syn.has_heartbeats = true;
+  syn.heartbeats = {1, 200, 70000};
+  gp::Message ack;
+  ack.kind = gp::Kind::kAck;
+  ack.from = "n2";
+  ack.has_digests = true;
+  ack.digests = {{"n1", {1, 2}}};
+  ack.buckets = {0, 7};
+  ack.bucket_hashes.assign(gp::kBuckets, 9);
+  ack.entries = {e};
+  ack.requests = {{"n3", {0, 0}}};
+  gp::Message ack2;
+  ack2.kind = gp::Kind::kAck2;
+  ack2.from = "n3";
+  ack2.entries = {e};
+  Seed("gossip_message", {gp::Encode(syn), gp::Encode(ack), gp::Encode(ack2)});
+  gp::ViewPush view;
+  view.self = "n1";
+  view.view_version = 3;
+  view.members = {{e, true, 0.5, 120}};
+  Seed("gossip_view", {gp::EncodeView(view, 9), gp::EncodeView(gp::ViewPush{"n1", 0, {}}, 0)});
 }
 
 void Version() {

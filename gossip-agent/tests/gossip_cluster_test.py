@@ -21,6 +21,9 @@ import unittest
 import msgpack
 import zmq
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tests/storage"))
+import storage_harness  # noqa: E402  (a real ringkv-storage whose health n61's agent publishes)
+
 BIN = os.path.join(os.environ.get("RINGKV_BIN", "build/bin"), "ringkv-gossip")
 BASE_PORT = 27000
 INTERVAL_MS = 200
@@ -446,6 +449,36 @@ class GossipClusterTest(unittest.TestCase):
         self.assertIsNotNone(down, "no push saying n52 is down")
         self.assertGreater(down["view_version"], first["view_version"])
         self.figure("a watcher told n52 is down after its SIGKILL", time.monotonic() - t)
+
+    def test_local_storage_health_spreads(self):
+        # n62 knows only itself and n61's gossip endpoint as a seed: it learns n61 by gossip.
+        a = self.start(61, [61])
+        b = self.start(62, [62], extra=["--seed", f"tcp://127.0.0.1:{ports(61)[2]}"])
+        self.wait_serving([a, b])
+        self.wait_all([a, b], lambda v: set(v) == {"n61", "n62"}, "n61 and n62 know each other")
+        # No storage agent on n61 yet: its entry says so everywhere.
+        self.wait_all([b], lambda v: v["n61"]["e"]["sh"][0] is False, "n61 storage down")
+        storage = storage_harness.Agent(os.path.join(self.root, "n61-storage"), ports(61)[1])
+        storage.start()
+        try:
+            pong = storage.wait_ready()
+            t = time.monotonic()
+            s = self.wait_all([b], lambda v: v["n61"]["e"]["sh"] == [True, pong["actor"]] and
+                              v["n61"]["e"].get("dp", 0) == pong.get("dport", 0), "n61 storage up")
+            self.figure("n61's storage agent seen up (with its actor and direct port) on n62", s)
+            # SIGKILL: down, and after a restart a new incarnation (a new actor id).
+            storage.kill()
+            s = self.wait_all([b], lambda v: v["n61"]["e"]["sh"][0] is False, "n61 storage down")
+            self.figure("n61's SIGKILLed storage agent seen down on n62", s)
+            storage.start()
+            pong2 = storage.wait_ready()
+            self.assertNotEqual(pong2["actor"], pong["actor"])
+            self.wait_all([b], lambda v: v["n61"]["e"]["sh"] == [True, pong2["actor"]],
+                          "n61 storage's new incarnation")
+        finally:
+            storage.terminate()
+        # The coordinator is not running: its health stays down.
+        self.assertEqual(self.view(b)["n61"]["e"]["ch"][0], False)
 
 
 if __name__ == "__main__":
