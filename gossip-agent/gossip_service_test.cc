@@ -93,6 +93,56 @@ TEST_F(GossipServiceTest, PingReportsHintRoom) {
   // Without a hint store there is no room to report.
   auto plain = Call(Map({{"op", "ping"}}));
   EXPECT_EQ(mp::MapView::Of(plain.root())->Find("hint_room"), nullptr);
+
+  // A hint's reply says the room left after it (the coordinator's own encoder and decoder).
+  const uint64_t before = (*hints)->bytes();
+  const std::string reply = service.Handle(
+      gossip_protocol::EncodeHint({9, "c", "other key", st.Encode()}));
+  auto r = gossip_protocol::DecodeReply(reply);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->ok);
+  EXPECT_EQ(r->rid, 9u);
+  ASSERT_TRUE(r->has_hint_room);
+  EXPECT_GT((*hints)->bytes(), before);
+  EXPECT_EQ(r->hint_room, 1000 - (*hints)->bytes());
+  // Full: busy, and no room figure from an error.
+  const std::string full = service.Handle(
+      gossip_protocol::EncodeHint({10, "c", std::string(2000, 'k'), st.Encode()}));
+  auto f = gossip_protocol::DecodeReply(full);
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE(f->ok);
+  EXPECT_EQ(f->code, gossip_protocol::kErrBusy);
+  EXPECT_FALSE(f->has_hint_room);
+}
+
+TEST_F(GossipServiceTest, ViewWatchAndStatsGoToTheHooks) {
+  GossipService service("a", store_.get());
+  // Without hooks (no running agent) they are unknown.
+  EXPECT_EQ(ErrorCode(Call(Map({{"op", "view"}}))), "unknown_op");
+  uint64_t watched = 0;
+  service.set_hooks({[](uint64_t rid) {
+                       return gossip_protocol::EncodeView({"a", 5, {}}, rid);
+                     },
+                     [&](uint64_t rid) { watched = rid; },
+                     [] { return std::vector<std::pair<std::string, uint64_t>>{{"rounds", 3}}; }});
+  auto v = gossip_protocol::DecodeView(service.Handle(Map({{"op", "view"}})));
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->view_version, 5u);
+  EXPECT_EQ(watched, 0u);
+  mp::Buffer buf;
+  mp::Packer p(buf);
+  p.pack_map(2);
+  mp::PackStr(p, "op"); mp::PackStr(p, "watch");
+  mp::PackStr(p, "rid"); p.pack_uint64(44);
+  EXPECT_TRUE(gossip_protocol::DecodeView(service.Handle(std::string(buf.data(), buf.size()))).ok());
+  EXPECT_EQ(watched, 44u);
+  auto stats = mp::Decode(service.Handle(Map({{"op", "stats"}})));
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(**mp::MapView::Of(stats->root())->Uint("rounds"), 3u);
+  EXPECT_EQ(service.bad_requests(), 0u);
+  service.Handle("\xc1");
+  service.Handle(Map({{"op", "view"}, {"rid", "x"}}));
+  EXPECT_EQ(service.bad_requests(), 2u);
 }
 
 TEST_F(GossipServiceTest, Ring) {
