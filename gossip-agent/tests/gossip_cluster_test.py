@@ -49,13 +49,13 @@ def log(msg):
 class Agent:
     """One ringkv-gossip process started by this test."""
 
-    def __init__(self, root, i, nodes, extra=(), state=None):
+    def __init__(self, root, i, nodes, extra=(), state=None, interval_ms=None):
         self.i = i
         self.id = f"n{i}"
         self.endpoint = f"tcp://127.0.0.1:{ports(i)[2]}"
         self.dir = os.path.join(root, self.id)
         self.args = [BIN, "--node-id", self.id, "--data-dir", self.dir, "--replication", "1",
-                     "--gossip-interval-ms", str(INTERVAL_MS)]
+                     "--gossip-interval-ms", str(interval_ms or INTERVAL_MS)]
         for n in nodes:
             self.args += ["--node", spec(n, state if n == i else None)]
         self.args += list(extra)
