@@ -7,14 +7,24 @@
 
 namespace ringkv::gossip {
 
+namespace {
+
+// Id, placement and endpoints, which NodeInfo and NodeEntry name alike.
+template <class From, class To>
+void CopyPlacement(const From& f, To* t) {
+  t->id = f.id;
+  t->dc = f.dc;
+  t->rack = f.rack;
+  t->client_endpoint = f.client_endpoint;
+  t->storage_endpoint = f.storage_endpoint;
+  t->gossip_endpoint = f.gossip_endpoint;
+}
+
+}  // namespace
+
 gp::NodeEntry EntryFromConfig(const NodeInfo& n) {
   gp::NodeEntry e;
-  e.id = n.id;
-  e.dc = n.dc;
-  e.rack = n.rack;
-  e.client_endpoint = n.client_endpoint;
-  e.storage_endpoint = n.storage_endpoint;
-  e.gossip_endpoint = n.gossip_endpoint;
+  CopyPlacement(n, &e);
   e.vnodes = n.vnodes;
   e.tokens = n.tokens;
   switch (n.state) {
@@ -33,12 +43,7 @@ std::optional<NodeInfo> RingNodeOf(const gp::NodeEntry& e) {
     case gp::MemberState::kNormal: n.state = NodeState::kNormal; break;
     default: return std::nullopt;  // removed (down never is a fact)
   }
-  n.id = e.id;
-  n.dc = e.dc;
-  n.rack = e.rack;
-  n.client_endpoint = e.client_endpoint;
-  n.storage_endpoint = e.storage_endpoint;
-  n.gossip_endpoint = e.gossip_endpoint;
+  CopyPlacement(e, &n);
   n.tokens = e.tokens;
   n.vnodes = e.tokens.empty() ? e.vnodes : static_cast<uint32_t>(e.tokens.size());
   if (n.vnodes == 0) return std::nullopt;  // owns no token: not a ring member

@@ -88,6 +88,28 @@ bool DecodeTokens(const void* data, size_t size, std::vector<Token>* out) {
   return true;
 }
 
+// The placement columns every node row starts with (nodes and members tables alike): id, dc,
+// rack and the three endpoints, for NodeInfo and gossip entries, which name them the same.
+template <class Node>
+void ReadPlacement(sqlite::Stmt& st, Node* n) {
+  n->id = st.ColText(0);
+  n->dc = st.ColText(1);
+  n->rack = st.ColText(2);
+  n->client_endpoint = st.ColText(3);
+  n->storage_endpoint = st.ColText(4);
+  n->gossip_endpoint = st.ColText(5);
+}
+
+template <class Node>
+void BindPlacement(sqlite::Stmt& st, const Node& n) {
+  st.Text(1, n.id);
+  st.Text(2, n.dc);
+  st.Text(3, n.rack);
+  st.Text(4, n.client_endpoint);
+  st.Text(5, n.storage_endpoint);
+  st.Text(6, n.gossip_endpoint);
+}
+
 Status SqlError(sqlite3* db, const std::string& what, int rc) {
   return sqlite::Error(db, "ring store: " + what, rc);
 }
@@ -124,12 +146,7 @@ Result<RingSnapshot> ReadAll(sqlite3* db) {
   int rc;
   while ((rc = nodes.Step()) == SQLITE_ROW) {
     NodeInfo n;
-    n.id = nodes.ColText(0);
-    n.dc = nodes.ColText(1);
-    n.rack = nodes.ColText(2);
-    n.client_endpoint = nodes.ColText(3);
-    n.storage_endpoint = nodes.ColText(4);
-    n.gossip_endpoint = nodes.ColText(5);
+    ReadPlacement(nodes, &n);
     int64_t vnodes = nodes.ColInt(6);
     if (vnodes < 1 || vnodes > kMaxVnodes) {
       return Status::Corruption("ring store: node " + n.id + " has vnodes " +
@@ -269,12 +286,7 @@ Result<bool> RingStore::WriteRingLocked(const std::vector<NodeInfo>& nodes,
             "INSERT OR REPLACE INTO nodes(id, dc, rack, client_endpoint, storage_endpoint, "
             "gossip_endpoint, vnodes, state, tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     RINGKV_RETURN_IF_ERROR(st.status("write nodes"));
-    st.Text(1, n.id);
-    st.Text(2, n.dc);
-    st.Text(3, n.rack);
-    st.Text(4, n.client_endpoint);
-    st.Text(5, n.storage_endpoint);
-    st.Text(6, n.gossip_endpoint);
+    BindPlacement(st, n);
     st.Int(7, n.vnodes);
     st.Text(8, NodeStateName(state));
     st.Blob(9, EncodeTokens(n.tokens));
@@ -369,12 +381,7 @@ Result<std::vector<gp::NodeEntry>> RingStore::LoadMembers() {
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
     gp::NodeEntry e;
-    e.id = st.ColText(0);
-    e.dc = st.ColText(1);
-    e.rack = st.ColText(2);
-    e.client_endpoint = st.ColText(3);
-    e.storage_endpoint = st.ColText(4);
-    e.gossip_endpoint = st.ColText(5);
+    ReadPlacement(st, &e);
     const int64_t dport = st.ColInt(6);
     const int64_t vnodes = st.ColInt(7);
     if (e.id.empty() || dport < 0 || dport > 65535 || vnodes < 0 || vnodes > kMaxVnodes ||
@@ -415,12 +422,7 @@ Result<bool> RingStore::SaveMembership(const MembershipSave& save) {
     RINGKV_RETURN_IF_ERROR(st.status("write members"));
     for (const gp::NodeEntry& e : save.members) {
       st.Reset();
-      st.Text(1, e.id);
-      st.Text(2, e.dc);
-      st.Text(3, e.rack);
-      st.Text(4, e.client_endpoint);
-      st.Text(5, e.storage_endpoint);
-      st.Text(6, e.gossip_endpoint);
+      BindPlacement(st, e);
       st.Int(7, e.storage_direct_port);
       st.Int(8, e.vnodes);
       st.Blob(9, EncodeTokens(e.tokens));
