@@ -1,5 +1,6 @@
-// The coordinator's per-peer and per-request state (Peer, Slot, Op), shared by the reactor
-// (coordinator.cc) and hinted handoff (coordinator_hints.cc). Internal to coordinator/.
+// The coordinator's per-peer and per-request state (Peer, Slot, Op) and the few constants and
+// helpers its files share (coordinator.cc and the coordinator_*.cc beside it). Internal to
+// coordinator/.
 #pragma once
 
 #include <zmq.hpp>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "common/net/frame_conn.h"
+#include "common/net/zmq_util.h"
 #include "common/token.h"
 #include "coordinator/coordinator.h"
 
@@ -18,6 +20,18 @@ namespace ringkv::coordinator {
 
 inline constexpr int kMaxSlots = 32;  // slots per request: replicas + hint holders (5 rid bits)
 inline constexpr size_t kNoPeer = ~size_t{0};
+// Poller tags (kind in bits 56..63; kinds 1-3 belong to the ClientEndpoint).
+inline constexpr uint64_t kTagStorage = 8ull << 56;   // storage_'s ZMQ_FD
+inline constexpr uint64_t kTagMonitor = 9ull << 56;   // the storage monitor's ZMQ_FD
+inline constexpr uint64_t kTagDirect = 10ull << 56;   // a direct connection; low bits: peer index
+inline constexpr uint64_t kTagIdMask = (1ull << 56) - 1;
+
+inline int64_t Now() { return net::NowMs(); }
+
+// A storage agent's error, as a message for the client (its code is never passed through).
+inline std::string StorageError(const std::string& node, const storage_protocol::Reply& r) {
+  return "storage agent of " + node + ": " + r.code + ": " + r.message;
+}
 
 struct Coordinator::Peer {
   enum Kind : uint8_t { kStorage, kGossip };
@@ -40,7 +54,7 @@ struct Coordinator::Peer {
   // Since when it has had requests unanswered with no answer at all (valid while unanswered > 0).
   int64_t waiting_since_ms = 0;
   // The agent's direct transport (storage agents only): once connected, every message to the
-  // agent goes over it instead of storage_ (DESIGN in coordinator.cc).
+  // agent goes over it instead of storage_ (DESIGN in coordinator_link.cc).
   std::unique_ptr<net::FrameConn> direct;
   uint32_t direct_events = 0;      // what the poller watches it for (0: not registered)
   uint32_t direct_port = 0;        // advertised by the agent's last ping reply
