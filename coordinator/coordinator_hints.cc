@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "common/msgpack_util.h"
 #include "common/net/zmq_util.h"
+#include "common/protocol/gossip_protocol.h"
 #include "coordinator/coordinator_state.h"
 
 namespace ringkv::coordinator {
@@ -21,8 +22,6 @@ namespace sp = storage_protocol;
 
 namespace {
 
-constexpr std::string_view kHintOp = "hint";
-constexpr std::string_view kErrBusy = "busy";  // a gossip agent's full hint store
 // Before the update runs, a hint's size is the key plus the new state, which is unknown: the
 // value plus this much for its causal context, dot and encoding (a state with siblings is
 // larger; its hint may then be refused and goes to the next holder).
@@ -32,55 +31,17 @@ uint64_t HintNeedBefore(const ClientRequest& req) {
   return req.key.size() + req.value.size() + kHintStateSlack;
 }
 
-std::string EncodeHint(uint64_t rid, const std::string& target, const std::string& key,
-                       const std::string& state) {
-  mp::Buffer buf;
-  mp::Packer p(buf);
-  p.pack_map(5);
-  mp::PackStr(p, "op");
-  mp::PackStr(p, kHintOp);
-  mp::PackStr(p, "rid");
-  p.pack_uint64(rid);
-  mp::PackStr(p, "target");
-  mp::PackStr(p, target);
-  mp::PackStr(p, "key");
-  mp::PackBin(p, key);
-  mp::PackStr(p, "state");
-  mp::PackBin(p, state);
-  return std::string(buf.data(), buf.size());
-}
-
 }  // namespace
 
 Result<sp::Reply> DecodeGossipReply(std::string_view body, std::optional<uint64_t>* hint_room) {
-  auto decoded = mp::Decode(body);
-  if (!decoded.ok()) return decoded.status();
-  auto map = mp::MapView::Of(decoded->root());
-  if (!map.ok()) return map.status();
+  auto g = gossip_protocol::DecodeReply(body);
+  if (!g.ok()) return g.status();
   sp::Reply r;
-  auto rid = map->Uint("rid");
-  auto ok = map->Bool("ok");
-  if (!rid.ok()) return rid.status();
-  if (!ok.ok()) return ok.status();
-  if (!ok->has_value()) return Status::InvalidArgument("gossip reply without 'ok'");
-  r.rid = rid->value_or(0);
-  r.ok = **ok;
-  if (hint_room != nullptr) {
-    auto room = map->Uint("hint_room");
-    if (room.ok()) *hint_room = *room;
-  }
-  if (!r.ok) {
-    if (const msgpack::object* e = map->Find("error")) {
-      auto err = mp::MapView::Of(*e);
-      if (err.ok()) {
-        auto code = err->Str("code");
-        auto message = err->Str("message");
-        if (code.ok() && code->has_value()) r.code = **code;
-        if (message.ok() && message->has_value()) r.message = **message;
-      }
-    }
-    if (r.code.empty()) r.code = "internal";
-  }
+  r.rid = g->rid;
+  r.ok = g->ok;
+  r.code = std::move(g->code);
+  r.message = std::move(g->message);
+  if (hint_room != nullptr && g->has_hint_room) *hint_room = g->hint_room;
   return r;
 }
 
@@ -194,7 +155,7 @@ void Coordinator::SendHint(Op& op, int replica, bool may_count) {
     h.counts = k < stand_ins && op.sloppy && may_count && !op.replied;
     const int index = static_cast<int>(op.slots.size());
     op.slots.push_back(h);
-    if (SendToPeer(g, EncodeHint(Rid(op, index), target, op.req.key, op.new_state))) {
+    if (SendToPeer(g, gossip_protocol::EncodeHint({Rid(op, index), target, op.req.key, op.new_state}))) {
       op.slots[index].st = Slot::kSent;
       op.slots[index].sent_ms = net::NowMs();
       ++op.outstanding;
@@ -216,7 +177,7 @@ void Coordinator::OnHintReply(Op& op, int slot, sp::Reply& reply) {
   if (!reply.ok) {
     h.st = Slot::kFailed;
     ++stats_.hints_refused;
-    if (reply.code == kErrBusy) peers_[h.peer]->hint_room = 0;
+    if (reply.code == gossip_protocol::kErrBusy) peers_[h.peer]->hint_room = 0;
     RINGKV_LOG(kWarn) << "gossip agent of " << peers_[h.peer]->node_id << " refused a hint: "
                       << reply.code << ": " << reply.message << "; trying another holder";
     const int replica = h.hint_for;  // h dangles once SendHint adds a slot

@@ -9,6 +9,8 @@
 
 namespace ringkv::gossip {
 
+namespace gp = gossip_protocol;
+
 namespace {
 
 // Fields echoed from the request so that callers can match replies.
@@ -69,6 +71,10 @@ std::string TokensBlob(const std::vector<Token>& tokens) {
 
 }  // namespace
 
+uint64_t GossipService::HintRoom() const {
+  return hints_->bytes() < hints_->max_bytes() ? hints_->max_bytes() - hints_->bytes() : 0;
+}
+
 std::string GossipService::ErrorReply(std::string_view code, const std::string& message) {
   return Error(Echo{}, code, message);
 }
@@ -86,7 +92,7 @@ std::string GossipService::Handle(std::string_view body) {
 
   mp::Buffer buf;
   mp::Packer p(buf);
-  if (name == kOpPing) {
+  if (name == gp::kOpPing) {
     // hint_room lets a coordinator refuse a write up front when no agent could hold its hints
     // (docs/hinted-handoff.md, "Room for hints").
     PackHeader(p, echo, true, hints_ ? 2 : 1);
@@ -94,12 +100,11 @@ std::string GossipService::Handle(std::string_view body) {
     mp::PackStr(p, node_id_);
     if (hints_) {
       mp::PackStr(p, "hint_room");
-      p.pack_uint64(hints_->bytes() < hints_->max_bytes() ? hints_->max_bytes() - hints_->bytes()
-                                                          : 0);
+      p.pack_uint64(HintRoom());
     }
     return std::string(buf.data(), buf.size());
   }
-  if (name == kOpRing) {
+  if (name == gp::kOpRing) {
     auto with_tokens = map->Bool("tokens");
     if (!with_tokens.ok()) return Error(echo, kErrBadRequest, with_tokens.status().message());
     const bool tokens = with_tokens->value_or(false);
@@ -141,29 +146,24 @@ std::string GossipService::Handle(std::string_view body) {
     }
     return std::string(buf.data(), buf.size());
   }
-  if (name == kOpHint) {
+  if (name == gp::kOpHint) {
     if (hints_ == nullptr) return Error(echo, kErrInternal, "this agent keeps no hints");
-    auto target = map->Str("target");
-    auto key = map->Bytes("key");
-    auto state = map->Bytes("state");
-    for (const auto* f : {&target, &key, &state}) {
-      if (!f->ok()) return Error(echo, kErrBadRequest, f->status().message());
-      if (!f->value().has_value()) {
-        return Error(echo, kErrBadRequest, "hint needs target, key and state");
-      }
-    }
-    if ((*target)->empty()) return Error(echo, kErrBadRequest, "hint target is empty");
-    Status s = hints_->Add(**target, **key, **state, NowWallMs());
+    auto hint = gp::DecodeHint(body);
+    if (!hint.ok()) return Error(echo, kErrBadRequest, hint.status().message());
+    Status s = hints_->Add(hint->target, hint->key, hint->state, NowWallMs());
     if (!s.ok()) {
       std::string_view code = s.code() == Status::Code::kBusy              ? kErrBusy
                               : s.code() == Status::Code::kInvalidArgument ? kErrBadRequest
                                                                            : kErrInternal;
       return Error(echo, code, s.ToString());
     }
-    PackHeader(p, echo, true, 0);
+    // The room left, so a coordinator learns it from every hint it places.
+    PackHeader(p, echo, true, 1);
+    mp::PackStr(p, "hint_room");
+    p.pack_uint64(HintRoom());
     return std::string(buf.data(), buf.size());
   }
-  if (name == kOpHints) {
+  if (name == gp::kOpHints) {
     if (hints_ == nullptr) return Error(echo, kErrInternal, "this agent keeps no hints");
     auto targets = hints_->Targets();
     if (!targets.ok()) return Error(echo, kErrInternal, targets.status().ToString());

@@ -10,9 +10,11 @@
 //                                  nodes:[{id,dc,rack,client,storage,gossip,vnodes,state,
 //                                          tokens?:BIN (8-byte big-endian each)}]}
 //   {op:"hint", target:NODE, key:BIN, state:BIN}
-//                              -> {v:1, ok:true} once the hint is durable (merged into a pending
-//                                 hint for the same target and key), or error busy (hint store
-//                                 full) / bad_request (state not an encoded KeyState)
+//                              -> {v:1, ok:true, hint_room:U64} once the hint is durable (merged
+//                                 into a pending hint for the same target and key), or error
+//                                 busy (hint store full) / bad_request (state not an encoded
+//                                 KeyState). Op names, codes and the hint encoding:
+//                                 common/protocol/gossip_protocol.h.
 //   {op:"hints"}               -> {v:1, ok:true, count:U64, bytes:U64, max_bytes:U64,
 //                                 delivered:U64, targets:{NODE: pending count, ...}}
 //   anything else              -> {v:1, ok:false, error:{code, message}} with code
@@ -23,20 +25,17 @@
 #include <string>
 #include <string_view>
 
+#include "common/protocol/gossip_protocol.h"
 #include "common/ring/ring_store.h"
 #include "gossip-agent/hint_deliverer.h"
 #include "gossip-agent/hint_store.h"
 
 namespace ringkv::gossip {
 
-inline constexpr std::string_view kOpPing = "ping";
-inline constexpr std::string_view kOpRing = "ring";
-inline constexpr std::string_view kOpHint = "hint";
-inline constexpr std::string_view kOpHints = "hints";
-inline constexpr std::string_view kErrBusy = "busy";
-inline constexpr std::string_view kErrBadRequest = "bad_request";
-inline constexpr std::string_view kErrUnknownOp = "unknown_op";
-inline constexpr std::string_view kErrInternal = "internal";
+using gossip_protocol::kErrBadRequest;
+using gossip_protocol::kErrBusy;
+using gossip_protocol::kErrInternal;
+using gossip_protocol::kErrUnknownOp;
 
 class GossipService {
  public:
@@ -53,6 +52,8 @@ class GossipService {
   static std::string ErrorReply(std::string_view code, const std::string& message);
 
  private:
+  uint64_t HintRoom() const;  // REQUIRES: hints_
+
   const std::string node_id_;
   RingStore* const store_;
   HintStore* const hints_;

@@ -39,6 +39,8 @@ uint64_t FactsHash(const gp::NodeEntry& e) {
   HashU64(st, e.storage.incarnation);
   HashU64(st, e.coordinator.up);
   HashU64(st, e.coordinator.incarnation);
+  // Only when set, so that entries without a direct port hash as before.
+  if (e.storage_direct_port != 0) HashU64(st, e.storage_direct_port);
   uint64_t h = XXH3_64bits_digest(st);
   XXH3_freeState(st);
   return h;

@@ -1,6 +1,7 @@
 // MessagePack encoding of the gossip protocol. Field names are short and fixed forever:
 //   message: t v from vh vn hb dg bk bh en rq
-//   entry:   id dc rk ce se ge vn tk st g ver sh ch
+//   entry:   id dc rk ce se ge vn tk st g ver sh ch dp (dp only when not 0)
+//   view:    v ok rid op self view_version members; member: e up phi age
 // hb and bk are BINs of unsigned LEB128 varints; bh a BIN of 8-byte big-endian hashes; tk a BIN of 8-byte big-endian tokens; a digest is
 // the array [id, generation, version]; sh/ch the array [up, incarnation].
 #include "common/protocol/gossip_protocol.h"
@@ -32,7 +33,7 @@ void PackHealth(mp::Packer& p, const AgentHealth& h) {
 }
 
 void PackEntry(mp::Packer& p, const NodeEntry& e) {
-  p.pack_map(13);
+  p.pack_map(e.storage_direct_port != 0 ? 14 : 13);
   mp::PackStr(p, "id"); mp::PackStr(p, e.id);
   mp::PackStr(p, "dc"); mp::PackStr(p, e.dc);
   mp::PackStr(p, "rk"); mp::PackStr(p, e.rack);
@@ -51,6 +52,9 @@ void PackEntry(mp::Packer& p, const NodeEntry& e) {
   mp::PackStr(p, "ver"); p.pack_uint64(e.heartbeat.version);
   mp::PackStr(p, "sh"); PackHealth(p, e.storage);
   mp::PackStr(p, "ch"); PackHealth(p, e.coordinator);
+  if (e.storage_direct_port != 0) {
+    mp::PackStr(p, "dp"); p.pack_uint32(e.storage_direct_port);
+  }
 }
 
 bool IsUint(const msgpack::object& o) { return o.type == msgpack::type::POSITIVE_INTEGER; }
@@ -174,7 +178,31 @@ Result<NodeEntry> DecodeEntry(const msgpack::object& o) {
   if (!ch.ok()) return ch.status();
   e.storage = *sh;
   e.coordinator = *ch;
+  uint64_t dport = 0;
+  s = ReadUint(*m, "dp", false, &dport);
+  if (!s.ok()) return s;
+  if (dport > 65535) return Bad("entry '" + e.id + "': direct port " + std::to_string(dport) + " out of range");
+  e.storage_direct_port = static_cast<uint32_t>(dport);
   return e;
+}
+
+// Parses with limits on the parser itself, so a few bytes claiming a huge list allocate
+// nothing big. `handle` keeps the objects alive.
+Status Unpack(std::string_view bytes, msgpack::object_handle* handle) {
+  if (bytes.size() > kMaxMessageBytes) {
+    return Bad("message of " + std::to_string(bytes.size()) + " bytes exceeds " +
+               std::to_string(kMaxMessageBytes));
+  }
+  try {
+    std::size_t off = 0;
+    msgpack::unpack_limit limit(/*array=*/kMaxMembers, /*map=*/32, /*str=*/kMaxMessageBytes,
+                                /*bin=*/kMaxMessageBytes, /*ext=*/0, /*depth=*/6);
+    *handle = msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr, limit);
+    if (off != bytes.size()) return Bad("trailing bytes after the MessagePack value");
+  } catch (const std::exception& e) {
+    return Bad(std::string("not MessagePack within the limits: ") + e.what());
+  }
+  return Status::OK();
 }
 
 void PutVarint(std::string* out, uint64_t v) {
@@ -223,7 +251,7 @@ bool NodeEntry::SameFacts(const NodeEntry& o) const {
          storage_endpoint == o.storage_endpoint && gossip_endpoint == o.gossip_endpoint &&
          vnodes == o.vnodes && tokens == o.tokens && state == o.state &&
          heartbeat.generation == o.heartbeat.generation && storage == o.storage &&
-         coordinator == o.coordinator;
+         coordinator == o.coordinator && storage_direct_port == o.storage_direct_port;
 }
 
 std::string_view KindName(Kind k) {
@@ -236,7 +264,7 @@ std::string_view KindName(Kind k) {
 }
 
 size_t EntryBytes(const NodeEntry& e) {
-  return 96 + e.id.size() + e.dc.size() + e.rack.size() + e.client_endpoint.size() +
+  return 104 + e.id.size() + e.dc.size() + e.rack.size() + e.client_endpoint.size() +
          e.storage_endpoint.size() + e.gossip_endpoint.size() + 8 * e.tokens.size();
 }
 
@@ -291,21 +319,9 @@ std::string Encode(const Message& m) {
 }
 
 Result<Message> Decode(std::string_view bytes) {
-  if (bytes.size() > kMaxMessageBytes) {
-    return Bad("message of " + std::to_string(bytes.size()) + " bytes exceeds " +
-               std::to_string(kMaxMessageBytes));
-  }
-  // Limits on the parser itself, so a few bytes claiming a huge list allocate nothing big.
   msgpack::object_handle handle;
-  try {
-    std::size_t off = 0;
-    msgpack::unpack_limit limit(/*array=*/kMaxMembers, /*map=*/32, /*str=*/kMaxMessageBytes,
-                                /*bin=*/kMaxMessageBytes, /*ext=*/0, /*depth=*/6);
-    handle = msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr, limit);
-    if (off != bytes.size()) return Bad("trailing bytes after the MessagePack value");
-  } catch (const std::exception& e) {
-    return Bad(std::string("not MessagePack within the limits: ") + e.what());
-  }
+  Status us = Unpack(bytes, &handle);
+  if (!us.ok()) return us;
   auto m = mp::MapView::Of(handle.get());
   if (!m.ok()) return Bad("message is not a map");
 
@@ -389,6 +405,181 @@ Result<Message> Decode(std::string_view bytes) {
     return Bad("a syn carries neither heartbeats nor digests");
   }
   return out;
+}
+
+bool IsExchangeMessage(std::string_view b) {
+  if (b.empty()) return false;
+  const uint8_t h = static_cast<uint8_t>(b[0]);
+  size_t key = 0;  // offset of the first key
+  if ((h & 0xf0) == 0x80) {
+    key = 1;  // fixmap
+  } else if (h == 0xde) {
+    key = 3;  // map 16
+  } else if (h == 0xdf) {
+    key = 5;  // map 32
+  } else {
+    return false;
+  }
+  return b.size() >= key + 2 && static_cast<uint8_t>(b[key]) == 0xa1 && b[key + 1] == 't';
+}
+
+// --- Requests and replies.
+
+std::string EncodeHint(const HintRequest& h) {
+  mp::Buffer buf;
+  mp::Packer p(buf);
+  p.pack_map(5);
+  mp::PackStr(p, "op"); mp::PackStr(p, kOpHint);
+  mp::PackStr(p, "rid"); p.pack_uint64(h.rid);
+  mp::PackStr(p, "target"); mp::PackStr(p, h.target);
+  mp::PackStr(p, "key"); mp::PackBin(p, h.key);
+  mp::PackStr(p, "state"); mp::PackBin(p, h.state);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<HintRequest> DecodeHint(std::string_view body) {
+  auto decoded = mp::Decode(body);
+  if (!decoded.ok()) return Bad(decoded.status().message());
+  auto m = mp::MapView::Of(decoded->root());
+  if (!m.ok()) return Bad("a hint is not a map");
+  auto op = m->Str("op");
+  if (!op.ok() || !op->has_value() || **op != kOpHint) return Bad("not a hint request");
+  HintRequest h;
+  Status s = ReadUint(*m, "rid", false, &h.rid);
+  if (!s.ok()) return s;
+  auto target = m->Str("target");
+  auto key = m->Bytes("key");
+  auto state = m->Bytes("state");
+  for (const auto* f : {&target, &key, &state}) {
+    if (!f->ok()) return Bad(f->status().message());
+    if (!f->value().has_value()) return Bad("hint needs target, key and state");
+  }
+  if ((*target)->empty()) return Bad("hint target is empty");
+  h.target = std::move(**target);
+  h.key = std::move(**key);
+  h.state = std::move(**state);
+  return h;
+}
+
+Result<Reply> DecodeReply(std::string_view body) {
+  auto decoded = mp::Decode(body);
+  if (!decoded.ok()) return decoded.status();
+  auto map = mp::MapView::Of(decoded->root());
+  if (!map.ok()) return map.status();
+  Reply r;
+  auto rid = map->Uint("rid");
+  auto ok = map->Bool("ok");
+  if (!rid.ok()) return rid.status();
+  if (!ok.ok()) return ok.status();
+  if (!ok->has_value()) return Status::InvalidArgument("gossip reply without 'ok'");
+  r.rid = rid->value_or(0);
+  r.ok = **ok;
+  if (r.ok) {
+    auto room = map->Uint("hint_room");
+    if (!room.ok()) return room.status();
+    r.has_hint_room = room->has_value();
+    r.hint_room = room->value_or(0);
+    return r;
+  }
+  if (const msgpack::object* e = map->Find("error")) {
+    auto err = mp::MapView::Of(*e);
+    if (err.ok()) {
+      auto code = err->Str("code");
+      auto message = err->Str("message");
+      if (code.ok() && code->has_value()) r.code = **code;
+      if (message.ok() && message->has_value()) r.message = **message;
+    }
+  }
+  if (r.code.empty()) r.code = std::string(kErrInternal);
+  return r;
+}
+
+std::string EncodeView(const ViewPush& v, uint64_t rid) {
+  mp::Buffer buf;
+  mp::Packer p(buf);
+  p.pack_map(7);
+  mp::PackStr(p, "v"); p.pack_uint64(kProtocolVersion);
+  mp::PackStr(p, "ok"); p.pack_true();
+  mp::PackStr(p, "rid"); p.pack_uint64(rid);
+  mp::PackStr(p, "op"); mp::PackStr(p, kOpView);
+  mp::PackStr(p, "self"); mp::PackStr(p, v.self);
+  mp::PackStr(p, "view_version"); p.pack_uint64(v.view_version);
+  mp::PackStr(p, "members");
+  p.pack_array(static_cast<uint32_t>(v.members.size()));
+  for (const MemberView& m : v.members) {
+    p.pack_map(4);
+    mp::PackStr(p, "e"); PackEntry(p, m.entry);
+    mp::PackStr(p, "up"); if (m.up) p.pack_true(); else p.pack_false();
+    mp::PackStr(p, "phi"); p.pack_double(m.phi);
+    mp::PackStr(p, "age"); p.pack_int64(m.heartbeat_age_ms);
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+Result<ViewPush> DecodeView(std::string_view bytes) {
+  msgpack::object_handle handle;
+  Status s = Unpack(bytes, &handle);
+  if (!s.ok()) return s;
+  auto m = mp::MapView::Of(handle.get());
+  if (!m.ok()) return Bad("view is not a map");
+  auto ok = m->Bool("ok");
+  if (!ok.ok()) return Bad(ok.status().message());
+  if (!ok->value_or(false)) return Bad("view reply is not ok");
+  uint64_t version = 0;
+  s = ReadUint(*m, "v", true, &version);
+  if (!s.ok()) return s;
+  if (version != kProtocolVersion) return Bad("unsupported protocol version " + std::to_string(version));
+  std::string op;
+  s = ReadStr(*m, "op", true, &op);
+  if (!s.ok()) return s;
+  if (op != kOpView) return Bad("reply op '" + op + "' is not 'view'");
+  uint64_t rid = 0;
+  s = ReadUint(*m, "rid", false, &rid);
+  if (!s.ok()) return s;
+  ViewPush v;
+  s = ReadStr(*m, "self", true, &v.self);
+  if (s.ok() && v.self.empty()) s = Bad("empty 'self'");
+  if (s.ok()) s = ReadUint(*m, "view_version", true, &v.view_version);
+  if (!s.ok()) return s;
+  auto members = ArrayField(*m, "members");
+  if (!members.ok()) return members.status();
+  if (*members == nullptr) return Bad("missing field 'members'");
+  v.members.reserve((*members)->size);
+  for (uint32_t i = 0; i < (*members)->size; ++i) {
+    auto mm = mp::MapView::Of((*members)->ptr[i]);
+    if (!mm.ok()) return Bad("a member is not a map");
+    const msgpack::object* e = mm->Find("e");
+    if (e == nullptr) return Bad("a member has no entry 'e'");
+    auto entry = DecodeEntry(*e);
+    if (!entry.ok()) return entry.status();
+    MemberView mv;
+    mv.entry = std::move(*entry);
+    if (!v.members.empty() && !(v.members.back().entry.id < mv.entry.id)) {
+      return Bad("members are not in id order or repeat '" + mv.entry.id + "'");
+    }
+    auto up = mm->Bool("up");
+    if (!up.ok()) return Bad(up.status().message());
+    if (!up->has_value()) return Bad("member '" + mv.entry.id + "' has no 'up'");
+    mv.up = **up;
+    const msgpack::object* phi = mm->Find("phi");
+    if (phi == nullptr) return Bad("member '" + mv.entry.id + "' has no 'phi'");
+    if (phi->type == msgpack::type::FLOAT64 || phi->type == msgpack::type::FLOAT32) {
+      mv.phi = phi->via.f64;
+    } else if (phi->type == msgpack::type::POSITIVE_INTEGER) {
+      mv.phi = static_cast<double>(phi->via.u64);  // msgpack-c packs a whole double as an int
+    } else if (phi->type == msgpack::type::NEGATIVE_INTEGER) {
+      mv.phi = static_cast<double>(phi->via.i64);
+    } else {
+      return Bad("member '" + mv.entry.id + "': 'phi' is not a number");
+    }
+    auto age = mm->Int("age");
+    if (!age.ok()) return Bad(age.status().message());
+    if (!age->has_value()) return Bad("member '" + mv.entry.id + "' has no 'age'");
+    if (**age < -1) return Bad("member '" + mv.entry.id + "': negative 'age'");
+    mv.heartbeat_age_ms = **age;
+    v.members.push_back(std::move(mv));
+  }
+  return v;
 }
 
 }  // namespace ringkv::gossip_protocol

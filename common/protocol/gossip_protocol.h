@@ -79,6 +79,8 @@ struct NodeEntry {
   Heartbeat heartbeat;
   AgentHealth storage;
   AgentHealth coordinator;
+  // The storage agent's direct transport port (its ping reply's `dport`); 0: none. A fact.
+  uint32_t storage_direct_port = 0;
 
   bool operator==(const NodeEntry&) const = default;
   // Equal in everything but heartbeat.version (the facts the view hash covers).
@@ -129,5 +131,80 @@ Result<Message> Decode(std::string_view bytes);
 
 // An upper bound on what `e` adds to an encoded message (for kEntryBudgetBytes).
 size_t EntryBytes(const NodeEntry& e);
+
+// True when `bytes` is a MessagePack map whose first key is "t": the shape Encode writes. The
+// gossip agent's ROUTER carries both these messages and the requests below (whose key is "op"),
+// and this look at a few bytes sorts them without decoding twice. Anything else is a request
+// (and garbage gets the requests' bad_request reply).
+bool IsExchangeMessage(std::string_view bytes);
+
+// ---------------------------------------------------------------------------------------------
+// Requests to a gossip agent (coordinators, tools, tests): one MessagePack map with "op" on the
+// agent's ROUTER, answered with {v:1, ok, rid?, id?, ...} or {v:1, ok:false, error:{code,
+// message}}. docs/gossip-protocol.md, "Requests"; every op name and error code is here.
+inline constexpr std::string_view kOpPing = "ping";
+inline constexpr std::string_view kOpRing = "ring";
+inline constexpr std::string_view kOpHint = "hint";
+inline constexpr std::string_view kOpHints = "hints";
+inline constexpr std::string_view kOpWatch = "watch";
+inline constexpr std::string_view kOpView = "view";
+inline constexpr std::string_view kOpStats = "stats";
+inline constexpr std::string_view kErrBusy = "busy";              // hint store full
+inline constexpr std::string_view kErrBadRequest = "bad_request";
+inline constexpr std::string_view kErrUnknownOp = "unknown_op";
+inline constexpr std::string_view kErrInternal = "internal";
+
+// {op:"hint", rid, target, key:BIN, state:BIN}: keep `state` (an encoded KeyState) of `key`
+// for node `target` until it can be handed off (docs/hinted-handoff.md).
+struct HintRequest {
+  uint64_t rid = 0;
+  std::string target;
+  std::string key;
+  std::string state;
+};
+std::string EncodeHint(const HintRequest& h);
+// InvalidArgument unless a map with op "hint", a non-empty string target, key and state
+// (BIN or STR); rid is optional (0).
+Result<HintRequest> DecodeHint(std::string_view body);
+
+// Any reply of a gossip agent, in the fields a coordinator reads. `hint_room` is the bytes its
+// hint store can still take (ping and hint replies; absent from older agents and from replies
+// that are not about hints).
+struct Reply {
+  uint64_t rid = 0;
+  bool ok = false;
+  std::string code;     // when !ok ("internal" when the reply names none)
+  std::string message;  // when !ok
+  bool has_hint_room = false;
+  uint64_t hint_room = 0;
+};
+// InvalidArgument when `body` is not a map with a bool `ok` (and, when present, a uint rid and
+// hint_room). A reply that is not ok never reports a room figure.
+Result<Reply> DecodeReply(std::string_view body);
+
+// ---------------------------------------------------------------------------------------------
+// The view a gossip agent pushes to its coordinators ({op:"watch"}) and answers {op:"view"}
+// with: every member's entry as gossip has it (tokens as gossip carries them: empty = derived
+// from id and vnodes) and this agent's judgement of it.
+struct MemberView {
+  NodeEntry entry;
+  bool up = false;               // this agent's judgement: detector, not removed; true for itself
+  double phi = 0;                // the detector's phi now (0 for itself or a node not watched)
+  int64_t heartbeat_age_ms = -1; // since its last newer heartbeat arrived; -1 unknown
+  bool operator==(const MemberView&) const = default;
+};
+struct ViewPush {
+  std::string self;            // the agent's node id
+  uint64_t view_version = 0;   // grows with every change pushed (facts or an up/down judgement)
+  std::vector<MemberView> members;  // in id order, distinct
+  bool operator==(const ViewPush&) const = default;
+};
+// The reply {v:1, ok:true, rid, op:"view", self, view_version, members:[{e:ENTRY, up, phi,
+// age}]}, ENTRY encoded as in gossip messages.
+std::string EncodeView(const ViewPush& v, uint64_t rid);
+// InvalidArgument on anything malformed: not a map, ok not true, op not "view", v not 1, a
+// missing or ill-typed field, a bad entry (as Decode), members out of id order or repeated,
+// more than kMaxMembers, a message over kMaxMessageBytes.
+Result<ViewPush> DecodeView(std::string_view bytes);
 
 }  // namespace ringkv::gossip_protocol

@@ -276,5 +276,331 @@ TEST(GossipProtocol, RandomBytesNeverCrash) {
   EXPECT_GT(decoded, 0);
 }
 
+
+TEST(GossipProtocol, DirectPortIsAFactWithADefault) {
+  NodeEntry a = SampleEntry("a");
+  NodeEntry b = a;
+  b.storage_direct_port = 7405;
+  EXPECT_FALSE(a.SameFacts(b));
+  Message m;
+  m.kind = Kind::kAck2;
+  m.from = "n1";
+  m.entries = {a, b};
+  Message r = RoundTrip(m);
+  ASSERT_EQ(r.entries.size(), 2u);
+  EXPECT_EQ(r.entries[0].storage_direct_port, 0u);  // absent: 0
+  EXPECT_EQ(r.entries[1].storage_direct_port, 7405u);
+  EXPECT_EQ(r.entries, m.entries);
+}
+
+TEST(GossipProtocol, ExchangeMessagesAreToldFromRequests) {
+  Message m;
+  m.kind = Kind::kSyn;
+  m.from = "n1";
+  m.has_heartbeats = true;
+  EXPECT_TRUE(IsExchangeMessage(Encode(m)));
+  m.kind = Kind::kAck2;
+  m.entries = {SampleEntry("a")};
+  EXPECT_TRUE(IsExchangeMessage(Encode(m)));
+  EXPECT_FALSE(IsExchangeMessage(EncodeHint({1, "b", "k", "s"})));
+  EXPECT_FALSE(IsExchangeMessage(""));
+  EXPECT_FALSE(IsExchangeMessage("\x81"));
+  EXPECT_FALSE(IsExchangeMessage(Packed([](mp::Packer& p) {
+    p.pack_map(1);
+    mp::PackStr(p, "op");
+    mp::PackStr(p, "t");
+  })));
+  // map16 and map32 headers too.
+  EXPECT_TRUE(IsExchangeMessage(std::string("\xde\x00\x01\xa1t", 5)));
+  EXPECT_TRUE(IsExchangeMessage(std::string("\xdf\x00\x00\x00\x01\xa1t", 7)));
+}
+
+TEST(GossipProtocol, HintRoundTripsAndRejectsBadHints) {
+  HintRequest h{42, "n3", std::string("k\0y", 3), std::string(1000, 's')};
+  auto d = DecodeHint(EncodeHint(h));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->rid, 42u);
+  EXPECT_EQ(d->target, "n3");
+  EXPECT_EQ(d->key, h.key);
+  EXPECT_EQ(d->state, h.state);
+  auto hint = [](const std::function<void(mp::Packer&)>& fields, uint32_t n) {
+    return Packed([&](mp::Packer& p) {
+      p.pack_map(n + 1);
+      mp::PackStr(p, "op");
+      mp::PackStr(p, "hint");
+      fields(p);
+    });
+  };
+  auto bad = [](const std::string& bytes, const std::string& needle) {
+    auto r = DecodeHint(bytes);
+    ASSERT_FALSE(r.ok()) << needle;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(needle), std::string::npos) << r.status().message();
+  };
+  bad("\xc1", "gossip:");
+  bad(Packed([](mp::Packer& p) { p.pack_array(1); p.pack_true(); }), "not a map");
+  bad(Packed([](mp::Packer& p) { p.pack_map(1); mp::PackStr(p, "op"); mp::PackStr(p, "ping"); }),
+      "not a hint");
+  bad(hint([](mp::Packer& p) { mp::PackStr(p, "target"); mp::PackStr(p, "b"); }, 1),
+      "needs target, key and state");
+  bad(hint([](mp::Packer& p) {
+        mp::PackStr(p, "target"); mp::PackStr(p, "");
+        mp::PackStr(p, "key"); mp::PackBin(p, "k");
+        mp::PackStr(p, "state"); mp::PackBin(p, "s");
+      }, 3), "target is empty");
+  bad(hint([](mp::Packer& p) {
+        mp::PackStr(p, "target"); p.pack_uint64(3);
+        mp::PackStr(p, "key"); mp::PackBin(p, "k");
+        mp::PackStr(p, "state"); mp::PackBin(p, "s");
+      }, 3), "target");
+  bad(hint([](mp::Packer& p) {
+        mp::PackStr(p, "rid"); mp::PackStr(p, "1");
+        mp::PackStr(p, "target"); mp::PackStr(p, "b");
+        mp::PackStr(p, "key"); mp::PackBin(p, "k");
+        mp::PackStr(p, "state"); mp::PackBin(p, "s");
+      }, 4), "rid");
+  bad(hint([](mp::Packer& p) {
+        mp::PackStr(p, "target"); mp::PackStr(p, "b");
+        mp::PackStr(p, "key"); p.pack_true();
+        mp::PackStr(p, "state"); mp::PackBin(p, "s");
+      }, 3), "key");
+}
+
+TEST(GossipProtocol, RepliesCarryHintRoomOnlyWhenOk) {
+  auto ok = DecodeReply(Packed([](mp::Packer& p) {
+    p.pack_map(4);
+    mp::PackStr(p, "v"); p.pack_uint64(1);
+    mp::PackStr(p, "ok"); p.pack_true();
+    mp::PackStr(p, "rid"); p.pack_uint64(9);
+    mp::PackStr(p, "hint_room"); p.pack_uint64(12345);
+  }));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(ok->ok);
+  EXPECT_EQ(ok->rid, 9u);
+  EXPECT_TRUE(ok->has_hint_room);
+  EXPECT_EQ(ok->hint_room, 12345u);
+  auto plain = DecodeReply(Packed([](mp::Packer& p) {
+    p.pack_map(1);
+    mp::PackStr(p, "ok"); p.pack_true();
+  }));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->has_hint_room);
+  EXPECT_EQ(plain->rid, 0u);
+  auto err = DecodeReply(Packed([](mp::Packer& p) {
+    p.pack_map(3);
+    mp::PackStr(p, "ok"); p.pack_false();
+    mp::PackStr(p, "hint_room"); p.pack_uint64(5);
+    mp::PackStr(p, "error"); p.pack_map(2);
+    mp::PackStr(p, "code"); mp::PackStr(p, "busy");
+    mp::PackStr(p, "message"); mp::PackStr(p, "full");
+  }));
+  ASSERT_TRUE(err.ok());
+  EXPECT_FALSE(err->ok);
+  EXPECT_EQ(err->code, kErrBusy);
+  EXPECT_EQ(err->message, "full");
+  EXPECT_FALSE(err->has_hint_room);
+  auto nameless = DecodeReply(Packed([](mp::Packer& p) {
+    p.pack_map(1);
+    mp::PackStr(p, "ok"); p.pack_false();
+  }));
+  ASSERT_TRUE(nameless.ok());
+  EXPECT_EQ(nameless->code, kErrInternal);
+  EXPECT_FALSE(DecodeReply("\xc1").ok());
+  EXPECT_FALSE(DecodeReply(Packed([](mp::Packer& p) { p.pack_array(0); })).ok());
+  EXPECT_FALSE(DecodeReply(Packed([](mp::Packer& p) { p.pack_map(0); })).ok());
+  EXPECT_FALSE(DecodeReply(Packed([](mp::Packer& p) {
+    p.pack_map(2);
+    mp::PackStr(p, "ok"); p.pack_true();
+    mp::PackStr(p, "rid"); p.pack_int64(-1);
+  })).ok());
+  EXPECT_FALSE(DecodeReply(Packed([](mp::Packer& p) {
+    p.pack_map(2);
+    mp::PackStr(p, "ok"); p.pack_true();
+    mp::PackStr(p, "hint_room"); mp::PackStr(p, "lots");
+  })).ok());
+}
+
+ViewPush SampleView() {
+  ViewPush v;
+  v.self = "b";
+  v.view_version = 77;
+  for (const char* id : {"a", "b", "c"}) {
+    MemberView m;
+    m.entry = SampleEntry(id);
+    m.entry.storage_direct_port = id[0] == 'c' ? 0 : 7500;
+    m.up = id[0] != 'c';
+    m.phi = id[0] == 'c' ? 9.25 : 0.5;
+    m.heartbeat_age_ms = id[0] == 'b' ? -1 : 1234;
+    v.members.push_back(m);
+  }
+  v.members[0].entry.tokens.clear();  // derived tokens travel as an empty list
+  v.members[0].entry.state = MemberState::kJoining;
+  return v;
+}
+
+TEST(GossipProtocol, ViewRoundTrips) {
+  ViewPush v = SampleView();
+  const std::string bytes = EncodeView(v, 31);
+  auto d = DecodeView(bytes);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(*d, v);
+  // A generic reply decoder reads it as an ok reply with its rid.
+  auto r = DecodeReply(bytes);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->ok);
+  EXPECT_EQ(r->rid, 31u);
+  EXPECT_FALSE(IsExchangeMessage(bytes));
+  ViewPush empty;
+  empty.self = "x";
+  auto e = DecodeView(EncodeView(empty, 0));
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(*e, empty);
+}
+
+// The view reply with `field` of the top map replaced by `patch` (nullptr: left out).
+std::string ViewWith(const std::string& field, const std::function<void(mp::Packer&)>& patch,
+                     const std::function<void(mp::Packer&)>& members = nullptr) {
+  return Packed([&](mp::Packer& p) {
+    const char* fields[] = {"v", "ok", "rid", "op", "self", "view_version", "members"};
+    p.pack_map(field.empty() || patch ? 7 : 6);
+    for (const char* f : fields) {
+      std::string_view n = f;
+      if (field == f) {
+        if (!patch) continue;
+        mp::PackStr(p, f);
+        patch(p);
+        continue;
+      }
+      mp::PackStr(p, f);
+      if (n == "v") p.pack_uint64(1);
+      else if (n == "ok") p.pack_true();
+      else if (n == "rid") p.pack_uint64(5);
+      else if (n == "op") mp::PackStr(p, "view");
+      else if (n == "self") mp::PackStr(p, "a");
+      else if (n == "view_version") p.pack_uint64(3);
+      else if (members) members(p);
+      else p.pack_array(0);
+    }
+  });
+}
+
+void PackMember(mp::Packer& p, const std::string& id, const std::string& skip,
+                const std::function<void(mp::Packer&)>& patch = nullptr,
+                const std::string& patched = "") {
+  const char* fields[] = {"e", "up", "phi", "age"};
+  p.pack_map(skip.empty() ? 4 : 3);
+  for (const char* f : fields) {
+    std::string_view n = f;
+    if (skip == f) continue;
+    mp::PackStr(p, f);
+    if (patched == f && patch) { patch(p); continue; }
+    if (n == "e") {
+      p.pack_map(4);
+      mp::PackStr(p, "id"); mp::PackStr(p, id);
+      mp::PackStr(p, "g"); p.pack_uint64(1);
+      mp::PackStr(p, "ver"); p.pack_uint64(1);
+      mp::PackStr(p, "st"); mp::PackStr(p, "normal");
+    } else if (n == "up") {
+      p.pack_true();
+    } else if (n == "phi") {
+      p.pack_double(0.25);
+    } else {
+      p.pack_int64(100);
+    }
+  }
+}
+
+void ExpectBadView(const std::string& bytes, const std::string& needle) {
+  auto d = DecodeView(bytes);
+  ASSERT_FALSE(d.ok()) << "accepted: " << needle;
+  EXPECT_EQ(d.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(d.status().message().find(needle), std::string::npos) << d.status().message();
+}
+
+TEST(GossipProtocol, ViewRejectsEveryMalformedShape) {
+  auto one = [](const std::string& skip, const std::function<void(mp::Packer&)>& patch = nullptr,
+                const std::string& patched = "") {
+    return ViewWith("members", [&](mp::Packer& p) {
+      p.pack_array(1);
+      PackMember(p, "a", skip, patch, patched);
+    });
+  };
+  EXPECT_TRUE(DecodeView(ViewWith("", nullptr)).ok());
+  EXPECT_TRUE(DecodeView(one("")).ok());
+  ExpectBadView("", "not MessagePack");
+  ExpectBadView("\x93\x01\x02", "not MessagePack");
+  ExpectBadView(Packed([](mp::Packer& p) { p.pack_array(0); }), "not a map");
+  ExpectBadView(ViewWith("", nullptr) + "x", "trailing");
+  ExpectBadView(std::string(kMaxMessageBytes + 1, '\x90'), "exceeds");
+  // An error reply is not a view.
+  ExpectBadView(ViewWith("ok", [](mp::Packer& p) { p.pack_false(); }), "not ok");
+  ExpectBadView(ViewWith("ok", nullptr), "not ok");
+  ExpectBadView(ViewWith("ok", [](mp::Packer& p) { p.pack_uint64(1); }), "'ok'");
+  ExpectBadView(ViewWith("v", [](mp::Packer& p) { p.pack_uint64(2); }), "protocol version");
+  ExpectBadView(ViewWith("v", nullptr), "missing field 'v'");
+  ExpectBadView(ViewWith("op", [](mp::Packer& p) { mp::PackStr(p, "ring"); }), "not 'view'");
+  ExpectBadView(ViewWith("op", nullptr), "'op'");
+  ExpectBadView(ViewWith("rid", [](mp::Packer& p) { mp::PackStr(p, "5"); }), "'rid'");
+  ExpectBadView(ViewWith("self", nullptr), "'self'");
+  ExpectBadView(ViewWith("self", [](mp::Packer& p) { mp::PackStr(p, ""); }), "empty 'self'");
+  ExpectBadView(ViewWith("self", [](mp::Packer& p) { mp::PackStr(p, std::string(300, 'x')); }),
+                "longer than");
+  ExpectBadView(ViewWith("view_version", nullptr), "'view_version'");
+  ExpectBadView(ViewWith("view_version", [](mp::Packer& p) { p.pack_int64(-3); }), "'view_version'");
+  ExpectBadView(ViewWith("members", nullptr), "missing field 'members'");
+  ExpectBadView(ViewWith("members", [](mp::Packer& p) { p.pack_map(0); }), "not a list");
+  ExpectBadView(ViewWith("members", [](mp::Packer& p) { p.pack_array(1); p.pack_true(); }),
+                "not a map");
+  ExpectBadView(one("e"), "no entry");
+  ExpectBadView(one("up"), "no 'up'");
+  ExpectBadView(one("phi"), "no 'phi'");
+  ExpectBadView(one("age"), "no 'age'");
+  ExpectBadView(one("", [](mp::Packer& p) { p.pack_uint64(1); }, "up"), "'up'");
+  ExpectBadView(one("", [](mp::Packer& p) { mp::PackStr(p, "1.0"); }, "phi"), "not a number");
+  ExpectBadView(one("", [](mp::Packer& p) { p.pack_double(1.5); }, "age"), "'age'");
+  ExpectBadView(one("", [](mp::Packer& p) { p.pack_int64(-2); }, "age"), "negative");
+  ExpectBadView(one("", [](mp::Packer& p) { p.pack_array(0); }, "e"), "not a map");
+  ExpectBadView(one("", [](mp::Packer& p) {
+    p.pack_map(4);
+    mp::PackStr(p, "id"); mp::PackStr(p, "a");
+    mp::PackStr(p, "g"); p.pack_uint64(1);
+    mp::PackStr(p, "ver"); p.pack_uint64(1);
+    mp::PackStr(p, "st"); mp::PackStr(p, "down");
+  }, "e"), "never gossiped");
+  ExpectBadView(one("", [](mp::Packer& p) {
+    p.pack_map(5);
+    mp::PackStr(p, "id"); mp::PackStr(p, "a");
+    mp::PackStr(p, "g"); p.pack_uint64(1);
+    mp::PackStr(p, "ver"); p.pack_uint64(1);
+    mp::PackStr(p, "st"); mp::PackStr(p, "normal");
+    mp::PackStr(p, "dp"); p.pack_uint64(70000);
+  }, "e"), "direct port");
+  ExpectBadView(ViewWith("members", [](mp::Packer& p) {
+    p.pack_array(2);
+    PackMember(p, "b", "");
+    PackMember(p, "a", "");
+  }), "id order");
+  ExpectBadView(ViewWith("members", [](mp::Packer& p) {
+    p.pack_array(2);
+    PackMember(p, "a", "");
+    PackMember(p, "a", "");
+  }), "repeat");
+  // A list claiming more members than the limit allocates nothing and is refused.
+  ExpectBadView(ViewWith("members", [](mp::Packer& p) { p.pack_array(kMaxMembers + 1); }),
+                "not MessagePack");
+}
+
+TEST(GossipProtocol, ViewDecoderSurvivesRandomBytesAndTruncation) {
+  const std::string good = EncodeView(SampleView(), 1);
+  for (size_t n = 0; n < good.size(); ++n) {
+    EXPECT_FALSE(DecodeView(good.substr(0, n)).ok()) << n;
+  }
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    std::string b = good;
+    b[rng() % b.size()] = static_cast<char>(rng());
+    (void)DecodeView(b);  // must not crash; may or may not decode
+  }
+}
 }  // namespace
 }  // namespace ringkv::gossip_protocol
