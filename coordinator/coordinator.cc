@@ -5,6 +5,7 @@
 //   coordinator_read.cc   the read path (get, the read of a delete without ctx), read repair
 //   coordinator_write.cc  the write path (update on one replica, syncs to the others)
 //   coordinator_hints.cc  hinted handoff for replicas that miss a write
+//   coordinator_view.cc   the views of this node's gossip agent (ring, liveness)
 //
 // DESIGN. One thread, one epoll set (common/net/poller.h) over the client endpoint (its
 // listener and one ZMTP connection per client, client_endpoint.h), the storage ROUTER's and its
@@ -12,8 +13,10 @@
 // request that needs replicas becomes an Op (kept in ops_ until every replica answered or its
 // deadline passed) with one Slot per replica of the key's preference list. Messages to storage
 // agents carry rid = op id << 8 | phase << 5 | slot, so a reply finds its op, its slot, and is
-// ignored when it belongs to a phase the op has left (or to an op already finished). rid 0 is
-// a liveness ping. Nothing here blocks: every send uses ZMQ_DONTWAIT.
+// ignored when it belongs to a phase the op has left (or to an op already finished). Which
+// agents are usable is coordinator_peers.cc's (LIVENESS); the ring and the liveness verdicts
+// come from this node's gossip agent (coordinator_view.cc). Nothing here blocks: every send
+// uses ZMQ_DONTWAIT.
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
@@ -33,6 +36,7 @@ namespace {
 constexpr size_t kMaxClientFrames = 32;  // frames kept of one client message
 constexpr int64_t kClientMaxMsgBytes = 64ll << 20;
 constexpr int64_t kMonitorDrainMs = 100;  // backstop for monitor events the fd did not signal
+constexpr int64_t kTickMs = 100;          // TickPeers
 // Past a write's deadline, how long its hints still have to be stored (OnDeadline).
 constexpr int64_t kHintGraceMs = 2000;
 
@@ -79,7 +83,7 @@ Status Coordinator::Start() {
                       << zmq_strerror(zmq_errno());
   }
   if (!storage_monitor_) {
-    RINGKV_LOG(kWarn) << "storage agents are judged by pings and deadlines only";
+    RINGKV_LOG(kWarn) << "storage agents are judged by the gossip view and requests only";
   }
   RINGKV_RETURN_IF_ERROR(ApplyRing(std::move(**first)));
 
@@ -102,6 +106,7 @@ Status Coordinator::Start() {
     RINGKV_RETURN_IF_ERROR(
         poller_.Watch(storage_monitor_.get(zmq::sockopt::fd), EPOLLIN, kTagMonitor));
   }
+  RINGKV_RETURN_IF_ERROR(StartGossipFeed());
   RINGKV_LOG(kInfo) << "node " << opts_.node_id << " serving clients on " << listen << " (" << client_->transport() << "), ring "
                     << ring_source_->Describe() << ", " << ring_.nodes().size() << " nodes, N="
                     << ring_.N() << ", r=" << QuorumSpecName(opts_.r) << " w="
@@ -111,22 +116,19 @@ Status Coordinator::Start() {
   return Status::OK();
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // The loop
 
 int64_t Coordinator::NextWake(int64_t now) const {
-  int64_t wake = std::min(next_ring_poll_ms_, now + 100);
-  for (const auto& p : peers_) {
-    if (p->in_ring) wake = std::min(wake, p->next_ping_ms);
-  }
+  int64_t wake = std::min({next_ring_poll_ms_, next_tick_ms_, now + 100});
   if (!deadlines_.empty()) wake = std::min(wake, deadlines_.top().first);
   return wake;
 }
 
 Status Coordinator::Run(const std::atomic<bool>& stop) {
-  // Give the storage agents a moment to connect and answer a first ping, so the first client
-  // requests do not meet a cluster that looks down only because connections are still forming.
+  // Give the gossip agent a moment to send its first view and the storage agents to connect,
+  // so the first client requests do not meet a cluster that looks down only because
+  // connections are still forming (ReadyToServe).
   const int64_t serve_from = Now() + opts_.startup_wait_ms;
   bool serving = false;
   bool client_pending = false;  // the client endpoint may hold unread messages
@@ -139,11 +141,7 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) {
     int64_t now = Now();
     if (!serving) {
-      bool all_up = true;
-      for (const auto& p : peers_) {
-        all_up = all_up && (!p->in_ring || p->up || p->kind == Peer::kGossip);
-      }
-      serving = all_up || now >= serve_from;
+      serving = ReadyToServe() || now >= serve_from;
       if (serving) RINGKV_RETURN_IF_ERROR(client_->StartServing());
     }
     WatchDirects();
@@ -159,6 +157,7 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
         DrainMonitor();
         next_monitor_drain_ms_ = now + kMonitorDrainMs;
       }
+      if ((ev.tag & ~kTagIdMask) == kTagGossipFeed) DrainGossipFeed();
       storage_event = storage_event || (ev.tag & ~kTagIdMask) == kTagStorage;
     }
     for (const auto& ev : events) {
@@ -178,7 +177,11 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
       next_monitor_drain_ms_ = now + kMonitorDrainMs;
     }
     RunTimers(now);
-    PingPeers(now);
+    if (now >= next_tick_ms_) {
+      next_tick_ms_ = now + kTickMs;
+      DrainGossipFeed();  // its FD signals only changes: a backstop, as for the monitor
+      TickPeers(now);
+    }
     PollRing(now);
     FlushDirect();
     client_->Flush();
@@ -186,7 +189,6 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
   }
   return Status::OK();
 }
-
 
 void Coordinator::RunTimers(int64_t now) {
   while (!deadlines_.empty() && deadlines_.top().first <= now) {
@@ -305,7 +307,9 @@ std::string Coordinator::StatusBody(const std::string& id) const {
              {"hints_refused", stats_.hints_refused},
              {"hints_unplaced", stats_.hints_unplaced},
              {"hint_room_refusals", stats_.hint_room_refusals},
-             {"backlog_refusals", stats_.backlog_refusals}};
+             {"backlog_refusals", stats_.backlog_refusals},
+             {"suspicions", stats_.suspicions},
+             {"views", stats_.views}};
   for (size_t i = 0; i < ring_.nodes().size(); ++i) {
     const NodeInfo& n = ring_.nodes()[i];
     MemberStatus m;
@@ -315,6 +319,7 @@ std::string Coordinator::StatusBody(const std::string& id) const {
     m.client_endpoint = n.client_endpoint;
     s.members.push_back(std::move(m));
   }
+  FillGossipStatus(&s);
   return EncodeStatus(id, s);
 }
 
@@ -402,24 +407,9 @@ void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
 
 
 void Coordinator::HandleStorageReply(size_t peer, sp::Reply& reply) {
-  if (reply.rid == 0) {  // ping
-    Peer& p = *peers_[peer];
-    if (p.unanswered >= static_cast<uint32_t>(opts_.max_peer_backlog)) {
-      // It read every request sent before this ping; what it has not answered yet waits in its
-      // own bounded queue (--max-queue), or its reply was lost: start counting afresh.
-      RINGKV_LOG(kInfo) << (p.kind == Peer::kGossip ? "gossip" : "storage") << " agent of "
-                        << p.node_id << " answered a ping with " << p.unanswered
-                        << " requests unanswered: its backlog is counted afresh";
-      p.unanswered = 0;
-    }
-    p.ping_sent_ms = -1;
-    MarkUp(peer);
-    p.direct_port = reply.direct_port;
-    if (p.direct) return;
-    p.connected = true;  // an answer proves the connection (see the probe)
-    if (p.kind == Peer::kStorage && p.direct_port != 0) ConnectDirect(peer, Now());
-    return;
-  }
+  // Any answer ends a local suspicion: the agent is there.
+  if (peers_[peer]->suspect_until_ms != 0) EndSuspicion(peer, "it answered");
+  if (reply.rid == 0) return;  // no request of this coordinator has rid 0
   // Every request is answered once, an early update twice: its first reply (dur: false) is not
   // the last.
   if (!reply.durable.has_value() || *reply.durable || !reply.ok) CountAnswer(peer);
@@ -465,10 +455,11 @@ void Coordinator::HandleStorageReply(size_t peer, sp::Reply& reply) {
 // The end of a request
 
 void Coordinator::OnDeadline(Op& op, int64_t now) {
-  // Replicas that let a message wait until the deadline are down until they answer a ping.
+  // Replicas that let a message wait until the deadline are suspected (LIVENESS in
+  // coordinator_peers.cc).
   for (Slot& s : op.slots) {
     if (s.st == Slot::kSent && now - s.sent_ms >= opts_.suspect_after_ms) {
-      MarkDown(s.peer, "missed a request deadline");
+      Suspect(s.peer, "missed a request deadline");
     }
   }
   if (!op.replied) {

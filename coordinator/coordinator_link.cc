@@ -8,20 +8,21 @@
 // reply [id][empty][body] names its agent. That id is only honoured without ZMQ_IMMEDIATE, so a
 // connection's queue exists from connect() on and ZeroMQ itself would queue for an agent that is
 // not there; instead the socket monitor says when a connection completed its handshake or
-// dropped, and SendToPeer refuses (and marks the agent down) while it is not connected. The
+// dropped, and the agent is unusable (SendToPeer refuses) while it is not connected. The
 // monitor is polled by its file descriptor only, which costs nothing per loop pass until an
 // event arrives. ZMQ_ROUTER_MANDATORY turns a send to a connection that is gone into
-// EHOSTUNREACH, and a full queue is EAGAIN: both fail at once and mark the agent down.
+// EHOSTUNREACH, and a full queue is EAGAIN: both fail at once and suspect the agent.
 //
-// DIRECT TRANSPORT. A storage agent's ping reply names the port of its direct transport
-// (common/net/frame_conn.h: the same bodies as length-prefixed frames on plain TCP). The
-// coordinator then opens one connection to it, on the host of the agent's endpoint, and once it
+// DIRECT TRANSPORT. The gossip view names the port of a storage agent's direct transport
+// (`storage_direct_port`, which its gossip agent reads from the storage agent's ping reply;
+// common/net/frame_conn.h: the same bodies as length-prefixed frames on plain TCP). The
+// coordinator then opens one connection to it (TickPeers, while the agent is usable), on the host of the agent's endpoint, and once it
 // is connected every message to that agent goes over it: its fd is polled here and written by
 // this thread, so a message wakes no ZeroMQ I/O thread on either side (each wake-up costs about
 // 40 us of CPU on a paravirtualized VM). Writes are queued during a loop pass and flushed at its
-// end, so the syncs of many requests leave in one send(). A direct connection that fails marks
-// the agent down like a dropped ZeroMQ connection; pings then go over storage_ again and the
-// next answer reconnects. A failed connect only delays the next try (backoff to 30 s): the
+// end, so the syncs of many requests leave in one send(). A direct connection that fails suspects
+// the agent (--suspect-ms); messages go over storage_ again and a new connect follows after a
+// backoff once it is usable; a new port in the view (a restart) reconnects at once. A failed connect only delays the next try (backoff to 30 s): the
 // ROUTER path keeps working meanwhile.
 #include <algorithm>
 #include <cstring>
@@ -66,7 +67,6 @@ void Coordinator::AttachPeer(size_t peer) {
   PutBig32(id + 5, ++p.generation);
   p.routing_id.assign(id, sizeof(id));
   p.attached_ms = Now();
-  p.probe_sent = false;
   // Without connection events nothing says when it connects: sends queue until it does.
   p.connected = !storage_monitor_;
   storage_touched_ = true;  // a socket operation may consume its FD's signal
@@ -80,6 +80,7 @@ void Coordinator::AttachPeer(size_t peer) {
   if (!s.ok()) {
     RINGKV_LOG(kError) << "storage agent of " << p.node_id << ": " << s.ToString();
   }
+  Reassess(peer, "attached");
 }
 
 void Coordinator::DetachPeer(size_t peer) {
@@ -96,6 +97,7 @@ void Coordinator::DetachPeer(size_t peer) {
   p.connected = false;
   p.unanswered = 0;  // linger 0: what was queued is gone, and replies to the rest cannot come
   if (p.direct) DropDirect(peer, "its agent was disconnected");
+  Reassess(peer, "disconnected");
 }
 
 size_t Coordinator::PeerOfRoutingId(const zmq::message_t& id) const {
@@ -107,44 +109,41 @@ size_t Coordinator::PeerOfRoutingId(const zmq::message_t& id) const {
 }
 
 
-bool Coordinator::SendToPeer(size_t peer, const std::string& body, bool unconnected_ok,
-                             bool is_request) {
+bool Coordinator::SendToPeer(size_t peer, const std::string& body) {
   Peer& p = *peers_[peer];
-  if (is_request) {
-    if (BacklogFull(p)) {
-      ++stats_.backlog_refusals;
-      if (p.up) {
-        const std::string why = std::to_string(p.unanswered) +
-                                " requests unanswered (--max-peer-backlog); " +
-                                std::to_string(stats_.backlog_refusals) + " sends refused so far";
-        MarkDown(peer, why.c_str());
-      }
-      return false;
+  if (BacklogFull(p)) {
+    ++stats_.backlog_refusals;
+    if (p.up) {
+      const std::string why = std::to_string(p.unanswered) +
+                              " requests unanswered (--max-peer-backlog); " +
+                              std::to_string(stats_.backlog_refusals) + " sends refused so far";
+      Suspect(peer, why.c_str());
     }
+    return false;
   }
   if (p.attached && p.direct && !p.direct->connecting()) {
     if (p.direct->Queue(body)) {  // written at the end of the loop pass
-      if (is_request) CountRequest(p);
+      CountRequest(p);
       return true;
     }
     FailDirect(peer, "direct send queue full", "send queue full");
     return false;
   }
-  if (!p.attached || (!p.connected && !unconnected_ok)) {
-    MarkDown(peer, "not connected (send refused)");
+  if (!p.attached || !p.connected) {
+    Reassess(peer, "not connected (send refused)");
     return false;
   }
   void* s = storage_.handle();
   storage_touched_ = true;
   if (zmq_send(s, p.routing_id.data(), p.routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
     // EHOSTUNREACH: its connection is gone (ROUTER_MANDATORY); EAGAIN: its queue is full.
-    MarkDown(peer, zmq_errno() == EAGAIN ? "send queue full" : "not connected (send refused)");
+    Suspect(peer, zmq_errno() == EAGAIN ? "send queue full" : "not connected (send refused)");
     return false;
   }
   // The routing frame was accepted, so ZeroMQ accepts the rest of the message.
   zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
   zmq_send(s, body.data(), body.size(), ZMQ_DONTWAIT);
-  if (is_request) CountRequest(p);
+  CountRequest(p);
   return true;
 }
 
@@ -194,7 +193,7 @@ void Coordinator::DelayNextDirect(Peer& p, int64_t now) {
 
 void Coordinator::FailDirect(size_t peer, const std::string& why, const char* down_why) {
   DropDirect(peer, why);
-  MarkDown(peer, down_why);
+  Suspect(peer, down_why);
 }
 
 void Coordinator::OnDirectEvents(size_t peer, uint32_t events) {
@@ -276,12 +275,11 @@ void Coordinator::DrainMonitor() {
     if (!p.attached) continue;  // left the ring: its last connection's events
     if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
       p.connected = true;
-      p.ping_sent_ms = -1;
-      p.next_ping_ms = 0;  // ping now
+      Reassess(peer, "connected");
     } else if (id == ZMQ_EVENT_DISCONNECTED) {
       const bool was_connected = p.connected;
       p.connected = false;
-      MarkDown(peer, "connection dropped");
+      Reassess(peer, "connection dropped");
       // What is queued for the dropped connection would reach the agent whenever it is back,
       // maybe long after its requests ended: a new connection starts with an empty queue.
       const int64_t now = Now();
@@ -329,10 +327,11 @@ bool Coordinator::DrainPeers() {
                         << " sent an undecodable reply: " << reply.status().ToString();
       continue;
     }
-    // A gossip agent's ping says how much room its hint store has left; one too old to say
-    // is taken to have room (its refusals still send hints elsewhere).
-    if (peers_[peer]->kind == Peer::kGossip && reply->rid == 0) {
-      peers_[peer]->hint_room = hint_room.value_or(~uint64_t{0});
+    // A gossip agent's hint reply says how much room its hint store has left (one too old to
+    // say leaves the room unknown: taken as room, its refusals still send hints elsewhere).
+    if (hint_room.has_value()) {
+      peers_[peer]->hint_room = *hint_room;
+      peers_[peer]->hint_room_ms = Now();
     }
     HandleStorageReply(peer, *reply);
   }

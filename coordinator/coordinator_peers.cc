@@ -1,9 +1,17 @@
 // The coordinator's peer table and liveness: one Peer per storage agent and per gossip agent
-// (hint holder) of the ring, kept in step with the ring (ApplyRing), and whether each is up.
+// (hint holder) of the ring, kept in step with the ring (ApplyRing), and whether each is usable.
 //
-// LIVENESS. An agent is up from its first answer to a ping and down when a ping goes
-// unanswered, its connection drops, a send to it is refused, it misses a request deadline
-// (OnDeadline) or its backlog is full (below).
+// LIVENESS. The coordinator sends no pings of its own: an agent is usable iff it is in the
+// ring, its connection completed its handshake (the storage ROUTER's monitor,
+// coordinator_link.cc), the newest view of this node's gossip agent says it is usable
+// (gossip_feed.h; every node counts as up before any view, and while no view ever comes from
+// an agent too old to send one) and this coordinator does not suspect it. A suspicion is local
+// and immediate: an agent that let a request reach its deadline (OnDeadline), whose backlog is
+// full (below) or that refused a send is suspected at once, and gets no requests until it
+// answers anything, the view shows a new incarnation of it (it restarted), or --suspect-ms has
+// passed (then it is tried again: a suspicion must not outlive the fault, since nothing else
+// would end it). A dropped connection needs no suspicion: the agent is unusable until the
+// connection is back.
 //
 // BACKLOG AND DEADLINES. An agent that stops answering without dropping its connection (paused,
 // stuck on its disk) would otherwise get every request meant for it until a deadline marks it
@@ -13,9 +21,10 @@
 // counter per send and per reply: nothing per request beyond that); at --max-peer-backlog, once
 // it has answered nothing for kBacklogStallMs (a burst to an agent that answers — the hints of
 // many writes sent at once to one gossip agent — is no backlog of an agent that stopped
-// answering; kBacklogHardFactor times the bound stops even that), the agent is marked down, so
-// new requests treat it as down at once (hints, `unavailable`) until it answers a ping.
-#include "coordinator/coordinator.h"
+// answering; kBacklogHardFactor times the bound stops even that), the agent is suspected, so
+// new requests treat it as down at once (hints, `unavailable`) until the suspicion ends (its
+// unanswered count then starts afresh: what it did not answer waits in its own bounded queue,
+// or the replies were lost).
 #include <algorithm>
 #include <string>
 
@@ -63,8 +72,7 @@ Status Coordinator::ApplyRing(Ring ring) {
     Peer& p = *peers_[i];
     if (p.in_ring || !p.attached) continue;
     DetachPeer(i);
-    p.up = false;
-    p.ping_sent_ms = -1;
+    Reassess(i, "left the ring");
     RINGKV_LOG(kInfo) << "storage agent of " << p.node_id << " (" << p.endpoint
                       << ") left the ring: disconnected";
   }
@@ -83,7 +91,6 @@ size_t Coordinator::PeerFor(const NodeInfo& node) {
   auto peer = std::make_unique<Peer>();
   peer->node_id = node.id;
   peer->endpoint = node.storage_endpoint;
-  peer->next_ping_ms = 0;
   peers_.push_back(std::move(peer));
   const size_t index = peers_.size() - 1;
   peer_by_endpoint_[node.storage_endpoint] = index;
@@ -117,6 +124,9 @@ size_t Coordinator::GossipPeerFor(const NodeInfo& node) {
 void Coordinator::PollRing(int64_t now) {
   if (now < next_ring_poll_ms_) return;
   next_ring_poll_ms_ = now + opts_.ring_poll_ms;
+  // Once the gossip agent has sent a view, the ring follows its views (coordinator_view.cc);
+  // ring.db is the ring only until then (at start, or with an agent that sends none).
+  if (feed_ && feed_->have_view()) return;
   auto changed = ring_source_->Poll();
   if (!changed.ok()) {
     RINGKV_LOG(kWarn) << "ring " << ring_source_->Describe()
@@ -134,27 +144,44 @@ void Coordinator::PollRing(int64_t now) {
 
 bool Coordinator::Live(size_t peer) const { return peers_[peer]->up; }
 
-void Coordinator::MarkDown(size_t peer, const char* why) {
+void Coordinator::Reassess(size_t peer, const char* why) {
   Peer& p = *peers_[peer];
-  if (p.up) {
-    p.up = false;
+  const bool usable =
+      p.in_ring && p.attached && p.connected && p.view_up && p.suspect_until_ms == 0;
+  if (usable == p.up) return;
+  p.up = usable;
+  const char* kind = p.kind == Peer::kGossip ? "gossip" : "storage";
+  if (usable) {
+    RINGKV_LOG(kInfo) << kind << " agent of " << p.node_id << " (" << p.endpoint
+                      << ") is up (" << why << ")";
+  } else {
     ++stats_.replicas_marked_down;
-    RINGKV_LOG(kWarn) << (p.kind == Peer::kGossip ? "gossip" : "storage") << " agent of "
-                      << p.node_id << " (" << p.endpoint << ") marked down: " << why;
+    RINGKV_LOG(kWarn) << kind << " agent of " << p.node_id << " (" << p.endpoint
+                      << ") marked down: " << why;
   }
-  p.ping_sent_ms = -1;
-  p.next_ping_ms = std::min(p.next_ping_ms, Now() + opts_.down_ping_interval_ms);
 }
 
-void Coordinator::MarkUp(size_t peer) {
+void Coordinator::Suspect(size_t peer, const char* why) {
   Peer& p = *peers_[peer];
-  if (!p.up) {
-    p.up = true;
-    RINGKV_LOG(kInfo) << (p.kind == Peer::kGossip ? "gossip" : "storage") << " agent of "
-                      << p.node_id << " (" << p.endpoint << ") is up";
-  }
+  if (p.suspect_until_ms == 0) ++stats_.suspicions;
+  p.suspect_until_ms = Now() + opts_.suspect_ms;
+  Reassess(peer, why);
 }
 
+void Coordinator::EndSuspicion(size_t peer, const char* why) {
+  Peer& p = *peers_[peer];
+  if (p.suspect_until_ms == 0) return;
+  p.suspect_until_ms = 0;
+  if (p.unanswered >= static_cast<uint32_t>(opts_.max_peer_backlog)) {
+    // What it has not answered yet waits in its own bounded queue (--max-queue), or its replies
+    // were lost: start counting afresh, or it would stay refused.
+    RINGKV_LOG(kInfo) << (p.kind == Peer::kGossip ? "gossip" : "storage") << " agent of "
+                      << p.node_id << ": suspicion ended with " << p.unanswered
+                      << " requests unanswered: its backlog is counted afresh";
+    p.unanswered = 0;
+  }
+  Reassess(peer, why);
+}
 
 void Coordinator::CountRequest(Peer& p) {
   if (p.unanswered == 0) p.waiting_since_ms = Now();
@@ -173,36 +200,24 @@ void Coordinator::CountAnswer(size_t peer) {
   p.waiting_since_ms = Now();  // it answers: what is still unanswered waits from now
 }
 
-void Coordinator::PingPeers(int64_t now) {
+void Coordinator::TickPeers(int64_t now) {
   for (size_t i = 0; i < peers_.size(); ++i) {
     Peer& p = *peers_[i];
     if (!p.in_ring) continue;
-    if (p.ping_sent_ms >= 0 && now - p.ping_sent_ms >= opts_.ping_timeout_ms) {
-      MarkDown(i, "no answer to a ping");
+    if (p.suspect_until_ms != 0 && now >= p.suspect_until_ms) {
+      EndSuspicion(i, "suspected for --suspect-ms: tried again");
     }
-    if (now < p.next_ping_ms) continue;
-    if (p.ping_sent_ms >= 0 && p.up) {  // still waiting for the last one
-      p.next_ping_ms = now + opts_.ping_interval_ms;
-      continue;
-    }
-    sp::Request ping;
-    ping.op = std::string(sp::kPing);
-    ping.rid = 0;
-    const bool was_up = p.up;
-    // Not connected by the monitor's account for a while: one ping is queued anyway, in case
-    // an event was missed (its answer proves the connection; else the agent gets it later).
-    const bool probe = p.attached && !p.connected && !p.probe_sent &&
-                       now - p.attached_ms >= opts_.ping_timeout_ms;
-    if (probe) p.probe_sent = true;
-    if (SendToPeer(i, sp::EncodeRequest(ping), probe, /*is_request=*/false)) {
-      if (p.ping_sent_ms < 0) p.ping_sent_ms = now;
-      p.next_ping_ms = now + (was_up ? opts_.ping_interval_ms : opts_.down_ping_interval_ms);
-    } else {
-      // Not connected yet: try again soon (costs nothing but a refused send).
-      p.next_ping_ms = now + 50;
+    if (p.kind == Peer::kGossip) {
+      // A room figure is only as good as its age: --suspect-ms after it, the room is unknown
+      // again (taken as room; the holder's next reply says how much, `busy` none).
+      if (p.hint_room != ~uint64_t{0} && now - p.hint_room_ms >= opts_.suspect_ms) {
+        p.hint_room = ~uint64_t{0};
+      }
+    } else if (p.direct_port != 0 && !p.direct && p.up) {
+      ConnectDirect(i, now);  // waits out its backoff (DelayNextDirect)
     }
   }
+  WatchGossip(now);
 }
-
 
 }  // namespace ringkv::coordinator
