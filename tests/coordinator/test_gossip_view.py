@@ -9,14 +9,14 @@ serves from ring.db.
 
 Ports 28000-28099."""
 import os
+import subprocess
 import threading
 import time
 import unittest
 
-import msgpack
 import zmq
 
-from harness import CTX, Cluster, get, pack, put, unpack, wait_until
+from harness import BIN, CTX, Cluster, get, pack, put, unpack, wait_until
 
 BASE = 28000
 
@@ -115,6 +115,14 @@ class FakeGossip:
             s.close()
 
 
+def ringkv_status(node):
+    """`ringkv status` against `node`'s coordinator: its stdout."""
+    p = subprocess.run([os.path.join(BIN, "ringkv"), "--endpoints", node.client, "status"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout
+
+
 def dport_of(node):
     r = node.storage_req({"op": "ping", "rid": 1})
     assert r.get("ok"), r
@@ -128,7 +136,8 @@ def members_of(node):
 
 class GossipViewTest(unittest.TestCase):
     def test_views_drive_routing_direct_port_and_survive_the_agents_absence(self):
-        c = Cluster(BASE, n=3)
+        # An option of the ping era: still accepted (scripts pass it), ignored with a warning.
+        c = Cluster(BASE, n=3, coord_args=["--ping-interval-ms", "1000"])
         n1, n2, n3 = c.nodes
         fake = FakeGossip(n1.gossip, n1.id).start()
         fake.set_view([(entry(n), True) for n in c.nodes])
@@ -137,6 +146,8 @@ class GossipViewTest(unittest.TestCase):
             wait_until("n1's coordinator watches its gossip agent", lambda: fake.watches >= 1)
             wait_until("n1's status shows the view",
                        lambda: members_of(n1)[1].get("gossip", {}).get("view"))
+            with open(os.path.join(n1.dir, "logs", "coordinator.log"), errors="replace") as f:
+                self.assertIn("--ping-interval-ms is ignored", f.read())
             members, st = members_of(n1)
             self.assertEqual(st["gossip"]["endpoint"], n1.gossip)
             g3 = members["n3"]["gossip"]
@@ -172,6 +183,18 @@ class GossipViewTest(unittest.TestCase):
             # Only the stats request itself reached n3.
             self.assertLessEqual(n3.storage_stats()["requests"] - before, 1)
             self.assertEqual(n3.storage_get(b"k-down"), [])
+            # `ringkv status` prints gossip's view of each node.
+            out = ringkv_status(n1)
+            lines = out.splitlines()
+            self.assertIn("gossip view", lines[0])
+            self.assertEqual(lines[1].split(), ["NODE", "DC", "STATE", "GOSSIP", "STORAGE",
+                                                "COORDINATOR", "GEN", "HB_AGE_MS", "PHI",
+                                                "ENDPOINT"])
+            rows = {l.split()[0]: l.split() for l in lines[2:]}
+            self.assertEqual(rows["n3"][2:4], ["down", "down/normal"], out)
+            self.assertEqual(rows["n3"][4:7], ["up#1", "up#1", "1"], out)
+            self.assertEqual(rows["n3"][8], "0.50", out)
+            self.assertEqual(rows["n2"][2:4], ["normal", "up/normal"], out)
 
             # n3's storage agent down (its node up): the same for storage requests.
             fake.set_view([(entry(n1), True), (entry(n2), True),
