@@ -2,6 +2,7 @@
 #include "coordinator/client_request.h"
 
 #include <cstring>
+#include <tuple>
 
 namespace ringkv::coordinator {
 
@@ -369,18 +370,16 @@ std::string EncodeStatus(const std::string& id, const StatusReply& s) {
       pk.pack(g.up);
       mp::PackStr(pk, "state");
       mp::PackStr(pk, g.state);
-      mp::PackStr(pk, "storage");
-      pk.pack_map(2);
-      mp::PackStr(pk, "up");
-      pk.pack(g.storage_up);
-      mp::PackStr(pk, "incarnation");
-      pk.pack_uint64(g.storage_incarnation);
-      mp::PackStr(pk, "coordinator");
-      pk.pack_map(2);
-      mp::PackStr(pk, "up");
-      pk.pack(g.coordinator_up);
-      mp::PackStr(pk, "incarnation");
-      pk.pack_uint64(g.coordinator_incarnation);
+      for (const auto& [agent, up, incarnation] :
+           {std::tuple{"storage", g.storage_up, g.storage_incarnation},
+            std::tuple{"coordinator", g.coordinator_up, g.coordinator_incarnation}}) {
+        mp::PackStr(pk, agent);
+        pk.pack_map(2);
+        mp::PackStr(pk, "up");
+        pk.pack(up);
+        mp::PackStr(pk, "incarnation");
+        pk.pack_uint64(incarnation);
+      }
       mp::PackStr(pk, "generation");
       pk.pack_uint64(g.generation);
       mp::PackStr(pk, "heartbeat_age_ms");
