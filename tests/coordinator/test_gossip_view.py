@@ -175,6 +175,12 @@ class GossipViewTest(unittest.TestCase):
             r = put(n1, b"k-all", b"v1", w="all")
             self.assertFalse(r["ok"], r)
             self.assertEqual(r["error"]["code"], "unavailable", r)
+            # Under strong, W=2 is met by the two live replicas; n3's hint never counts.
+            r = put(n1, b"k-strong", b"v1", w=2, consistency="strong")
+            self.assertTrue(r["ok"], r)
+            self.assertEqual((r["acks"], r["hinted"]), (2, 0), r)
+            r = put(n1, b"k-strong", b"v2", w="all", r=1, consistency="strong")
+            self.assertEqual(r["error"]["code"], "unavailable", r)
             r = get(n1, b"k-down", r="all")
             self.assertFalse(r["ok"], r)
             self.assertEqual(r["error"]["code"], "unavailable", r)
