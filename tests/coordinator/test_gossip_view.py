@@ -205,7 +205,8 @@ class GossipViewTest(unittest.TestCase):
             # n3's storage agent down (its node up): the same for storage requests.
             fake.set_view([(entry(n1), True), (entry(n2), True),
                            (entry(n3, storage_up=False), True)])
-            time.sleep(0.3)
+            wait_until("n1 has the view with n3's storage agent down",
+                       lambda: not members_of(n1)[0]["n3"]["gossip"]["storage"]["up"], timeout=5)
             self.assertEqual(members_of(n1)[0]["n3"]["state"], "down")
             self.assertFalse(put(n1, b"k-all", b"v1", w="all")["ok"])
 
