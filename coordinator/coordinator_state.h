@@ -51,7 +51,7 @@ struct Coordinator::Peer {
   bool view_up = true;           // the newest view's verdict; true before any view
   int64_t suspect_until_ms = 0;  // a local suspicion ends then at the latest (0: none)
   uint64_t incarnation = 0;      // storage agents: its incarnation in the newest view
-  // Requests sent on its current connections and not answered yet (pings aside). Past
+  // Requests sent on its current connections and not answered yet. Past
   // --max-peer-backlog nothing more is sent to it once it has stopped answering (SendToPeer).
   uint32_t unanswered = 0;
   // Since when it has had requests unanswered with no answer at all (valid while unanswered > 0).
@@ -125,7 +125,7 @@ namespace ringkv::coordinator {
 
 // A gossip agent's reply ({v, ok, rid, error:{code, message}}) in the storage reply's shape, so
 // that replies from both kinds of agents take one path through the reactor.
-// *hint_room (may be null) gets the reply's `hint_room` when it has one (a ping's).
+// *hint_room (may be null) gets the reply's `hint_room` when it has one (an ok hint reply's).
 Result<storage_protocol::Reply> DecodeGossipReply(std::string_view body,
                                                   std::optional<uint64_t>* hint_room);
 
