@@ -59,7 +59,10 @@ class GossipLivenessTest(unittest.TestCase):
                            lambda: n3.storage_get(key) == [b"v"], timeout=30)
                 r = put(n1, key + b"-after", b"v", w="all")
                 self.assertTrue(r["ok"], r)
-                self.assertEqual(get(n3, key, r="all")["values"], [b"v"])
+                # Every coordinator (n3's too: its own views may come a little later) uses n3.
+                c.wait_all_up(timeout=30)
+                r = get(n3, key, r="all")
+                self.assertEqual(r.get("values"), [b"v"], r)
 
 
 if __name__ == "__main__":
