@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include <cstring>
+#include <tuple>
 
 namespace ringkv::coordinator {
 
@@ -351,7 +352,7 @@ std::string EncodeGetOk(const std::string& id, bool found, const std::vector<std
 }
 
 std::string EncodeStatus(const std::string& id, const StatusReply& s) {
-  Writer w(id, true, s.stats.empty() ? 6 : 7);
+  Writer w(id, true, 6 + (s.stats.empty() ? 0 : 1) + (s.gossip ? 1 : 0));
   auto& pk = w.pk();
   mp::PackStr(pk, "node");
   mp::PackStr(pk, s.node);
@@ -366,7 +367,7 @@ std::string EncodeStatus(const std::string& id, const StatusReply& s) {
   mp::PackStr(pk, "members");
   pk.pack_array(static_cast<uint32_t>(s.members.size()));
   for (const auto& m : s.members) {
-    pk.pack_map(4);
+    pk.pack_map(m.gossip ? 5 : 4);
     mp::PackStr(pk, "node");
     mp::PackStr(pk, m.node);
     mp::PackStr(pk, "dc");
@@ -375,6 +376,31 @@ std::string EncodeStatus(const std::string& id, const StatusReply& s) {
     mp::PackStr(pk, m.state);
     mp::PackStr(pk, "client_endpoint");
     mp::PackStr(pk, m.client_endpoint);
+    if (m.gossip) {
+      const MemberGossip& g = *m.gossip;
+      mp::PackStr(pk, "gossip");
+      pk.pack_map(7);
+      mp::PackStr(pk, "up");
+      pk.pack(g.up);
+      mp::PackStr(pk, "state");
+      mp::PackStr(pk, g.state);
+      for (const auto& [agent, up, incarnation] :
+           {std::tuple{"storage", g.storage_up, g.storage_incarnation},
+            std::tuple{"coordinator", g.coordinator_up, g.coordinator_incarnation}}) {
+        mp::PackStr(pk, agent);
+        pk.pack_map(2);
+        mp::PackStr(pk, "up");
+        pk.pack(up);
+        mp::PackStr(pk, "incarnation");
+        pk.pack_uint64(incarnation);
+      }
+      mp::PackStr(pk, "generation");
+      pk.pack_uint64(g.generation);
+      mp::PackStr(pk, "heartbeat_age_ms");
+      pk.pack_int64(g.heartbeat_age_ms);
+      mp::PackStr(pk, "phi");
+      pk.pack_double(g.phi);
+    }
   }
   if (!s.stats.empty()) {
     mp::PackStr(pk, "stats");
@@ -383,6 +409,21 @@ std::string EncodeStatus(const std::string& id, const StatusReply& s) {
       mp::PackStr(pk, name);
       pk.pack_uint64(value);
     }
+  }
+  if (s.gossip) {
+    const GossipStatus& g = *s.gossip;
+    mp::PackStr(pk, "gossip");
+    pk.pack_map(5);
+    mp::PackStr(pk, "endpoint");
+    mp::PackStr(pk, g.endpoint);
+    mp::PackStr(pk, "view");
+    pk.pack(g.view);
+    mp::PackStr(pk, "view_version");
+    pk.pack_uint64(g.view_version);
+    mp::PackStr(pk, "view_age_ms");
+    pk.pack_int64(g.view_age_ms);
+    mp::PackStr(pk, "views");
+    pk.pack_uint64(g.views);
   }
   return w.Take();
 }

@@ -77,8 +77,31 @@ std::string EncodeWriteOk(const std::string& id, std::string_view ctx, int acks,
 std::string EncodeGetOk(const std::string& id, bool found, const std::vector<std::string>& values,
                         std::string_view ctx, int acks);
 
+// Gossip's view of one member: the extension field `gossip` of a `members` entry, present once
+// the coordinator has had a view (docs/coordinator.md, "status").
+struct MemberGossip {
+  bool up = false;              // the gossip agent's judgement (its failure detector)
+  std::string state;            // gossip's: joining, normal, leaving, removed
+  bool storage_up = false;      // the node's storage agent, as its own gossip agent checks it
+  uint64_t storage_incarnation = 0;
+  bool coordinator_up = false;  // the node's coordinator, likewise
+  uint64_t coordinator_incarnation = 0;
+  uint64_t generation = 0;      // the node's heartbeat generation (grows with each restart)
+  int64_t heartbeat_age_ms = -1;  // since its last newer heartbeat; -1 unknown
+  double phi = 0;               // the detector's suspicion level
+};
 struct MemberStatus {
   std::string node, dc, state, client_endpoint;
+  std::optional<MemberGossip> gossip;
+};
+// Where the coordinator's ring and liveness come from: the extension field `gossip` of the
+// reply (present when this node has a gossip endpoint).
+struct GossipStatus {
+  std::string endpoint;        // this node's gossip agent
+  bool view = false;           // a view has arrived (else: ring.db, everyone assumed up)
+  uint64_t view_version = 0;
+  int64_t view_age_ms = -1;    // since the last view arrived; -1 before any
+  uint64_t views = 0;          // views received
 };
 struct StatusReply {
   std::string node, dc;
@@ -87,6 +110,7 @@ struct StatusReply {
   std::vector<MemberStatus> members;
   // The coordinator's counters (an extension field `stats`, a map; omitted when empty).
   std::vector<std::pair<std::string, uint64_t>> stats;
+  std::optional<GossipStatus> gossip;
 };
 std::string EncodeStatus(const std::string& id, const StatusReply& s);
 

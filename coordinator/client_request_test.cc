@@ -198,5 +198,52 @@ TEST(ClientRequestTest, StatusCarriesStats) {
   EXPECT_EQ(mp::MapView::Of(plain->root())->Find("stats"), nullptr);
 }
 
+TEST(ClientRequestTest, StatusCarriesGossipsView) {
+  StatusReply s;
+  s.node = "n1";
+  MemberStatus m;
+  m.node = "n2";
+  m.state = "down";
+  MemberGossip g;
+  g.up = false;
+  g.state = "normal";
+  g.storage_up = true;
+  g.storage_incarnation = 7;
+  g.generation = 3;
+  g.heartbeat_age_ms = 4200;
+  g.phi = 9.5;
+  m.gossip = g;
+  s.members.push_back(m);
+  s.members.push_back(MemberStatus{"n3", "dc1", "normal", "tcp://x", std::nullopt});
+  s.gossip = GossipStatus{"tcp://127.0.0.1:7402", true, 12, 300, 40};
+  auto d = mp::Decode(EncodeStatus("", s));
+  ASSERT_TRUE(d.ok());
+  auto top = mp::MapView::Of(d->root());
+  ASSERT_TRUE(top.ok());
+  auto gs = mp::MapView::Of(*top->Find("gossip"));
+  ASSERT_TRUE(gs.ok());
+  EXPECT_EQ(*gs->Bool("view").value(), true);
+  EXPECT_EQ(*gs->Uint("view_version").value(), 12u);
+  EXPECT_EQ(*gs->Int("view_age_ms").value(), 300);
+  const msgpack::object* members = top->Find("members");
+  ASSERT_NE(members, nullptr);
+  ASSERT_EQ(members->via.array.size, 2u);
+  auto m0 = mp::MapView::Of(members->via.array.ptr[0]);
+  ASSERT_TRUE(m0.ok());
+  EXPECT_EQ(*m0->Str("state").value(), "down");  // the spec's field keeps its values
+  auto mg = mp::MapView::Of(*m0->Find("gossip"));
+  ASSERT_TRUE(mg.ok());
+  EXPECT_EQ(*mg->Bool("up").value(), false);
+  EXPECT_EQ(*mg->Str("state").value(), "normal");
+  EXPECT_EQ(*mg->Uint("generation").value(), 3u);
+  EXPECT_EQ(*mg->Int("heartbeat_age_ms").value(), 4200);
+  EXPECT_DOUBLE_EQ(mg->Find("phi")->as<double>(), 9.5);
+  auto storage = mp::MapView::Of(*mg->Find("storage"));
+  EXPECT_EQ(*storage->Bool("up").value(), true);
+  EXPECT_EQ(*storage->Uint("incarnation").value(), 7u);
+  // A member without a view entry has no `gossip` field.
+  EXPECT_EQ(mp::MapView::Of(members->via.array.ptr[1])->Find("gossip"), nullptr);
+}
+
 }  // namespace
 }  // namespace ringkv::coordinator

@@ -1,5 +1,5 @@
-// The coordinator's reactor: one thread owning the client ROUTER and one ROUTER connected to
-// every storage agent. Every client request becomes a state machine (an Op) keyed by an
+// The coordinator's reactor: one thread owning the client ROUTER, one ROUTER connected to
+// every storage and gossip agent, and a DEALER to its own node's gossip agent (the view). Every client request becomes a state machine (an Op) keyed by an
 // internal id that travels to storage agents as `rid`; many are in flight at once and each
 // waits at most until its own deadline. DESIGN: docs/coordinator.md (request paths, sockets,
 // liveness, quorum rules).
@@ -27,6 +27,7 @@
 #include "coordinator/client_endpoint.h"
 #include "coordinator/client_request.h"
 #include "coordinator/coordinator_options.h"
+#include "coordinator/gossip_feed.h"
 #include "coordinator/ring_source.h"
 
 namespace ringkv::coordinator {
@@ -37,7 +38,9 @@ struct CoordinatorStats {
   uint64_t requests = 0;
   uint64_t errors = 0;
   uint64_t read_repairs = 0;
-  uint64_t replicas_marked_down = 0;
+  uint64_t replicas_marked_down = 0;  // agents that went from usable to not (any reason)
+  uint64_t suspicions = 0;       // local suspicions: missed deadlines, full backlogs, refused sends
+  uint64_t views = 0;            // views received from this node's gossip agent
   uint64_t hints_sent = 0;       // writes left with a gossip agent for a replica that missed them
   uint64_t hints_refused = 0;    // hints refused or unanswered by their holder (then retried)
   uint64_t hints_unplaced = 0;   // replicas left with neither the write nor a stored hint of it
@@ -73,8 +76,14 @@ class Coordinator {
   size_t PeerFor(const NodeInfo& node);
   size_t GossipPeerFor(const NodeInfo& node);
   bool Live(size_t peer) const;
-  void MarkDown(size_t peer, const char* why);
-  void MarkUp(size_t peer);
+  // Local suspicion (coordinator_peers.cc): no requests until it answers anything, a view shows
+  // a new incarnation, or --suspect-ms has passed.
+  void Suspect(size_t peer, const char* why);
+  void EndSuspicion(size_t peer, const char* why);
+  // Recomputes Peer::up from its inputs and logs a change.
+  void Reassess(size_t peer, const char* why);
+  // Every kTickMs: suspicions past --suspect-ms, stale hint room, direct connects, the watch.
+  void TickPeers(int64_t now);
   void AttachPeer(size_t peer);
   void DetachPeer(size_t peer);
   size_t PeerOfRoutingId(const zmq::message_t& id) const;
@@ -89,12 +98,10 @@ class Coordinator {
   void FlushDirect();
   // Asks the poller for each direct connection's events (a system call only when they change).
   void WatchDirects();
-  // False (and the agent marked down) when the message could not be queued at once.
-  // `unconnected_ok` queues it even while no connection event has been seen (a probe).
-  // A request (not a ping) counts toward the agent's backlog (Peer::unanswered) and is refused,
-  // the agent marked down, while that backlog is full.
-  bool SendToPeer(size_t peer, const std::string& body, bool unconnected_ok = false,
-                  bool is_request = true);
+  // False when the message could not be queued at once (the agent is suspected when it was
+  // connected). Each counts toward the agent's backlog (Peer::unanswered) and is refused, the
+  // agent suspected, while that backlog is full.
+  bool SendToPeer(size_t peer, const std::string& body);
   // A reply to one of the agent's unanswered requests arrived (or can no longer arrive).
   void CountAnswer(size_t peer);
   void CountRequest(Peer& p);
@@ -103,8 +110,15 @@ class Coordinator {
   bool BacklogFull(const Peer& p) const;
   static constexpr int64_t kBacklogStallMs = 500;
   static constexpr uint64_t kBacklogHardFactor = 16;
-  void PingPeers(int64_t now);
   int64_t NextWake(int64_t now) const;
+
+  // The gossip feed (coordinator_view.cc): `watch` to this node's gossip agent, its views.
+  Status StartGossipFeed();
+  void WatchGossip(int64_t now);
+  void DrainGossipFeed();
+  void ApplyView(ViewChange change);
+  bool ReadyToServe() const;  // the start-up wait is over (or may end early)
+  void FillGossipStatus(StatusReply* s) const;  // `status`: gossip's view of each member
 
   // Client side (the transport is client_endpoint.h).
   void HandleClientMessage(ClientRoute route, std::vector<std::string_view>& frames,
@@ -173,7 +187,14 @@ class Coordinator {
   int64_t next_ring_poll_ms_ = 0;
   int64_t next_monitor_drain_ms_ = 0;
   int64_t next_storage_drain_ms_ = 0;
-  int64_t next_ping_check_ms_ = 0;
+  int64_t next_tick_ms_ = 0;
+
+  std::unique_ptr<GossipFeed> feed_;  // null: this node has no gossip endpoint
+  zmq::socket_t gossip_feed_;         // DEALER to this node's gossip agent
+  std::string gossip_feed_endpoint_;
+  bool feed_refused_ = false;         // the agent answered `watch` with an error (too old)
+  uint64_t watch_rid_ = 0;
+  uint64_t bad_views_ = 0;
 
   std::unordered_map<uint64_t, std::unique_ptr<Op>> ops_;
   uint64_t next_op_id_ = 1;

@@ -160,7 +160,7 @@ void Coordinator::SendHint(Op& op, int replica, bool may_count) {
       op.slots[index].sent_ms = net::NowMs();
       ++op.outstanding;
       ++stats_.hints_sent;
-      peers_[g]->hint_room -= need;  // until its next ping says how much is left
+      peers_[g]->hint_room -= need;  // until its reply says how much is left
       return;
     }
     op.slots[index].st = Slot::kFailed;
@@ -177,7 +177,10 @@ void Coordinator::OnHintReply(Op& op, int slot, sp::Reply& reply) {
   if (!reply.ok) {
     h.st = Slot::kFailed;
     ++stats_.hints_refused;
-    if (reply.code == gossip_protocol::kErrBusy) peers_[h.peer]->hint_room = 0;
+    if (reply.code == gossip_protocol::kErrBusy) {  // no room, until --suspect-ms has passed
+      peers_[h.peer]->hint_room = 0;
+      peers_[h.peer]->hint_room_ms = net::NowMs();
+    }
     RINGKV_LOG(kWarn) << "gossip agent of " << peers_[h.peer]->node_id << " refused a hint: "
                       << reply.code << ": " << reply.message << "; trying another holder";
     const int replica = h.hint_for;  // h dangles once SendHint adds a slot

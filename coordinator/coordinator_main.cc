@@ -30,7 +30,11 @@ int main(int argc, char** argv) {
           "ringkv-coordinator --node-id ID --node SPEC... [--replication 3] [--listen ENDPOINT] "
           "[--ring-db PATH] [options]\n\n"
           "Serves the client protocol (docs/coordinator.md) for any key: quorum reads and writes "
-          "over the storage agents of the ring, siblings, read repair.\n"
+          "over the storage agents of the ring, siblings, read repair, hinted handoff. The ring "
+          "and which agents are up come from this node's gossip agent (its gossip= endpoint, "
+          "asked to `watch`), plus local suspicion of agents that miss deadlines "
+          "(--suspect-ms); until its first view, the ring db (or --node list) with every node "
+          "up. The coordinator sends no pings of its own.\n"
           "SPEC: id=n1,dc=dc1,rack=r1,client=tcp://H:P,storage=tcp://H:P,gossip=tcp://H:P",
           desc, vm)) {
     return *code;

@@ -1,6 +1,7 @@
 // ringkv-coordinator's options: registration with defaults, and validation.
 #include "coordinator/coordinator_options.h"
 
+#include "common/logging.h"
 #include "common/ring/cluster_config.h"
 
 namespace ringkv::coordinator {
@@ -32,22 +33,25 @@ void AddCoordinatorOptions(po::options_description& desc) {
        "deadline of a request that has no timeout_ms (1..60000)")
       ("ring-poll-ms", po::value<int>()->default_value(1000),
        "how often the ring db is checked for a new version")
-      ("ping-interval-ms", po::value<int>()->default_value(1000),
-       "how often live storage agents are pinged")
-      ("down-ping-interval-ms", po::value<int>()->default_value(500),
-       "how often storage agents seen as down are pinged (marked up on the first answer)")
-      ("ping-timeout-ms", po::value<int>()->default_value(2000),
-       "a storage agent that leaves a ping unanswered this long is marked down")
+      ("ping-interval-ms", po::value<int>(),
+       "ignored (accepted for old scripts): the coordinator no longer pings storage agents; "
+       "liveness comes from the gossip agent's view")
+      ("down-ping-interval-ms", po::value<int>(), "ignored (accepted for old scripts)")
+      ("ping-timeout-ms", po::value<int>(), "ignored (accepted for old scripts)")
       ("suspect-after-ms", po::value<int>()->default_value(250),
-       "a request deadline marks a replica down only if its message waited at least this long "
-       "(so tiny client timeouts cannot mark healthy replicas down)")
+       "a request deadline suspects a replica only if its message waited at least this long "
+       "(so tiny client timeouts cannot suspect healthy replicas)")
+      ("suspect-ms", po::value<int>()->default_value(2000),
+       "how long a local suspicion lasts at most: a replica that missed a request deadline or "
+       "whose backlog is full gets no requests until it answers anything, its gossip agent "
+       "shows a new incarnation of it, or this much time has passed (then it is tried again)")
       ("startup-wait-ms", po::value<int>()->default_value(1000),
-       "at start, wait at most this long for every storage agent to answer a ping before "
-       "serving clients")
+       "at start, wait at most this long for the first view from this node's gossip agent, "
+       "and for connections to the storage agents that view shows up, before serving clients")
       ("max-peer-backlog", po::value<int>()->default_value(4096),
        "requests sent to one storage or gossip agent and not answered yet, past which, once it "
-       "has answered nothing for 500 ms (or at 16 times this in any case), it is treated as "
-       "down (nothing more is sent to it) until it answers a ping; keep it well "
+       "has answered nothing for 500 ms (or at 16 times this in any case), it is suspected "
+       "(nothing more is sent to it) until the suspicion ends (--suspect-ms); keep it well "
        "above the client requests this coordinator has in flight at once");
 }
 
@@ -103,10 +107,15 @@ Result<CoordinatorOptions> CoordinatorOptionsFrom(const po::variables_map& vm) {
     return Status::OK();
   };
   RINGKV_RETURN_IF_ERROR(positive("ring-poll-ms", &o.ring_poll_ms));
-  RINGKV_RETURN_IF_ERROR(positive("ping-interval-ms", &o.ping_interval_ms));
-  RINGKV_RETURN_IF_ERROR(positive("down-ping-interval-ms", &o.down_ping_interval_ms));
-  RINGKV_RETURN_IF_ERROR(positive("ping-timeout-ms", &o.ping_timeout_ms));
+  for (const char* ignored : {"ping-interval-ms", "down-ping-interval-ms", "ping-timeout-ms"}) {
+    if (vm.count(ignored)) {
+      RINGKV_LOG(kWarn) << "--" << ignored << " is ignored: the coordinator no longer pings "
+                        << "storage agents (liveness comes from its gossip agent's view, "
+                        << "connections and requests; see --suspect-ms)";
+    }
+  }
   RINGKV_RETURN_IF_ERROR(positive("suspect-after-ms", &o.suspect_after_ms));
+  RINGKV_RETURN_IF_ERROR(positive("suspect-ms", &o.suspect_ms));
   RINGKV_RETURN_IF_ERROR(positive("max-peer-backlog", &o.max_peer_backlog));
   o.startup_wait_ms = vm["startup-wait-ms"].as<int>();
   if (o.startup_wait_ms < 0) return Status::InvalidArgument("--startup-wait-ms must be >= 0");

@@ -28,15 +28,15 @@ struct CoordinatorOptions {
   uint64_t max_siblings = 64;               // passed to the coordinating replica on update
   uint32_t default_timeout_ms = 2000;       // when a request has no timeout_ms
   int ring_poll_ms = 1000;                  // how often the ring db's version is checked
-  int ping_interval_ms = 1000;              // pings to live storage agents
-  int down_ping_interval_ms = 500;          // pings to storage agents seen as down
-  int ping_timeout_ms = 2000;               // an unanswered ping older than this: down
-  int suspect_after_ms = 250;               // a request deadline marks a replica down only
+  int suspect_after_ms = 250;               // a request deadline suspects a replica only
                                             //   when its message waited at least this long
-  int startup_wait_ms = 1000;               // at start, wait this long at most for every
-                                            //   storage agent to answer a ping before serving
+  int suspect_ms = 2000;                    // a local suspicion (missed deadline, full
+                                            //   backlog) lasts this long at most
+  int startup_wait_ms = 1000;               // at start, wait this long at most for the first
+                                            //   view from the gossip agent (and connections
+                                            //   to the storage agents it shows up) to serve
   int max_peer_backlog = 4096;              // requests sent to one agent and not answered yet,
-                                            //   past which it is down for new requests
+                                            //   past which it is suspected
 };
 
 // Adds the coordinator's options (membership included) to `desc`.

@@ -1,5 +1,6 @@
-// The coordinator's per-peer and per-request state (Peer, Slot, Op), shared by the reactor
-// (coordinator.cc) and hinted handoff (coordinator_hints.cc). Internal to coordinator/.
+// The coordinator's per-peer and per-request state (Peer, Slot, Op) and the few constants and
+// helpers its files share (coordinator.cc and the coordinator_*.cc beside it). Internal to
+// coordinator/.
 #pragma once
 
 #include <zmq.hpp>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "common/net/frame_conn.h"
+#include "common/net/zmq_util.h"
 #include "common/token.h"
 #include "coordinator/coordinator.h"
 
@@ -18,6 +20,19 @@ namespace ringkv::coordinator {
 
 inline constexpr int kMaxSlots = 32;  // slots per request: replicas + hint holders (5 rid bits)
 inline constexpr size_t kNoPeer = ~size_t{0};
+// Poller tags (kind in bits 56..63; kinds 1-3 belong to the ClientEndpoint).
+inline constexpr uint64_t kTagStorage = 8ull << 56;   // storage_'s ZMQ_FD
+inline constexpr uint64_t kTagMonitor = 9ull << 56;   // the storage monitor's ZMQ_FD
+inline constexpr uint64_t kTagDirect = 10ull << 56;   // a direct connection; low bits: peer index
+inline constexpr uint64_t kTagGossipFeed = 11ull << 56;  // the DEALER to this node's gossip agent
+inline constexpr uint64_t kTagIdMask = (1ull << 56) - 1;
+
+inline int64_t Now() { return net::NowMs(); }
+
+// A storage agent's error, as a message for the client (its code is never passed through).
+inline std::string StorageError(const std::string& node, const storage_protocol::Reply& r) {
+  return "storage agent of " + node + ": " + r.code + ": " + r.message;
+}
 
 struct Coordinator::Peer {
   enum Kind : uint8_t { kStorage, kGossip };
@@ -28,27 +43,31 @@ struct Coordinator::Peer {
   uint32_t generation = 0;  // connects so far: a new connection never reuses a live id
   bool attached = false;    // connected on storage_ (false once removed from the ring)
   bool connected = false;   // the current connection completed its handshake
-  bool probe_sent = false;  // a ping was queued without a connection event (PingPeers)
   int64_t attached_ms = 0;
-  bool up = false;
   bool in_ring = true;
-  int64_t next_ping_ms = 0;
-  int64_t ping_sent_ms = -1;  // -1: no ping outstanding
-  // Requests sent on its current connections and not answered yet (pings aside). Past
+  // Liveness (DESIGN in coordinator_peers.cc): usable iff in the ring, connected, usable by the
+  // newest gossip view and not suspected locally. `up` caches that verdict (Reassess).
+  bool up = false;
+  bool view_up = true;           // the newest view's verdict; true before any view
+  int64_t suspect_until_ms = 0;  // a local suspicion ends then at the latest (0: none)
+  uint64_t incarnation = 0;      // storage agents: its incarnation in the newest view
+  // Requests sent on its current connections and not answered yet. Past
   // --max-peer-backlog nothing more is sent to it once it has stopped answering (SendToPeer).
   uint32_t unanswered = 0;
   // Since when it has had requests unanswered with no answer at all (valid while unanswered > 0).
   int64_t waiting_since_ms = 0;
   // The agent's direct transport (storage agents only): once connected, every message to the
-  // agent goes over it instead of storage_ (DESIGN in coordinator.cc).
+  // agent goes over it instead of storage_ (DESIGN in coordinator_link.cc).
   std::unique_ptr<net::FrameConn> direct;
   uint32_t direct_events = 0;      // what the poller watches it for (0: not registered)
-  uint32_t direct_port = 0;        // advertised by the agent's last ping reply
+  uint32_t direct_port = 0;        // from the newest gossip view (0: none known)
   int64_t direct_retry_ms = 0;     // no new direct connect before this
   int64_t direct_backoff_ms = 0;   // grows while connects fail
-  // Gossip agents only: bytes its hint store can still take, as its last ping reply said, less
-  // what this coordinator sent it since (docs/hinted-handoff.md, "Room for hints").
-  uint64_t hint_room = 0;
+  // Gossip agents only: bytes its hint store can still take, as its last hint reply said (`busy`:
+  // none), less what this coordinator sent it since; unknown (the maximum) before any reply
+  // and again --suspect-ms after the last figure (docs/hinted-handoff.md, "Room for hints").
+  uint64_t hint_room = ~uint64_t{0};
+  int64_t hint_room_ms = 0;        // when that figure was learned
 };
 
 struct Coordinator::Slot {
@@ -106,7 +125,7 @@ namespace ringkv::coordinator {
 
 // A gossip agent's reply ({v, ok, rid, error:{code, message}}) in the storage reply's shape, so
 // that replies from both kinds of agents take one path through the reactor.
-// *hint_room (may be null) gets the reply's `hint_room` when it has one (a ping's).
+// *hint_room (may be null) gets the reply's `hint_room` when it has one (an ok hint reply's).
 Result<storage_protocol::Reply> DecodeGossipReply(std::string_view body,
                                                   std::optional<uint64_t>* hint_room);
 

@@ -40,7 +40,9 @@ const char* kUsage =
     "  del KEY              delete the key (alias: delete)\n"
     "  resolve KEY [VALUE]  replace the siblings by VALUE (or standard input), or by sibling\n"
     "                       number N of `ringkv get` with --pick N\n"
-    "  status               the coordinator's view of the cluster: members as a table\n"
+    "  status               the coordinator's view of the cluster: members as a table with\n"
+    "                       gossip's view of each (up/down, agents' health, generation,\n"
+    "                       heartbeat age, phi)\n"
     "  ping                 the id of the node whose coordinator answers\n"
     "\n"
     "Exit codes: 0 ok, 1 key not found, 2 bad usage, 3 no coordinator answered, 4 timeout\n"
@@ -179,25 +181,70 @@ int CmdResolve(Client& c, const std::string& key, const std::optional<std::strin
   return kExitOk;
 }
 
+std::string Health(bool up, uint64_t incarnation) {
+  return std::string(up ? "up" : "down") + "#" + std::to_string(incarnation);
+}
+
 int CmdStatus(Client& c) {
   Error err;
   auto st = c.Status(&err);
   if (!st) return Fail(err);
+  // One line about the node, then a table of the members.
   std::cout << "node " << st->node << " (dc " << st->dc << "), replication N=" << st->n
-            << ", max_item_bytes " << st->max_item_bytes << ", max_siblings " << st->max_siblings
-            << "\n";
-  size_t wn = 4, wd = 2, ws = 5;
-  for (const auto& m : st->members) {
-    wn = std::max(wn, m.node.size());
-    wd = std::max(wd, m.dc.size());
-    ws = std::max(ws, m.state.size());
+            << ", max_item_bytes " << st->max_item_bytes << ", max_siblings " << st->max_siblings;
+  if (st->gossip && st->gossip->view) {
+    std::cout << "; gossip view " << st->gossip->view_version << " from "
+              << st->gossip->endpoint << ", " << st->gossip->view_age_ms << " ms old";
+  } else if (st->gossip) {
+    std::cout << "; no gossip view yet from " << st->gossip->endpoint
+              << " (ring from ring.db, every node assumed up)";
   }
-  auto row = [&](const std::string& a, const std::string& b, const std::string& s, const std::string& e) {
-    std::cout << std::left << std::setw(static_cast<int>(wn) + 2) << a << std::setw(static_cast<int>(wd) + 2)
-              << b << std::setw(static_cast<int>(ws) + 2) << s << e << "\n";
-  };
-  row("NODE", "DC", "STATE", "ENDPOINT");
-  for (const auto& m : st->members) row(m.node, m.dc, m.state, m.client_endpoint);
+  std::cout << "\n";
+  // STATE: the coordinator's use of the node (`down`: it sends it no requests). With a view,
+  // gossip's judgement follows: GOSSIP (its failure detector / gossip's state), each agent's
+  // health (up/down#incarnation), heartbeat generation and age, phi; "-" for a member the
+  // view lacks.
+  const bool view = std::any_of(st->members.begin(), st->members.end(),
+                                [](const auto& m) { return m.gossip.has_value(); });
+  std::vector<std::vector<std::string>> rows;
+  if (view) {
+    rows.push_back({"NODE", "DC", "STATE", "GOSSIP", "STORAGE", "COORDINATOR", "GEN",
+                    "HB_AGE_MS", "PHI", "ENDPOINT"});
+  } else {
+    rows.push_back({"NODE", "DC", "STATE", "ENDPOINT"});
+  }
+  for (const auto& m : st->members) {
+    std::vector<std::string> r = {m.node, m.dc, m.state};
+    if (view && m.gossip) {
+      const auto& g = *m.gossip;
+      std::ostringstream phi;
+      phi << std::fixed << std::setprecision(2) << g.phi;
+      r.push_back(std::string(g.up ? "up" : "down") + "/" + g.state);
+      r.push_back(Health(g.storage_up, g.storage_incarnation));
+      r.push_back(Health(g.coordinator_up, g.coordinator_incarnation));
+      r.push_back(std::to_string(g.generation));
+      r.push_back(g.heartbeat_age_ms < 0 ? "-" : std::to_string(g.heartbeat_age_ms));
+      r.push_back(phi.str());
+    } else if (view) {
+      r.insert(r.end(), 6, "-");
+    }
+    r.push_back(m.client_endpoint);
+    rows.push_back(std::move(r));
+  }
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (i + 1 < r.size()) {
+        std::cout << std::left << std::setw(static_cast<int>(width[i]) + 2) << r[i];
+      } else {
+        std::cout << r[i];
+      }
+    }
+    std::cout << "\n";
+  }
   return kExitOk;
 }
 

@@ -345,6 +345,38 @@ std::optional<std::string> Client::Ping(Error* err) {
   return node.value().value_or("");
 }
 
+namespace {
+
+// A member's `gossip` map; fields missing or of another type keep their defaults (a newer
+// coordinator may add or change some: status is for people).
+MemberGossip ParseMemberGossip(const msgpack::object& o) {
+  MemberGossip g;
+  auto m = mp::MapView::Of(o);
+  if (!m.ok()) return g;
+  if (auto v = m->Bool("up"); v.ok() && v.value()) g.up = *v.value();
+  if (auto v = m->Str("state"); v.ok() && v.value()) g.state = *v.value();
+  if (auto v = m->Uint("generation"); v.ok() && v.value()) g.generation = *v.value();
+  if (auto v = m->Int("heartbeat_age_ms"); v.ok() && v.value()) g.heartbeat_age_ms = *v.value();
+  if (const msgpack::object* phi = m->Find("phi")) {
+    if (phi->type == msgpack::type::FLOAT64 || phi->type == msgpack::type::FLOAT32) {
+      g.phi = phi->via.f64;
+    }
+  }
+  auto agent = [&](const char* name, bool* up, uint64_t* incarnation) {
+    const msgpack::object* a = m->Find(name);
+    if (a == nullptr) return;
+    auto am = mp::MapView::Of(*a);
+    if (!am.ok()) return;
+    if (auto v = am->Bool("up"); v.ok() && v.value()) *up = *v.value();
+    if (auto v = am->Uint("incarnation"); v.ok() && v.value()) *incarnation = *v.value();
+  };
+  agent("storage", &g.storage_up, &g.storage_incarnation);
+  agent("coordinator", &g.coordinator_up, &g.coordinator_incarnation);
+  return g;
+}
+
+}  // namespace
+
 std::optional<StatusResult> Client::Status(Error* err) {
   auto reply = impl_->Call("status", [](Request&) {}, err);
   if (!reply) return std::nullopt;
@@ -384,7 +416,19 @@ std::optional<StatusResult> Client::Status(Error* err) {
       get("dc", &member.dc);
       get("state", &member.state);
       get("client_endpoint", &member.client_endpoint);
+      if (const msgpack::object* g = mm->Find("gossip")) member.gossip = ParseMemberGossip(*g);
       out.members.push_back(std::move(member));
+    }
+  }
+  if (const msgpack::object* g = m.Find("gossip")) {
+    auto gm = mp::MapView::Of(*g);
+    if (gm.ok()) {
+      GossipSummary sum;
+      if (auto v = gm->Str("endpoint"); v.ok() && v.value()) sum.endpoint = *v.value();
+      if (auto v = gm->Bool("view"); v.ok() && v.value()) sum.view = *v.value();
+      if (auto v = gm->Uint("view_version"); v.ok() && v.value()) sum.view_version = *v.value();
+      if (auto v = gm->Int("view_age_ms"); v.ok() && v.value()) sum.view_age_ms = *v.value();
+      out.gossip = sum;
     }
   }
   return out;

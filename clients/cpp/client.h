@@ -61,14 +61,33 @@ struct WriteResult {
   int acks = 0;
 };
 
+// Gossip's view of a member (the coordinator's status carries it once it has had a view from
+// its gossip agent; docs/coordinator.md, "status").
+struct MemberGossip {
+  bool up = false;                 // the gossip agent's judgement (failure detector)
+  std::string state;               // gossip's: joining, normal, leaving, removed
+  bool storage_up = false, coordinator_up = false;  // the node's agents, checked on the node
+  uint64_t storage_incarnation = 0, coordinator_incarnation = 0;
+  uint64_t generation = 0;         // heartbeat generation (grows with each restart)
+  int64_t heartbeat_age_ms = -1;   // -1 unknown
+  double phi = 0;
+};
 struct Member {
   std::string node, dc, state, client_endpoint;
+  std::optional<MemberGossip> gossip;
+};
+struct GossipSummary {
+  std::string endpoint;   // the coordinator's gossip agent
+  bool view = false;      // it has had a view (else: ring.db, every node assumed up)
+  uint64_t view_version = 0;
+  int64_t view_age_ms = -1;
 };
 struct StatusResult {
   std::string node, dc;
   int n = 0;
   int64_t max_item_bytes = 0, max_siblings = 0;
   std::vector<Member> members;
+  std::optional<GossipSummary> gossip;  // absent: a coordinator without a gossip agent
 };
 
 class Client {

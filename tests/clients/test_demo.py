@@ -22,7 +22,7 @@ class DemoTest(unittest.TestCase):
             for expected in ("tcp://127.0.0.1:22700\n", "$ ringkv get greeting\nhello\n",
                              "2 siblings:\n[1] blue\n[2] red\n",
                              "$ ringkv resolve color --pick 2\n$ ringkv get color\nred\n",
-                             "ringkv: not found: greeting", "NODE  DC   STATE   ENDPOINT",
+                             "ringkv: not found: greeting", "NODE  DC   STATE   ",
                              "ringkv-local down --dir " + d):
                 self.assertIn(expected, out + p.stderr)
             st = run([binary("ringkv-local"), "status", "--dir", d])

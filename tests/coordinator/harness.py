@@ -158,6 +158,12 @@ class Node:
             args += ["--node", n.spec()]
         self.gossip_proc = self._spawn("gossip", args)
 
+    def gossip_sends_views(self):
+        """Whether this node's gossip agent answers `view` (issue 12's agents do; older ones
+        answer unknown_op, and coordinators then get no view, hence no direct ports)."""
+        r = self.gossip_req({"op": "view", "rid": 1})
+        return bool(r.get("ok")) and r.get("op") == "view"
+
     def gossip_req(self, msg, timeout=5.0):
         """One request to this node's gossip agent (a DEALER sending [body])."""
         frames = send_frames(self.gossip, [pack(msg)], timeout)
@@ -322,8 +328,9 @@ class Cluster:
 
     def wait_gossip_seen(self, timeout=15.0):
         """Waits until every coordinator has seen every gossip agent up. A coordinator serves
-        once the storage agents answer; until it has pinged a gossip agent it cannot leave a
-        hint there, and `status` shows only storage agents, so its log is what tells."""
+        once the storage agents are connected; until it has a connection to a gossip agent it
+        cannot leave a hint there, and `status` shows only storage agents, so its log is what
+        tells."""
         end = time.time() + timeout
         for n in self.nodes:
             path = os.path.join(n.dir, "logs", "coordinator.log")

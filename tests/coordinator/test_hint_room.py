@@ -5,8 +5,8 @@ node's gossip agent) and reaches the replica when it is back, as does one whose 
 answers (a SIGSTOPped gossip agent) by the request's deadline; a replica left with neither the
 write nor a stored hint is counted in the coordinator's `status` stats (`hints_unplaced`).
 
-The coordinator learns a gossip agent's room from its ping replies (`hint_room`); the retry tests
-ping every 60 s, so that a store filled behind the coordinator's back refuses a hint it sent."""
+The coordinator learns a gossip agent's room from its hint replies (`hint_room`; `busy` = none;
+unknown = room), so a store filled behind the coordinator's back refuses a hint it sent."""
 import os
 import signal
 import unittest
@@ -26,7 +26,8 @@ def fill_hint_store(node, max_bytes, state, target, leave=4):
 
 class HintRoomTest(unittest.TestCase):
     def test_write_needing_a_hint_without_room_is_refused_up_front(self):
-        c = Cluster(BASE, n=3, gossip=True)
+        # A long --suspect-ms: the room learned from `busy` replies stays known (0) meanwhile.
+        c = Cluster(BASE, n=3, gossip=True, coord_args=["--suspect-ms", "60000"])
         for n in c.nodes:
             n.gossip_args = ["--hint-max-bytes", "100"]
         with c:
@@ -35,6 +36,14 @@ class HintRoomTest(unittest.TestCase):
             self.assertTrue(put(n1, b"roomy", b"v", w=2)["ok"])
             n3.kill("storage")
             c.wait_down([n3.id], nodes=[n1])
+            # Both holders' stores fill up; the coordinator learns it from their replies: the
+            # first write that needs a hint finds both `busy` (W=2 is still met by n1 and n2,
+            # and n3 misses the write: hints_unplaced).
+            for n in (n1, n2):
+                fill_hint_store(n, 100, n1.storage_state(b"roomy"), "n-elsewhere")
+            self.assertTrue(put(n1, b"learns-room", b"v", w=2)["ok"])
+            wait_until("both holders refused the hint",
+                       lambda: n1.coordinator_stats()["hints_unplaced"] == 1)
             r = put(n1, b"no-room", b"v", w=2)
             self.assertFalse(r["ok"], r)
             self.assertEqual(r["error"]["code"], "unavailable", r)
@@ -45,7 +54,7 @@ class HintRoomTest(unittest.TestCase):
             self.assertEqual(n1.coordinator_stats()["hint_room_refusals"], 1)
 
     def test_refused_hint_is_retried_on_the_coordinators_own_node(self):
-        c = Cluster(BASE, n=4, gossip=True, coord_args=["--ping-interval-ms", "60000"])
+        c = Cluster(BASE, n=4, gossip=True)
         for n in c.nodes:
             n.gossip_args = ["--hint-max-bytes", "2000"]
         with c:
@@ -94,7 +103,7 @@ class HintRoomTest(unittest.TestCase):
                        lambda: down.storage_get(key) == [b"v2"])
 
     def test_hint_no_holder_could_take_is_counted(self):
-        c = Cluster(BASE, n=3, gossip=True, coord_args=["--ping-interval-ms", "60000"])
+        c = Cluster(BASE, n=3, gossip=True)
         for n in c.nodes:
             n.gossip_args = ["--hint-max-bytes", "2000"]
         with c:
