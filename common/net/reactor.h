@@ -42,6 +42,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <queue>
 #include <unordered_map>
 #include <vector>
@@ -117,15 +118,17 @@ class Reactor {
 
  private:
   enum class Kind : uint8_t { kFd, kZmq, kSignal, kWake };
+  // Handlers are held by pointer: one removed while it runs moves to a dead_* list and its
+  // closure stays where it is until the end of the pass.
   struct FdEntry {
     uint32_t id;  // with the fd, the Poller tag: an event of a removed entry is skipped
     Kind kind;
-    FdHandler handler;  // kFd
+    std::unique_ptr<FdHandler> handler;  // kFd
     void* zmq = nullptr;  // kZmq: the socket handle
   };
   struct ZmqEntry {
     int fd;  // its ZMQ_FD
-    ZmqHandler handler;
+    std::unique_ptr<ZmqHandler> handler;
     bool ready = false;  // to be called (fd event, Kick, or a handler that hit its budget)
   };
   struct Timer {
@@ -137,7 +140,7 @@ class Reactor {
   };
   struct TimerEntry {
     int64_t repeat_ms;
-    Callback fn;
+    std::unique_ptr<Callback> fn;
   };
 
   // Calls the handlers of ready ZeroMQ sockets once each; true when any ran.
@@ -164,9 +167,9 @@ class Reactor {
   std::vector<void*> ready_scratch_;
   std::vector<Timer> timer_scratch_;
   // Handlers removed during a pass live until its end: one may be running (removing itself).
-  std::vector<FdHandler> dead_fd_handlers_;
-  std::vector<ZmqHandler> dead_zmq_handlers_;
-  std::vector<Callback> dead_callbacks_;
+  std::vector<std::unique_ptr<FdHandler>> dead_fd_handlers_;
+  std::vector<std::unique_ptr<ZmqHandler>> dead_zmq_handlers_;
+  std::vector<std::unique_ptr<Callback>> dead_callbacks_;
 };
 
 }  // namespace ringkv::net
