@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/net/reactor_test_util.h"
 #include "common/net/stream_conn.h"
 #include "common/net/zmq_util.h"
 #include "common/protocol/storage_protocol.h"
@@ -77,13 +78,7 @@ struct Fixture {
   // Runs passes (each ending like the frontend's) until `done` or 3 s.
   template <typename Pred>
   bool Pump(Pred done) {
-    const int64_t deadline = net::NowMs() + 3000;
-    while (!done()) {
-      if (net::NowMs() > deadline) return false;
-      EXPECT_TRUE(reactor.RunOnce(10).ok());
-      listener.EndPass();
-    }
-    return true;
+    return net::RunUntil(reactor, done, [this] { listener.EndPass(); });
   }
 };
 

@@ -26,6 +26,11 @@ sp::Reply FailReply(const sp::Request& req, const Status& st) {
   return sp::ErrorReply(req.rid, sp::ErrorCodeOf(st), st.message());
 }
 
+// The reply of an op that only succeeds or fails.
+sp::Reply StatusReply(const sp::Request& req, const Status& st) {
+  return st.ok() ? sp::Reply() : FailReply(req, st);
+}
+
 }  // namespace
 
 std::optional<sp::Reply> Server::Handle(const sp::Request& req, WriteBatcher* frontend,
@@ -184,16 +189,10 @@ sp::Reply Server::OpStats(const sp::Request&) {
   return r;
 }
 
-sp::Reply Server::OpFlush(const sp::Request& req) {
-  Status ss = store_->Flush();
-  if (!ss.ok()) return FailReply(req, ss);
-  return sp::Reply();
-}
+sp::Reply Server::OpFlush(const sp::Request& req) { return StatusReply(req, store_->Flush()); }
 
 sp::Reply Server::OpCompact(const sp::Request& req) {
-  Status ss = store_->CompactAll();
-  if (!ss.ok()) return FailReply(req, ss);
-  return sp::Reply();
+  return StatusReply(req, store_->CompactAll());
 }
 
 }  // namespace ringkv::storage

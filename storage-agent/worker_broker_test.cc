@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/net/reactor_test_util.h"
+
 namespace ringkv::storage {
 namespace {
 
@@ -29,12 +31,7 @@ struct Fixture {
                       }};
   template <typename Pred>
   bool Pump(Pred done) {
-    const int64_t deadline = net::NowMs() + 3000;
-    while (!done()) {
-      if (net::NowMs() > deadline) return false;
-      EXPECT_TRUE(reactor.RunOnce(10).ok());
-    }
-    return true;
+    return net::RunUntil(reactor, done);
   }
   zmq::socket_t Worker() {
     auto w = net::MakeSocket(ctx, zmq::socket_type::dealer);

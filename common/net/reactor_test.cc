@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/net/reactor_test_util.h"
 #include "common/net/zmq_util.h"
 
 namespace ringkv::net {
@@ -88,20 +89,6 @@ TEST(ReactorTest, TimerAddedDueNowWaitsForTheNextPass) {
   for (int i = 0; i < 200 && chain < 100; ++i) ASSERT_TRUE(r.RunOnce(100).ok());
   EXPECT_EQ(chain, 100);
 }
-
-struct SocketPair {
-  int a = -1, b = -1;
-  SocketPair() {
-    int fds[2];
-    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-    a = fds[0];
-    b = fds[1];
-  }
-  ~SocketPair() {
-    if (a >= 0) close(a);
-    if (b >= 0) close(b);
-  }
-};
 
 TEST(ReactorTest, PlainFdReadinessAndRemoval) {
   Reactor r;
