@@ -8,3 +8,4 @@ ringkv_add_py_test(coordinator_client_transport_test ${CMAKE_CURRENT_SOURCE_DIR}
 ringkv_add_py_test(coordinator_hint_room_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_hint_room.py)
 ringkv_add_py_test(coordinator_reply_truth_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_reply_truth.py)
 ringkv_add_py_test(coordinator_deadlines_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_deadlines.py)
+ringkv_add_py_test(coordinator_stop_signals_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_stop_signals.py)
