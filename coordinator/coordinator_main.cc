@@ -1,12 +1,15 @@
 // ringkv-coordinator: the client-facing process of a node. Wires options, the ring source and
 // the reactor together; exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 bad
 // options.
+#include <atomic>
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include <zmq.hpp>
 
 #include "common/logging.h"
+#include "common/net/reactor.h"
 #include "common/options.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/coordinator_options.h"
@@ -14,14 +17,45 @@
 
 namespace {
 
-std::atomic<bool> g_stop{false};
+// Reads the stop signals from a net::Reactor's signalfd on a thread of its own and sets `stop`,
+// which the coordinator's loop checks at least every 100 ms (coordinator.cc, NextWake). The
+// thread goes once that loop watches the signalfd itself.
+class StopSignalThread {
+ public:
+  ringkv::Status Start(std::atomic<bool>* stop) {
+    RINGKV_RETURN_IF_ERROR(reactor_.WatchStopSignals([this, stop](int signo) {
+      RINGKV_LOG(kInfo) << (signo == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping";
+      stop->store(true);
+      reactor_.Stop();
+    }));
+    thread_ = std::thread([this] {
+      ringkv::Status s = reactor_.Run();
+      if (!s.ok()) {
+        RINGKV_LOG(kError) << "stop signals: " << s.ToString();
+      }
+    });
+    return ringkv::Status::OK();
+  }
+  ~StopSignalThread() {
+    reactor_.Stop();
+    if (thread_.joinable()) thread_.join();
+  }
 
-void OnSignal(int) { g_stop.store(true); }
+ private:
+  ringkv::net::Reactor reactor_;
+  std::thread thread_;
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace ringkv;
+  // Before any thread exists (threads inherit the mask): the stop signals are only read from a
+  // signalfd, never handled in an arbitrary thread.
+  if (Status bs = net::Reactor::BlockStopSignals(); !bs.ok()) {
+    std::cerr << "ringkv-coordinator: cannot block the stop signals: " << bs.ToString() << "\n";
+    return 1;
+  }
   po::options_description desc("ringkv-coordinator options");
   coordinator::AddCoordinatorOptions(desc);
   po::variables_map vm;
@@ -50,9 +84,13 @@ int main(int argc, char** argv) {
     return source.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
 
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
+  std::atomic<bool> stop{false};
+  StopSignalThread signals;
+  if (Status ss = signals.Start(&stop); !ss.ok()) {
+    RINGKV_LOG(kError) << "cannot watch the stop signals: " << ss.ToString();
+    return 1;
+  }
 
   zmq::context_t ctx(1);
   int rc = 0;
@@ -63,7 +101,7 @@ int main(int argc, char** argv) {
       RINGKV_LOG(kError) << "cannot start: " << s.ToString();
       return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
     }
-    s = coord.Run(g_stop);
+    s = coord.Run(stop);
     if (!s.ok()) {
       RINGKV_LOG(kError) << "stopped on error: " << s.ToString();
       rc = 1;

@@ -16,12 +16,14 @@
 // threads; a request from it travels through the worker pool with a route naming its connection.
 // A get, update or sync reached only after the deadline it carries (plus a tolerance for the
 // hosts' clocks) is answered `expired` without running (docs/storage-protocol.md, "Deadlines").
+// Where each part lives: the frontend thread and its reactor in frontend.h, with the worker
+// broker (worker_broker.h), the direct transport (direct_listener.h) and the write batch
+// (write_batcher.h); the request handlers, one per op, in server_ops.cc; the workers and the
+// start and stop of it all here.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,8 +36,12 @@
 #include "common/protocol/storage_protocol.h"
 #include "common/status.h"
 #include "storage-agent/replica_store.h"
+#include "storage-agent/server_counters.h"
 
 namespace ringkv::storage {
+
+class Frontend;
+class WriteBatcher;
 
 struct ServerOptions {
   std::string listen = "tcp://127.0.0.1:7100";  // ZeroMQ endpoint the ROUTER binds
@@ -75,20 +81,10 @@ class Server {
   std::string HandleBody(std::string_view body);
 
  private:
-  void FrontendLoop(std::promise<Status> bound);
+  friend class Frontend;  // the frontend thread's parts (frontend.h) serve with RunBody
+
   void WorkerLoop();
 
-  // The frontend's write batch: updates and syncs of keys whose states are in memory are
-  // prepared into it and answered once `commit` made them durable together (one fsync per
-  // batch, no worker hop).
-  struct FrontendWrites {
-    ReplicaStore::WriteBatch batch;
-    std::function<void()> commit;  // commits the batch and sends its deferred replies
-    // Set for a while after a slow commit (a slow disk or a write stall): writes go to the
-    // workers then, so that the frontend keeps answering reads instead of waiting on the disk.
-    bool paused = false;
-    int64_t paused_until_ms = 0;
-  };
   enum class Outcome {
     kAnswered,  // *reply holds the answer
     kDeferred,  // *reply holds the answer, to be sent once the frontend's batch is durable
@@ -97,14 +93,27 @@ class Server {
     kToWorker,  // the frontend does not run it: a worker does
   };
   // Decodes and runs one request body into *reply. With `frontend` (the frontend thread) only
-  // what needs no I/O runs, and writes go into frontend->batch; without it everything runs.
+  // what needs no I/O runs, and writes go into frontend->batch(); without it everything runs.
   // *rid (when given) gets the request's rid once decoded.
-  Outcome RunBody(std::string_view body, FrontendWrites* frontend, std::string* reply,
+  Outcome RunBody(std::string_view body, WriteBatcher* frontend, std::string* reply,
                   uint64_t* rid = nullptr);
-  // nullopt only with `frontend`, for a request that must go to a worker. *deferred is set
-  // when the reply may go out only after frontend->commit.
+
+  // The request handlers (server_ops.cc). Handle dispatches on the op. nullopt only with
+  // `frontend`, for a request that must go to a worker. *deferred is set when the reply may go
+  // out only after frontend->Commit().
   std::optional<storage_protocol::Reply> Handle(const storage_protocol::Request& req,
-                                                FrontendWrites* frontend, bool* deferred);
+                                                WriteBatcher* frontend, bool* deferred);
+  storage_protocol::Reply OpPing(const storage_protocol::Request& req);
+  std::optional<storage_protocol::Reply> OpGet(const storage_protocol::Request& req,
+                                               bool memory_only);
+  std::optional<storage_protocol::Reply> OpUpdate(const storage_protocol::Request& req,
+                                                  WriteBatcher* frontend, bool* deferred);
+  std::optional<storage_protocol::Reply> OpSync(const storage_protocol::Request& req,
+                                                WriteBatcher* frontend, bool* deferred);
+  storage_protocol::Reply OpScan(const storage_protocol::Request& req);
+  storage_protocol::Reply OpStats(const storage_protocol::Request& req);
+  storage_protocol::Reply OpFlush(const storage_protocol::Request& req);
+  storage_protocol::Reply OpCompact(const storage_protocol::Request& req);
   // The `expired` answer to a request past its deadline; counts it (and logs now and then).
   storage_protocol::Reply ExpiredReply(const storage_protocol::Request& req);
 
@@ -115,28 +124,12 @@ class Server {
   uint32_t direct_port_ = 0;
   std::string backend_endpoint_;
   zmq::context_t ctx_;
-  std::thread frontend_;
+  std::unique_ptr<Frontend> frontend_;
+  std::thread frontend_thread_;
   std::vector<std::thread> workers_;
-  std::atomic<bool> stopping_{false};
   std::atomic<bool> workers_stop_{false};
   bool started_ = false;
-
-  // Counters for the stats op.
-  std::atomic<uint64_t> requests_{0};
-  std::atomic<uint64_t> errors_{0};
-  std::atomic<uint64_t> busy_{0};
-  std::atomic<uint64_t> queued_{0};
-  std::atomic<uint64_t> in_flight_{0};
-  std::atomic<uint64_t> inline_{0};  // requests answered on the frontend thread
-  std::atomic<uint64_t> inline_writes_{0};  // of them, updates and syncs (in batches)
-  std::atomic<uint64_t> write_batches_{0};  // frontend batches committed
-  std::atomic<uint64_t> direct_requests_{0};     // requests that came over the direct transport
-  std::atomic<uint64_t> direct_connections_{0};  // direct connections open now
-  // Requests dropped because their deadline had passed (`expired`), by op.
-  std::atomic<uint64_t> expired_gets_{0};
-  std::atomic<uint64_t> expired_updates_{0};
-  std::atomic<uint64_t> expired_syncs_{0};
-  std::atomic<int64_t> expired_logged_ms_{0};  // last log line about them (rate limit)
+  ServerCounters counters_;  // for the stats op
 };
 
 }  // namespace ringkv::storage

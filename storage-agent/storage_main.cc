@@ -16,6 +16,7 @@
 #endif
 
 #include "common/logging.h"
+#include "common/net/reactor.h"
 #include "storage-agent/data_repair.h"
 #include "storage-agent/replica_store.h"
 #include "storage-agent/server.h"
@@ -50,15 +51,25 @@ int main(int argc, char** argv) {
   storage::StorageOptions opts = std::move(*parsed.options);
   if (opts.repair) return storage::RunRepair(opts.engine, std::cout);
 
-  // Block the stop signals in every thread (threads inherit the mask) and wait for them below
-  // with sigwait, so no handler runs in an arbitrary thread. A signal that arrives while the
-  // engine is still opening stays pending and stops the agent right after.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the stop signals before any thread exists (threads inherit the mask): they are read
+  // only from the main thread's reactor below (its signalfd), so no handler runs in an arbitrary
+  // thread. A signal that arrives while the engine is still opening stays pending and stops the
+  // agent right after.
+  if (Status bs = net::Reactor::BlockStopSignals(); !bs.ok()) {
+    RINGKV_LOG(kError) << "cannot block the stop signals: " << bs.ToString();
+    return 1;
+  }
   signal(SIGPIPE, SIG_IGN);
+  net::Reactor signals;
+  int sig = 0;
+  if (Status ws = signals.WatchStopSignals([&](int signo) {
+        sig = signo;
+        signals.Stop();
+      });
+      !ws.ok()) {
+    RINGKV_LOG(kError) << "cannot watch the stop signals: " << ws.ToString();
+    return 1;
+  }
 
   auto store = storage::ReplicaStore::Open(opts.engine, opts.open);
   if (!store.ok()) {
@@ -87,8 +98,8 @@ int main(int argc, char** argv) {
                     << SyncName(opts.engine.sync_mode) << " threads " << opts.server.threads;
   Notify("READY=1");
 
-  int sig = 0;
-  while (sigwait(&stop_signals, &sig) != 0) {
+  if (Status rs = signals.Run(); !rs.ok()) {
+    RINGKV_LOG(kError) << "waiting for a stop signal failed: " << rs.ToString();
   }
   Notify("STOPPING=1");
   RINGKV_LOG(kInfo) << "signal " << sig << ": stopping (finishing in-flight requests)";

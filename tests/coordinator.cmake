@@ -12,3 +12,4 @@ ringkv_add_py_test(coordinator_reply_truth_test ${CMAKE_CURRENT_SOURCE_DIR}/coor
 ringkv_add_py_test(coordinator_deadlines_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_deadlines.py)
 ringkv_add_py_test(coordinator_gossip_view_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_gossip_view.py)
 ringkv_add_py_test(coordinator_gossip_liveness_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_gossip_liveness.py)
+ringkv_add_py_test(coordinator_stop_signals_test ${CMAKE_CURRENT_SOURCE_DIR}/coordinator/test_stop_signals.py)

@@ -1,6 +1,7 @@
 // Poller: readiness comes back under the registered tag, interest changes take effect, a
 // forgotten fd (and a new fd that reuses its number) behaves as expected.
 #include "common/net/poller.h"
+#include "common/net/reactor_test_util.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -11,24 +12,10 @@
 namespace ringkv::net {
 namespace {
 
-struct Pair {
-  int a = -1, b = -1;
-  Pair() {
-    int fds[2];
-    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-    a = fds[0];
-    b = fds[1];
-  }
-  ~Pair() {
-    if (a >= 0) close(a);
-    if (b >= 0) close(b);
-  }
-};
-
 TEST(PollerTest, ReadableAndWritableComeBackWithTheirTags) {
   Poller p;
   ASSERT_TRUE(p.ok());
-  Pair s;
+  SocketPair s;
   ASSERT_TRUE(p.Watch(s.a, EPOLLIN, 7).ok());
   std::vector<Poller::Event> ev;
   ASSERT_TRUE(p.Wait(0, &ev).ok());
@@ -57,7 +44,7 @@ TEST(PollerTest, ReadableAndWritableComeBackWithTheirTags) {
 
 TEST(PollerTest, ForgottenFdIsSilentAndItsNumberCanBeWatchedAgain) {
   Poller p;
-  auto s = std::make_unique<Pair>();
+  auto s = std::make_unique<SocketPair>();
   ASSERT_TRUE(p.Watch(s->a, EPOLLIN, 1).ok());
   ASSERT_EQ(write(s->b, "x", 1), 1);
   p.Forget(s->a);
@@ -67,7 +54,7 @@ TEST(PollerTest, ForgottenFdIsSilentAndItsNumberCanBeWatchedAgain) {
   EXPECT_TRUE(ev.empty());
   const int old = s->a;
   s.reset();  // closes both
-  Pair t;     // lowest free numbers again: t.a is very likely `old`
+  SocketPair t;     // lowest free numbers again: t.a is very likely `old`
   ASSERT_TRUE(p.Watch(t.a, EPOLLIN, 2).ok()) << "fd " << t.a << " (was " << old << ")";
   ASSERT_EQ(write(t.b, "y", 1), 1);
   ASSERT_TRUE(p.Wait(1000, &ev).ok());
@@ -77,7 +64,7 @@ TEST(PollerTest, ForgottenFdIsSilentAndItsNumberCanBeWatchedAgain) {
 
 TEST(PollerTest, PeerCloseIsReported) {
   Poller p;
-  Pair s;
+  SocketPair s;
   ASSERT_TRUE(p.Watch(s.a, EPOLLIN, 3).ok());
   close(s.b);
   s.b = -1;

@@ -60,7 +60,9 @@ Status Reactor::Register(int fd, uint32_t events, Kind kind, FdHandler handler, 
   }
   const uint32_t id = static_cast<uint32_t>(next_id_++);
   RINGKV_RETURN_IF_ERROR(poller_.Watch(fd, events, Tag(fd, id)));
-  fds_.emplace(fd, FdEntry{id, kind, std::move(handler), zmq});
+  std::unique_ptr<FdHandler> h;
+  if (kind == Kind::kFd) h = std::make_unique<FdHandler>(std::move(handler));
+  fds_.emplace(fd, FdEntry{id, kind, std::move(h), zmq});
   return Status::OK();
 }
 
@@ -97,7 +99,7 @@ Status Reactor::AddZmq(zmq::socket_t& socket, ZmqHandler handler) {
   }
   RINGKV_RETURN_IF_ERROR(Register(fd, EPOLLIN, Kind::kZmq, nullptr, h));
   // Ready at once: messages may be queued already, with ZMQ_FD cleared by an earlier call.
-  zmqs_.emplace(h, ZmqEntry{fd, std::move(handler), true});
+  zmqs_.emplace(h, ZmqEntry{fd, std::make_unique<ZmqHandler>(std::move(handler)), true});
   ++zmq_ready_;
   return Status::OK();
 }
@@ -121,7 +123,8 @@ void Reactor::Kick(zmq::socket_t& socket) {
 
 uint64_t Reactor::AddTimer(int64_t delay_ms, Callback fn, int64_t repeat_ms) {
   const uint64_t id = next_id_++;
-  timers_.emplace(id, TimerEntry{std::max<int64_t>(repeat_ms, 0), std::move(fn)});
+  timers_.emplace(id, TimerEntry{std::max<int64_t>(repeat_ms, 0),
+                                 std::make_unique<Callback>(std::move(fn))});
   timer_heap_.push(Timer{NowMs() + std::max<int64_t>(delay_ms, 0), id});
   return id;
 }
@@ -192,7 +195,7 @@ bool Reactor::RunReadyZmq() {
   for (void* h : ready_scratch_) {
     auto it = zmqs_.find(h);
     if (it == zmqs_.end()) continue;  // removed by an earlier handler of this round
-    const bool more = it->second.handler(kBatch);
+    const bool more = (*it->second.handler)(kBatch);  // may remove its own socket
     if (!more) continue;
     it = zmqs_.find(h);  // the handler may have removed its socket or added others
     if (it != zmqs_.end() && !it->second.ready) {
@@ -222,11 +225,12 @@ void Reactor::RunDueTimers(int64_t now) {
       int64_t next = t.due_ms + it->second.repeat_ms;
       if (next <= now) next = now + it->second.repeat_ms;
       timer_heap_.push(Timer{next, t.id});
-      it->second.fn();  // may cancel itself: CancelTimer keeps the function alive
-    } else {
-      Callback fn = std::move(it->second.fn);
-      timers_.erase(it);
+      Callback& fn = *it->second.fn;  // may cancel itself: CancelTimer keeps it alive
       fn();
+    } else {
+      std::unique_ptr<Callback> fn = std::move(it->second.fn);
+      timers_.erase(it);
+      (*fn)();
     }
   }
   for (const Timer& t : timer_scratch_) timer_heap_.push(t);
@@ -250,7 +254,7 @@ Status Reactor::RunOnce(int max_wait_ms) {
     if (it == fds_.end() || it->second.id != IdOf(ev.tag)) continue;  // removed this pass
     switch (it->second.kind) {
       case Kind::kFd:
-        it->second.handler(ev.events);  // may remove itself: RemoveFd keeps the handler alive
+        (*it->second.handler)(ev.events);  // may remove itself: RemoveFd keeps it alive
         break;
       case Kind::kZmq: {
         auto z = zmqs_.find(it->second.zmq);

@@ -20,14 +20,16 @@
 // ZMQ_EVENTS query may do) clears it while messages stay queued. So:
 //   1. A ZmqHandler, once called, must receive with ZMQ_DONTWAIT until the receive fails with
 //      EAGAIN (then it returns false) or until it has taken `budget` messages (then it returns
-//      true and the reactor calls it again in the next pass, without waiting). A receive that
-//      says EAGAIN is the same answer as ZMQ_EVENTS without POLLIN, and costs no system call
-//      (libzmq throttles its command processing on the TSC); commands it did not process keep
-//      ZMQ_FD readable, so epoll wakes the reactor for them.
+//      true and the reactor calls it again in the next pass, without waiting). A non-blocking
+//      receive processes the socket's pending commands before it says EAGAIN (libzmq 4.3), so
+//      EAGAIN is the same answer as ZMQ_EVENTS without POLLIN, at the same price (a getpid()
+//      and a poll() of the mailbox when it is empty); a command that arrives later makes
+//      ZMQ_FD readable again, so epoll wakes the reactor for it.
 //   2. After every send on a registered socket, its owner calls Kick(socket): the send may have
 //      processed commands (cleared ZMQ_FD) that made messages readable. The reactor then calls
 //      the socket's handler again in the same pass (after the hooks) or the next one, so nothing
-//      waits for an fd event that will not come.
+//      waits for an fd event that will not come. Kick itself costs no system call, and a socket
+//      kicked many times in a pass is drained once more, not once per send.
 // Breaking either rule leaves messages stuck in a socket until some unrelated event arrives.
 //
 // Threads: everything except Stop() must be called on the thread that runs the reactor. Handlers
@@ -42,6 +44,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <queue>
 #include <unordered_map>
 #include <vector>
@@ -117,15 +120,17 @@ class Reactor {
 
  private:
   enum class Kind : uint8_t { kFd, kZmq, kSignal, kWake };
+  // Handlers are held by pointer: one removed while it runs moves to a dead_* list and its
+  // closure stays where it is until the end of the pass.
   struct FdEntry {
     uint32_t id;  // with the fd, the Poller tag: an event of a removed entry is skipped
     Kind kind;
-    FdHandler handler;  // kFd
+    std::unique_ptr<FdHandler> handler;  // kFd
     void* zmq = nullptr;  // kZmq: the socket handle
   };
   struct ZmqEntry {
     int fd;  // its ZMQ_FD
-    ZmqHandler handler;
+    std::unique_ptr<ZmqHandler> handler;
     bool ready = false;  // to be called (fd event, Kick, or a handler that hit its budget)
   };
   struct Timer {
@@ -137,7 +142,7 @@ class Reactor {
   };
   struct TimerEntry {
     int64_t repeat_ms;
-    Callback fn;
+    std::unique_ptr<Callback> fn;
   };
 
   // Calls the handlers of ready ZeroMQ sockets once each; true when any ran.
@@ -164,9 +169,9 @@ class Reactor {
   std::vector<void*> ready_scratch_;
   std::vector<Timer> timer_scratch_;
   // Handlers removed during a pass live until its end: one may be running (removing itself).
-  std::vector<FdHandler> dead_fd_handlers_;
-  std::vector<ZmqHandler> dead_zmq_handlers_;
-  std::vector<Callback> dead_callbacks_;
+  std::vector<std::unique_ptr<FdHandler>> dead_fd_handlers_;
+  std::vector<std::unique_ptr<ZmqHandler>> dead_zmq_handlers_;
+  std::vector<std::unique_ptr<Callback>> dead_callbacks_;
 };
 
 }  // namespace ringkv::net

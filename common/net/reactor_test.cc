@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/net/reactor_test_util.h"
 #include "common/net/zmq_util.h"
 
 namespace ringkv::net {
@@ -89,20 +90,6 @@ TEST(ReactorTest, TimerAddedDueNowWaitsForTheNextPass) {
   EXPECT_EQ(chain, 100);
 }
 
-struct SocketPair {
-  int a = -1, b = -1;
-  SocketPair() {
-    int fds[2];
-    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-    a = fds[0];
-    b = fds[1];
-  }
-  ~SocketPair() {
-    if (a >= 0) close(a);
-    if (b >= 0) close(b);
-  }
-};
-
 TEST(ReactorTest, PlainFdReadinessAndRemoval) {
   Reactor r;
   SocketPair s;
@@ -159,6 +146,33 @@ TEST(ReactorTest, HandlerMayRemoveItselfAndAnotherReadyFd) {
   ASSERT_EQ(write(p2.b, "x", 1), 1);
   ASSERT_TRUE(r.RunOnce(1000).ok());
   EXPECT_EQ(calls, 1);
+}
+
+// A handler whose closure is small enough to live inside its std::function (one pointer) and
+// that uses its capture after removing itself: the reactor must keep the closure alive until
+// the end of the pass (AddressSanitizer reports it otherwise).
+TEST(ReactorTest, HandlerUsesItsCaptureAfterRemovingItself) {
+  struct Ctx {
+    Reactor r;
+    SocketPair s;
+    uint64_t timer = 0;
+    int fd_calls = 0;
+    int timer_calls = 0;
+  };
+  auto c = std::make_unique<Ctx>();
+  Ctx* p = c.get();
+  ASSERT_TRUE(c->r.AddFd(c->s.a, EPOLLIN, [p](uint32_t) {
+    p->r.RemoveFd(p->s.a);
+    ++p->fd_calls;
+  }).ok());
+  c->timer = c->r.AddTimer(0, [p] {
+    p->r.CancelTimer(p->timer);
+    ++p->timer_calls;
+  }, 1);
+  ASSERT_EQ(write(c->s.b, "x", 1), 1);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(c->r.RunOnce(100).ok());
+  EXPECT_EQ(c->fd_calls, 1);
+  EXPECT_EQ(c->timer_calls, 1);
 }
 
 // Receives without waiting until EAGAIN or the budget (THE ZEROMQ RULE); counts messages.

@@ -1,6 +1,6 @@
 // ZeroMQ helpers shared by every ringkv program: socket setup with safe defaults (linger 0,
-// bounded queues, heartbeats), multipart send/receive with timeouts, the ROUTER envelope, and a
-// small single-threaded poll loop with timers. Nothing here throws: zmq::error_t becomes Status.
+// bounded queues, heartbeats), multipart send/receive with timeouts, and the ROUTER envelope (the
+// event loop is net::Reactor, reactor.h). Nothing here throws: zmq::error_t becomes Status.
 // Rules kept by callers: one zmq::context_t per process; a socket is used only by the thread
 // that created it; threads talk over inproc sockets.
 #pragma once
@@ -84,42 +84,5 @@ Result<std::string> RecvDealer(zmq::socket_t& dealer, int timeout_ms);
 
 // Milliseconds on the steady clock: for deadlines and timers, never for wall time.
 int64_t NowMs();
-
-// A single-threaded poll loop: readable-socket handlers plus one-shot and repeating timers.
-// Handlers run on the thread calling RunOnce/Run and may add or cancel timers; they must not
-// add or remove sockets while the loop is polling (do that between RunOnce calls).
-class PollLoop {
- public:
-  using Handler = std::function<void()>;
-
-  // `on_readable` runs when `s` has a message (it should drain at least one).
-  void AddSocket(zmq::socket_t& s, Handler on_readable);
-  void RemoveSocket(zmq::socket_t& s);
-
-  // Runs `fn` once after `delay_ms` (repeating: every `delay_ms`). Returns an id for Cancel.
-  uint64_t AddTimer(int64_t delay_ms, Handler fn, bool repeating = false);
-  void CancelTimer(uint64_t id);
-
-  // Polls once for at most `max_wait_ms` (shortened to the next timer), runs ready handlers
-  // and due timers. Returns an error only if zmq_poll fails (ETERM when the context closed).
-  Status RunOnce(int max_wait_ms);
-  // Loops RunOnce until `keep_going()` returns false or an error occurs; `keep_going` is
-  // checked at least every `tick_ms`, so a stop flag is noticed promptly.
-  Status Run(const std::function<bool()>& keep_going, int tick_ms = 100);
-
- private:
-  struct Timer {
-    int64_t due_ms;
-    int64_t interval_ms;  // 0 for one-shot
-    Handler fn;
-  };
-  struct Entry {
-    zmq::socket_t* socket;
-    Handler handler;
-  };
-  std::vector<Entry> sockets_;
-  std::map<uint64_t, Timer> timers_;
-  uint64_t next_timer_id_ = 1;
-};
 
 }  // namespace ringkv::net

@@ -1,4 +1,4 @@
-// Tests of the ZeroMQ helpers over inproc and loopback TCP: envelopes, timeouts, the poll loop.
+// Tests of the ZeroMQ helpers over inproc and loopback TCP: envelopes, timeouts, frame limits.
 #include "common/net/zmq_util.h"
 
 #include <gtest/gtest.h>
@@ -127,38 +127,6 @@ TEST(ZmqUtil, MaxMsgSizeDropsGiantFrames) {
   auto r = RecvFrames(*router, 2000);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(SplitEnvelope(*r).body, Frames{"ok"});
-}
-
-TEST(ZmqUtil, PollLoopRunsHandlersAndTimers) {
-  zmq::context_t ctx;
-  auto pull = MakeSocket(ctx, zmq::socket_type::pull);
-  ASSERT_TRUE(Bind(*pull, "inproc://loop").ok());
-  auto push = MakeSocket(ctx, zmq::socket_type::push);
-  ASSERT_TRUE(Connect(*push, "inproc://loop").ok());
-
-  PollLoop loop;
-  int received = 0, once = 0, repeats = 0, cancelled = 0;
-  loop.AddSocket(*pull, [&] {
-    auto f = RecvFrames(*pull, 0);
-    if (f.ok()) ++received;
-  });
-  loop.AddTimer(10, [&] { ++once; });
-  uint64_t rep = loop.AddTimer(5, [&] { ++repeats; }, true);
-  uint64_t gone = loop.AddTimer(5, [&] { ++cancelled; });
-  loop.CancelTimer(gone);
-  ASSERT_TRUE(SendFrames(*push, Frames{"a"}, 100).ok());
-  ASSERT_TRUE(SendFrames(*push, Frames{"b"}, 100).ok());
-
-  int64_t end = NowMs() + 200;
-  ASSERT_TRUE(loop.Run([&] { return NowMs() < end; }, 10).ok());
-  EXPECT_EQ(received, 2);
-  EXPECT_EQ(once, 1);
-  EXPECT_GE(repeats, 5);
-  EXPECT_EQ(cancelled, 0);
-  loop.CancelTimer(rep);
-  int before = repeats;
-  ASSERT_TRUE(loop.RunOnce(20).ok());
-  EXPECT_EQ(repeats, before);
 }
 
 }  // namespace
