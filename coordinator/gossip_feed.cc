@@ -31,7 +31,11 @@ NodeVerdict VerdictOf(const gp::MemberView& m) {
   NodeVerdict v;
   v.id = m.entry.id;
   const bool present = m.entry.state != gp::MemberState::kRemoved;
-  v.storage_usable = m.up && present && m.entry.storage.up;
+  // Incarnation 0 with `up` false: the gossip agent has not had an answer from this storage
+  // agent yet (it started before the storage agent, or its first check is under way). Unknown
+  // is not down: connection events and local suspicion judge it meanwhile, as before any view.
+  const bool storage_unknown = !m.entry.storage.up && m.entry.storage.incarnation == 0;
+  v.storage_usable = m.up && present && (m.entry.storage.up || storage_unknown);
   v.gossip_usable = m.up && present;
   v.storage_direct_port = m.entry.storage_direct_port;
   v.storage_incarnation = m.entry.storage.incarnation;

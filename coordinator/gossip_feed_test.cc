@@ -99,6 +99,22 @@ TEST(GossipFeedTest, AStorageAgentDownLeavesItsGossipAgentUsable) {
   EXPECT_TRUE(Of(*c, "n2").gossip_usable);
 }
 
+TEST(GossipFeedTest, AStorageAgentNotCheckedYetIsNotJudgedDown) {
+  // Incarnation 0 and not up: its gossip agent has had no answer from it yet (it started first).
+  // Unknown is not down, or a cluster starting up would refuse every write for a round or two.
+  GossipFeed feed("n1");
+  gp::MemberView n2 = Member("n2");
+  n2.entry.storage = {false, 0};
+  auto c = feed.OnView(View(1, {Member("n1"), n2}), 0);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(Of(*c, "n2").storage_usable);
+  // Once it answered, a later silence is down.
+  n2.entry.storage = {false, 7};
+  c = feed.OnView(View(2, {Member("n1"), n2}), 10);
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(Of(*c, "n2").storage_usable);
+}
+
 TEST(GossipFeedTest, ARemovedNodeLeavesTheRing) {
   GossipFeed feed("n1");
   ASSERT_TRUE(feed.OnView(View(1, {Member("n1"), Member("n2"), Member("n3")}), 0).ok());

@@ -468,12 +468,31 @@ Status Agent::Run() {
   }));
   RINGKV_RETURN_IF_ERROR(reactor_.AddZmq(router_, [this](int b) { return OnListen(b); }));
   RINGKV_RETURN_IF_ERROR(reactor_.AddZmq(links_.socket(), [this](int b) { return OnLinks(b); }));
+  // A health answer goes into this node's entry at once, not at the next round: a storage agent
+  // that just started is usable by the coordinators within a push (100 ms), not two rounds.
   RINGKV_RETURN_IF_ERROR(reactor_.AddZmq(health_.storage_socket(), [this](int b) {
-    return health_.OnStorageReadable(Now(), b);
+    const bool more = health_.OnStorageReadable(Now(), b);
+    ApplyHealth(Now());
+    return more;
   }));
   RINGKV_RETURN_IF_ERROR(reactor_.AddZmq(health_.coordinator_socket(), [this](int b) {
-    return health_.OnCoordinatorReadable(Now(), b);
+    const bool more = health_.OnCoordinatorReadable(Now(), b);
+    ApplyHealth(Now());
+    return more;
   }));
+  // While one of its agents is not up, the gossip agent asks again every fifth of a round (a
+  // ping sent before the agent listened is not queued: ZMQ_IMMEDIATE), so a (re)started agent
+  // is seen within ~200 ms; and a timeout is published when it happens, not at the next round.
+  const int64_t recheck_ms = std::clamp<int64_t>(opts_.interval_ms / 5, 20, 200);
+  reactor_.AddTimer(recheck_ms, [this] {
+    const int64_t now = Now();
+    ApplyHealth(now);
+    if (!health_.storage(now).up || !health_.coordinator(now).up) {
+      health_.Ping(now);
+      reactor_.Kick(health_.storage_socket());
+      reactor_.Kick(health_.coordinator_socket());
+    }
+  }, recheck_ms);
 
   // The first round at once: the restored view is complete before it.
   next_round_ms_ = Now();
