@@ -33,11 +33,19 @@
 namespace ringkv::gossip {
 
 struct DetectorOptions {
-  double threshold = 8.0;            // phi at and above which a peer is convicted
+  double threshold = 8.0;            // phi at and above which a peer is suspected
   size_t window = 100;               // inter-arrival samples kept per peer
-  double min_std_dev_ms = 200.0;     // floor on the estimated spread (regular arrivals)
-  double acceptable_pause_ms = 1000.0;  // added to the mean: one round late is no evidence
+  double min_std_dev_ms = 100.0;     // floor on the estimated spread (regular arrivals)
+  double acceptable_pause_ms = 0.0;  // added to the mean (arrivals are direct: no hops to miss)
   double first_interval_ms = 1000.0; // the estimate before any sample: one gossip round
+  // An arrival this soon after the previous one moves the last arrival but adds no sample: in
+  // a small cluster a peer's own SYNs come on top of the answers to ours, at random phases,
+  // and their spread would make phi slow for nothing.
+  double merge_ms = 500.0;
+  // A suspected peer (phi at the threshold, or Verify) is convicted when nothing arrives from
+  // it for verify_ms (times 1 + local health) after the suspicion: the caller probes it in the
+  // meantime (TakeSuspects). 0: convicted as soon as phi reaches the threshold.
+  double verify_ms = 400.0;
   // A peer watched before this many real inter-arrival samples (restored from the ring store,
   // or just joined) is convicted only after bootstrap_timeout_ms of silence: its heartbeats
   // may still be on their way through the cluster.
@@ -67,6 +75,23 @@ class PhiDetector {
   void Heartbeat(const std::string& id, int64_t now_ms, bool new_generation = false);
   // Stops watching `id` (removed from the cluster).
   void Forget(const std::string& id);
+  // Judges `id` by phi from now on (watching it, as up, if it was not: no arrival yet, so the
+  // bootstrap timeout applies).
+  void Watch(const std::string& id, int64_t now_ms);
+  // Stops judging `id` by phi; forgotten at once when up and not suspected, else kept (its
+  // conviction, its verification and its flap penalty stay) until it is up and settled.
+  void Unwatch(const std::string& id);
+  // Suspects `id` now whatever its phi (someone else convicted it): watched if it was not,
+  // without phi; convicted unless an arrival comes within verify_ms. No effect on a peer
+  // already down or already suspected.
+  void Verify(const std::string& id, int64_t now_ms);
+  // The peer's own local health, as it announced it (a starved peer answers late): its
+  // verification waits verify_ms * (1 + local health here + its health) (capped at 8 each).
+  void SetPeerHealth(const std::string& id, uint64_t health);
+  uint64_t PeerHealth(const std::string& id) const;
+  bool IsSuspected(const std::string& id) const;
+  // Peers whose phi reached the threshold since the last call (the caller probes them).
+  std::vector<std::string> TakeSuspects();
 
   // Phi of `id` now, local health applied; 0 for a peer not watched.
   double Phi(const std::string& id, int64_t now_ms) const;
@@ -92,6 +117,8 @@ class PhiDetector {
   int local_health() const { return local_health_; }
 
   struct Counters {
+    uint64_t suspicions = 0;   // phi reached the threshold (Verify not counted)
+    uint64_t refuted = 0;      // suspicions cleared by an arrival in time
     uint64_t convictions = 0;
     uint64_t recoveries = 0;
     uint64_t held = 0;  // recoveries refused by flap damping
@@ -110,6 +137,9 @@ class PhiDetector {
     double penalty = 0;
     int64_t penalty_ms = 0;
     int64_t held_until_ms = 0;
+    bool judged = true;         // by phi (a subject); else only by verification
+    int64_t suspect_ms = -1;    // suspected since (-1: not suspected)
+    int health = 0;             // the peer's own local health, as last announced
   };
   void Seed(Peer* p) const;
   void AddSample(Peer* p, double ms) const;
@@ -120,6 +150,7 @@ class PhiDetector {
   const DetectorOptions options_;
   std::unordered_map<std::string, Peer> peers_;
   std::vector<Transition> pending_;
+  std::vector<std::string> suspects_;
   int local_health_ = 0;
   Counters counters_;
 };

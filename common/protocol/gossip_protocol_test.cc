@@ -172,6 +172,84 @@ TEST(GossipProtocol, RejectsGarbageAndWrongTypes) {
   ExpectInvalid(good + "x", "trailing bytes");
 }
 
+TEST(GossipProtocol, SparseSynWithRumoursRoundTrips) {
+  Message m;
+  m.kind = Kind::kSyn;
+  m.from = "n1";
+  m.view_hash = 7;
+  m.view_size = 5000;
+  m.has_self_heartbeat = true;
+  m.self_heartbeat = {1733400000, 300};
+  m.has_sparse = true;
+  m.sparse = {{17, 300}, {4999, 1}, {0, UINT64_MAX}};
+  m.suspects = {{"n9", {3, 4}}};
+  m.suspect_health = {6};
+  m.alive = {{"n8", {1, 2}}, {"n7", {5, 6}}};
+  m.local_health = 2;
+  Message r = RoundTrip(m);
+  EXPECT_TRUE(r.has_self_heartbeat);
+  EXPECT_EQ(r.self_heartbeat, m.self_heartbeat);
+  EXPECT_TRUE(r.has_sparse);
+  EXPECT_FALSE(r.has_heartbeats);
+  EXPECT_EQ(r.sparse, m.sparse);
+  EXPECT_EQ(r.suspects, m.suspects);
+  EXPECT_EQ(r.suspect_health, m.suspect_health);
+  EXPECT_EQ(r.alive, m.alive);
+  EXPECT_EQ(r.local_health, 2u);
+  // Absent fields take their defaults (an older sender).
+  Message plain = RoundTrip(Message{.kind = Kind::kSyn, .from = "n2", .has_heartbeats = true});
+  EXPECT_FALSE(plain.has_self_heartbeat);
+  EXPECT_FALSE(plain.has_sparse);
+  EXPECT_TRUE(plain.suspects.empty());
+  EXPECT_EQ(plain.local_health, 0u);
+  // What a node sends every round with views agreeing: own heartbeat and 4 others, whatever N.
+  Message agree;
+  agree.kind = Kind::kSyn;
+  agree.from = "node-0042";
+  agree.view_hash = UINT64_MAX;
+  agree.view_size = 5000;
+  agree.has_self_heartbeat = true;
+  agree.self_heartbeat = {1733400000, 100000};
+  agree.has_sparse = true;
+  for (uint32_t i = 0; i < 5; ++i) agree.sparse.push_back({4000 + i, 100000});
+  EXPECT_LT(Encode(agree).size(), 100u);
+}
+
+TEST(GossipProtocol, RejectsBadSparseHeartbeatsAndRumours) {
+  auto syn_plus = [](const char* field, const std::function<void(mp::Packer&)>& value) {
+    return Packed([&](mp::Packer& p) {
+      p.pack_map(6);
+      mp::PackStr(p, "t"); mp::PackStr(p, "syn");
+      mp::PackStr(p, "v"); p.pack_uint64(1);
+      mp::PackStr(p, "from"); mp::PackStr(p, "n1");
+      mp::PackStr(p, "vh"); p.pack_uint64(1);
+      mp::PackStr(p, "vn"); p.pack_uint64(1);
+      mp::PackStr(p, field); value(p);
+    });
+  };
+  EXPECT_TRUE(Decode(syn_plus("hs", [](mp::Packer& p) { mp::PackBin(p, std::string("\x01\x02", 2)); })).ok());
+  ExpectInvalid(syn_plus("hs", [](mp::Packer& p) { mp::PackBin(p, std::string("\x01", 1)); }), "pairs");
+  ExpectInvalid(syn_plus("hs", [](mp::Packer& p) { mp::PackBin(p, std::string("\x80\x80\x01\x01", 4)); }),
+                "position over the limit");
+  ExpectInvalid(syn_plus("me", [](mp::Packer& p) { p.pack_array(1); p.pack_uint64(1); }), "'me'");
+  ExpectInvalid(syn_plus("lh", [](mp::Packer& p) { mp::PackStr(p, "x"); }), "'lh'");
+  ExpectInvalid(syn_plus("su", [](mp::Packer& p) {
+                  p.pack_array(kMaxRumors + 1);
+                  for (size_t i = 0; i <= kMaxRumors; ++i) {
+                    p.pack_array(3); mp::PackStr(p, "n"); p.pack_uint64(1); p.pack_uint64(1);
+                  }
+                }),
+                "rumours");
+  ExpectInvalid(syn_plus("al", [](mp::Packer& p) {
+                  p.pack_array(1); p.pack_array(2); p.pack_uint64(1); p.pack_uint64(1);
+                }),
+                "digest");
+  // "sl" needs one health per suspect (here: no suspects). A SYN with only "me" and no
+  // heartbeats of any kind is not a SYN.
+  ExpectInvalid(syn_plus("sl", [](mp::Packer& p) { mp::PackBin(p, std::string("\x01", 1)); }),
+                "one health per suspect");
+}
+
 TEST(GossipProtocol, RejectsBadEntriesAndDigests) {
   auto with_entry = [](const std::function<void(mp::Packer&)>& entry) {
     return Packed([&](mp::Packer& p) {
