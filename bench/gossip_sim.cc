@@ -187,6 +187,18 @@ class Sim {
         return true;
       });
       r.up_all.push_back(up < 0 ? 99 : up);
+      if (up < 0 && std::getenv("SIMDEBUG")) {
+        for (int i = 0; i < Size(); ++i) {
+          if (alive_[i] && !starved_[i] && i != d && !nodes_[i]->IsUp(dead_id_)) {
+            const auto& det = nodes_[i]->detector();
+            std::fprintf(stderr, "DBGUP trial %d victim %s: node %d watched %d suspected %d up %d held %llu recov %llu conv %llu probes %llu\n",
+                         trial, dead_id_.c_str(), i, det.IsWatched(dead_id_), det.IsSuspected(dead_id_),
+                         det.IsUp(dead_id_), (unsigned long long)det.counters().held,
+                         (unsigned long long)det.counters().recoveries, (unsigned long long)det.counters().convictions,
+                         (unsigned long long)nodes_[i]->counters().probes);
+          }
+        }
+      }
       dead_id_.clear();
       Progress("trial");
       // Rumours die out; in small clusters, where victims repeat, flap penalties decay too.
@@ -414,9 +426,8 @@ class Sim {
   // Detectors learn the rhythm (and the bootstrap of restored peers ends); not counted. Shorter
   // above 1,000 nodes, where a simulated second costs most.
   int64_t WarmMs() const { return n_ <= 1000 ? 15000 : 10000; }
-  // How often observers run their detectors: every 100 ms, 200 ms above 1,000 nodes (then
-  // conviction times are 0.2 s coarse).
-  int64_t TickMs() const { return n_ <= 1000 ? 100 : 200; }
+  // How often every node runs its detector (as the agent should: gossiper.h).
+  int64_t TickMs() const { return 100; }
   const int n_;
   const SimOptions o_;
   std::mt19937_64 rng_;

@@ -76,7 +76,7 @@ void Gossiper::Decorate(gp::Message* m) {
                  rumours_.end());
   m->has_self_heartbeat = true;
   m->self_heartbeat = membership_.HeartbeatOf(membership_.self_id()).value_or(gp::Heartbeat{});
-  m->local_health = static_cast<uint64_t>(detector_.local_health());
+  m->local_health = static_cast<uint64_t>(detector_.announced_health(now_ms_));
   size_t n = 0;
   bool any_health = false;
   for (auto it = rumours_.rbegin(); it != rumours_.rend() && n < options_.max_rumours_per_message;
@@ -294,6 +294,22 @@ std::vector<PhiDetector::Transition> Gossiper::Evaluate(int64_t now_ms) {
       Probe(it->first, now_ms);
     }
     ++it;
+  }
+  // Nodes held down: probed now and then (a SIGCONTed node may be heard by nobody else).
+  for (const std::string& id : down_) {
+    int64_t& next = next_down_probe_ms_[id];
+    if (next == 0) next = now_ms + options_.down_probe_ms;
+    if (now_ms < next) continue;
+    Probe(id, now_ms);
+    probing_.erase(id);  // not a check: nothing waits for this answer
+    next = now_ms + options_.down_probe_ms +
+           std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, options_.down_probe_ms))(rng_);
+  }
+  if (next_down_probe_ms_.size() > down_.size()) {
+    for (auto it = next_down_probe_ms_.begin(); it != next_down_probe_ms_.end();) {
+      it = std::find(down_.begin(), down_.end(), it->first) == down_.end() ? next_down_probe_ms_.erase(it)
+                                                                           : std::next(it);
+    }
   }
   // Forget what we heard directly from peers we no longer watch.
   if (direct_.size() > subjects_.size() + down_.size() + probing_.size() + 16) {

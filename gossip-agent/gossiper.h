@@ -67,6 +67,9 @@ struct GossiperOptions {
   // 5,000): a few rounds, so that an agent that talks to few peers hears it too.
   int rumour_fanout = 3;
   int64_t rumour_ms_per_decade = 1000;
+  // A node held down here is probed every this many ms (plus up to as much again, at random):
+  // its return is noticed even if no rumour of it reaches this agent.
+  int64_t down_probe_ms = 2000;
   size_t max_rumours_per_message = 8;
 };
 
@@ -161,6 +164,7 @@ class Gossiper {
   // handled once, and a suspicion older than an alive rumour is outdated.
   std::unordered_map<std::string, gp::Heartbeat> seen_suspect_, seen_alive_;
   std::unordered_map<std::string, Probing> probing_;
+  std::unordered_map<std::string, int64_t> next_down_probe_ms_;
   std::vector<Rumour> rumours_;  // newest last
   std::vector<Outgoing> outbox_;
   int64_t now_ms_ = 0;  // the time of the event being handled, for the heartbeat callback

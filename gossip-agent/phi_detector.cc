@@ -235,11 +235,21 @@ std::vector<PhiDetector::Transition> PhiDetector::Evaluate(int64_t now_ms) {
   return out;
 }
 
+int PhiDetector::announced_health(int64_t now_ms) const {
+  double step = options_.health_memory_ms / std::max(1, options_.max_local_health);
+  int decayed = peak_health_ - static_cast<int>(static_cast<double>(now_ms - peak_ms_) / step);
+  return std::max(local_health_, decayed);
+}
+
 void PhiDetector::RoundRan(int64_t scheduled_ms, int64_t started_ms, int64_t interval_ms) {
   int64_t late = started_ms - scheduled_ms;
   if (late > static_cast<int64_t>(options_.late_fraction * static_cast<double>(interval_ms))) {
     ++counters_.late_rounds;
     local_health_ = std::min(local_health_ + 1, options_.max_local_health);
+    if (local_health_ >= announced_health(started_ms)) {
+      peak_health_ = local_health_;
+      peak_ms_ = started_ms;
+    }
     for (auto& [id, p] : peers_) {
       p.last_ms = std::min(p.last_ms + late, started_ms);
       if (p.suspect_ms >= 0) p.suspect_ms = std::min(p.suspect_ms + late, started_ms);

@@ -56,6 +56,7 @@ struct DetectorOptions {
   // it by one. Elapsed times are divided by 1 + score.
   double late_fraction = 0.5;
   int max_local_health = 8;
+  double health_memory_ms = 30000.0;
   // Flap damping (as BGP route-flap damping): penalty per recovery, decaying with the
   // half-life; at flap_suppress the peer is held down until the penalty decays to flap_reuse.
   double flap_penalty = 1.0;
@@ -115,6 +116,10 @@ class PhiDetector {
   // was not running is no evidence against anyone.
   void RoundRan(int64_t scheduled_ms, int64_t started_ms, int64_t interval_ms);
   int local_health() const { return local_health_; }
+  // What this agent announces to its peers (`lh`): its highest score of the last
+  // health_memory_ms, decaying by one per health_memory_ms / max_local_health, so a node that
+  // was starved a moment ago still gets the patience it needs when its next answer is late.
+  int announced_health(int64_t now_ms) const;
 
   struct Counters {
     uint64_t suspicions = 0;   // phi reached the threshold (Verify not counted)
@@ -152,6 +157,8 @@ class PhiDetector {
   std::vector<Transition> pending_;
   std::vector<std::string> suspects_;
   int local_health_ = 0;
+  int peak_health_ = 0;       // the highest score lately, and when it was reached
+  int64_t peak_ms_ = 0;
   Counters counters_;
 };
 

@@ -192,6 +192,18 @@ TEST(PhiDetector, AStarvedAgentConvictsNobody) {
   EXPECT_EQ(d.local_health(), 0);
 }
 
+TEST(PhiDetector, AnnouncedHealthRemembersARecentStarvation) {
+  PhiDetector d;
+  int64_t t = 0;
+  for (int i = 0; i < 6; ++i, t += 1800) d.RoundRan(t - 800, t, 1000);  // late rounds
+  EXPECT_EQ(d.local_health(), 6);
+  for (int i = 0; i < 6; ++i, t += 1000) d.RoundRan(t, t, 1000);  // on time again
+  EXPECT_EQ(d.local_health(), 0);
+  // Still announced for a while (30 s memory: one point per 3.75 s), then back to 0.
+  EXPECT_GE(d.announced_health(t), 4);
+  EXPECT_EQ(d.announced_health(t + 30000), 0);
+}
+
 TEST(PhiDetector, FlappingIsHeldDownLongerEachTime) {
   DetectorOptions o;
   o.flap_half_life_ms = 60000;
