@@ -372,6 +372,13 @@ class Sim {
               continue;
             }
             int target = std::atoi(tr.id.c_str() + 1);
+            if (std::getenv("SIMDEBUG")) {
+              std::fprintf(stderr, "DBGFALSE t=%lld obs %d (starved %d lh %d) convicted %s (starved %d, its lh here %llu, subject %d)\n",
+                         (long long)now_, i, int(starved_[i]), nodes_[i]->detector().local_health(), tr.id.c_str(),
+                         int((target < Size() && starved_[target])), (unsigned long long)nodes_[i]->detector().PeerHealth(tr.id),
+                         int(std::count(nodes_[i]->subjects().begin(), nodes_[i]->subjects().end(), tr.id)));
+              if (target < Size()) std::fprintf(stderr, "DBGFALSE   target lh %d announced %d late rounds %llu rounds %llu\n", nodes_[target]->detector().local_health(), nodes_[target]->detector().announced_health(now_), (unsigned long long)nodes_[target]->detector().counters().late_rounds, (unsigned long long)nodes_[target]->counters().rounds);
+            }
             if (now_ < WarmMs()) {
               ++false_warm_;
             } else if (target >= 0 && target < Size() && alive_[target]) {

@@ -150,7 +150,10 @@ void Gossiper::Direct(const std::string& id, gp::Heartbeat hb, int64_t now_ms, b
     Apply({{id, true}});
     // Heard from it directly: tell the others now. Taken from a rumour: check it ourselves.
     if (relayed) {
+      // Checked with full patience: the node may be starved (a slow answer is an answer),
+      // and a check that failed on a slow answer would start the suspicion over again.
       detector_.Verify(id, now_ms);
+      detector_.SetPeerHealth(id, static_cast<uint64_t>(options_.detector.max_local_health));
       Probe(id, now_ms);
     }
     seen_alive_[id] = hb;

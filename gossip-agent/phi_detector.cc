@@ -243,9 +243,15 @@ int PhiDetector::announced_health(int64_t now_ms) const {
 
 void PhiDetector::RoundRan(int64_t scheduled_ms, int64_t started_ms, int64_t interval_ms) {
   int64_t late = started_ms - scheduled_ms;
-  if (late > static_cast<int64_t>(options_.late_fraction * static_cast<double>(interval_ms))) {
+  const double unit = std::max(1.0, options_.late_fraction * static_cast<double>(interval_ms));
+  if (static_cast<double>(late) > unit) {
     ++counters_.late_rounds;
-    local_health_ = std::min(local_health_ + 1, options_.max_local_health);
+    // One point per late_fraction of an interval of lateness: a starved agent (or one that
+    // was stopped) reaches its full patience within a round or two, before it misjudges or
+    // is misjudged.
+    int points = static_cast<int>(std::min<double>(std::ceil(static_cast<double>(late) / unit) - 1,
+                                                   options_.max_local_health));
+    local_health_ = std::min(local_health_ + std::max(1, points), options_.max_local_health);
     if (local_health_ >= announced_health(started_ms)) {
       peak_health_ = local_health_;
       peak_ms_ = started_ms;

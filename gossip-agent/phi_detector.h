@@ -1,28 +1,33 @@
-// The failure detector of one gossip agent: a phi-accrual detector per peer (Hayashibara et
-// al.; as Cassandra and Akka), fed by the arrivals of newer gossip heartbeats, made robust as
-// HashiCorp's Lifeguard made SWIM robust:
+// The failure detector of one gossip agent: a phi-accrual detector per watched peer (Hayashibara
+// et al.; as Cassandra and Akka), fed by the arrivals of the peer's own messages, with a
+// verification stage (SWIM's probe) and made robust as HashiCorp's Lifeguard made SWIM robust:
+//  - suspicion, then conviction: phi at the threshold only suspects a peer (TakeSuspects: the
+//    caller probes it); it is convicted when nothing arrives from it for verify_ms. Verify()
+//    suspects a peer whatever its phi (someone else convicted it: check it yourself);
 //  - local health: the agent tells the detector when its own rounds run late; a starved agent
-//    raises its suspicion timeouts (elapsed times are divided by 1 + local health) and does not
-//    count the time it was not running against anyone, instead of convicting its peers;
+//    raises its timeouts (elapsed times are divided by 1 + local health, verifications wait
+//    1 + local health times longer) and does not count the time it was not running against
+//    anyone, instead of convicting its peers; a peer's own announced health lengthens its
+//    verification too (a starved peer answers late);
 //  - refutation: a convicted peer that shows a newer heartbeat is cleared at once;
 //  - flap damping: each recovery adds a penalty that decays with a half-life; past a threshold
 //    the peer is held down until the penalty decays, so the hold grows with the flapping.
 // "Down" is this agent's local judgement: it is never gossiped as a fact about another node.
+// Which peers are watched, and what counts as an arrival, is the Gossiper's business
+// (gossiper.h: its monitored subjects, judged by phi; the nodes it checks, by verification).
 //
 // Time is passed in (milliseconds of any monotonic clock, virtual in the simulator). Pure: no
 // clock, no I/O. Thread-safety: none; the gossip agent's reactor thread owns it.
 //
-// DEFAULTS (docs/gossip-protocol.md, "Failure detector"): with 1 s rounds and push-pull with 3
-// peers, a live node's heartbeat reaches each agent about once a second, but the arrivals are
-// irregular: a heartbeat that misses a hop arrives a round late, and in larger clusters it
-// travels log3(N) hops of random phase. Phi uses the normal distribution (as Akka) rather than
-// Cassandra's exponential one, whose phi 8 comes only ~18 s after the last heartbeat. The
-// normal tail is too thin for the one-round-late arrivals, so, as Akka does, a tolerated pause
-// (1 s: one missed round) is added to the mean and the spread has a floor (200 ms). Phi 8 then
-// falls ~3 s after the last heartbeat with regular arrivals, and a dead node is convicted ~4 s
-// after its death in a 32-node cluster (~5-6 s at 100-1,000 nodes), with no false conviction
-// in the simulation at 1% loss and 2% starved nodes (ringkv-gossip-sim; the 250 ms / 500 ms
-// setting convicts ~0.5 s sooner but falsely convicts ~1 per node-hour at 100 nodes).
+// DEFAULTS (docs/gossip-protocol.md, "Failure detector"): arrivals are a subject's answers to
+// this agent's round SYN, one a round with a few ms of jitter, so the spread hits its floor
+// (100 ms) and no pause needs tolerating: phi 8 (normal distribution, as Akka; Cassandra's
+// exponential one reaches 8 only ~18 s after the last heartbeat) comes 1 s + 5.2 sigma ~ 1.5 s
+// after the last answer; the probes then get verify_ms (400 ms) to be answered. A lost answer
+// (1-2% of rounds) is a suspicion that the next probe clears, never a conviction. In the
+// simulation (ringkv-gossip-sim) a paused node is convicted everywhere ~2-2.4 s (p50) and
+// within ~3 s (p99) after the pause at 10-5,000 nodes, with 1% loss and 2% starved nodes.
+// Before (relayed heartbeats, tolerated pause 1 s, floor 200 ms) it took 3.5-8.6 s.
 #pragma once
 
 #include <cstdint>
@@ -52,8 +57,9 @@ struct DetectorOptions {
   size_t min_samples = 3;
   double bootstrap_timeout_ms = 10000.0;
   // Local health (Lifeguard): a round that starts more than late_fraction of an interval
-  // after its time raises the score by one, up to max_local_health; an on-time round lowers
-  // it by one. Elapsed times are divided by 1 + score.
+  // after its time raises the score by one per late_fraction of an interval it is late
+  // beyond the first (at least one), up to max_local_health; an on-time round lowers it by
+  // one. Elapsed times are divided by 1 + score; verifications wait 1 + score times longer.
   double late_fraction = 0.5;
   int max_local_health = 8;
   double health_memory_ms = 30000.0;

@@ -202,6 +202,12 @@ TEST(PhiDetector, AnnouncedHealthRemembersARecentStarvation) {
   // Still announced for a while (30 s memory: one point per 3.75 s), then back to 0.
   EXPECT_GE(d.announced_health(t), 4);
   EXPECT_EQ(d.announced_health(t + 30000), 0);
+  // The later the round, the more points: 1.8 s late is 3, a 10 s stop is the maximum.
+  PhiDetector e;
+  e.RoundRan(0, 1800, 1000);
+  EXPECT_EQ(e.local_health(), 3);
+  e.RoundRan(1000, 11000, 1000);
+  EXPECT_EQ(e.local_health(), 8);
 }
 
 TEST(PhiDetector, FlappingIsHeldDownLongerEachTime) {
