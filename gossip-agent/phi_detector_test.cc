@@ -12,9 +12,10 @@ namespace ringkv::gossip {
 namespace {
 
 // Heartbeats of `id` every `every_ms` from `from_ms` up to `until_ms`, then silence; returns
-// the time of the conviction (or -1 by `end_ms`), evaluating every 10 ms.
+// the time of the conviction (or, with `suspicion`, of the suspicion: phi at the threshold),
+// or -1 by `end_ms`, evaluating every 10 ms.
 int64_t ConvictionTime(PhiDetector& d, const std::string& id, int64_t from_ms, int64_t until_ms,
-                       int64_t every_ms, int64_t end_ms) {
+                       int64_t every_ms, int64_t end_ms, bool suspicion = false) {
   int64_t next = from_ms;
   for (int64_t t = from_ms; t <= end_ms; t += 10) {
     if (t >= next && t <= until_ms) {
@@ -22,10 +23,18 @@ int64_t ConvictionTime(PhiDetector& d, const std::string& id, int64_t from_ms, i
       next += every_ms;
     }
     for (const auto& tr : d.Evaluate(t)) {
-      if (tr.id == id && !tr.up) return t;
+      if (!suspicion && tr.id == id && !tr.up) return t;
+    }
+    for (const auto& s : d.TakeSuspects()) {
+      if (suspicion && s == id) return t;
     }
   }
   return -1;
+}
+
+int64_t SuspicionTime(PhiDetector& d, const std::string& id, int64_t from_ms, int64_t until_ms,
+                      int64_t every_ms, int64_t end_ms) {
+  return ConvictionTime(d, id, from_ms, until_ms, every_ms, end_ms, /*suspicion=*/true);
 }
 
 bool AnyConviction(const std::vector<PhiDetector::Transition>& t) {
@@ -40,23 +49,6 @@ bool AnyConvictionIn(PhiDetector& d, int64_t from_ms, int64_t to_ms) {
   bool any = false;
   for (int64_t t = from_ms; t <= to_ms; t += 10) any = AnyConviction(d.Evaluate(t)) || any;
   return any;
-}
-
-// Like ConvictionTime, but returns when `id` was first suspected (phi at the threshold).
-int64_t SuspicionTime(PhiDetector& d, const std::string& id, int64_t from_ms, int64_t until_ms,
-                      int64_t every_ms, int64_t end_ms) {
-  int64_t next = from_ms;
-  for (int64_t t = from_ms; t <= end_ms; t += 10) {
-    if (t >= next && t <= until_ms) {
-      d.Heartbeat(id, t);
-      next += every_ms;
-    }
-    d.Evaluate(t);
-    for (const auto& s : d.TakeSuspects()) {
-      if (s == id) return t;
-    }
-  }
-  return -1;
 }
 
 TEST(PhiDetector, SuspectsASilentPeerAfterOneAndAHalfSecondsThenConvictsAfterVerification) {

@@ -113,6 +113,20 @@ std::string Packed(const std::function<void(mp::Packer&)>& f) {
   return std::string(buf.data(), buf.size());
 }
 
+// A message of kind `kind` with the fields every kind needs, plus `field` packed by `value`.
+std::string MessageWith(const char* kind, const char* field,
+                        const std::function<void(mp::Packer&)>& value) {
+  return Packed([&](mp::Packer& p) {
+    p.pack_map(6);
+    mp::PackStr(p, "t"); mp::PackStr(p, kind);
+    mp::PackStr(p, "v"); p.pack_uint64(1);
+    mp::PackStr(p, "from"); mp::PackStr(p, "n1");
+    mp::PackStr(p, "vh"); p.pack_uint64(1);
+    mp::PackStr(p, "vn"); p.pack_uint64(1);
+    mp::PackStr(p, field); value(p);
+  });
+}
+
 void ExpectInvalid(std::string_view bytes, const std::string& needle) {
   auto d = Decode(bytes);
   ASSERT_FALSE(d.ok()) << "accepted: " << needle;
@@ -153,15 +167,7 @@ TEST(GossipProtocol, RejectsGarbageAndWrongTypes) {
                 "varints");
   ExpectInvalid(SynWith("hb", [](mp::Packer& p) { p.pack_true(); }), "'hb'");
   auto ack_with = [](const char* field, const std::string& bin) {
-    return Packed([&](mp::Packer& p) {
-      p.pack_map(6);
-      mp::PackStr(p, "t"); mp::PackStr(p, "ack");
-      mp::PackStr(p, "v"); p.pack_uint64(1);
-      mp::PackStr(p, "from"); mp::PackStr(p, "n1");
-      mp::PackStr(p, "vh"); p.pack_uint64(1);
-      mp::PackStr(p, "vn"); p.pack_uint64(1);
-      mp::PackStr(p, field); mp::PackBin(p, bin);
-    });
+    return MessageWith("ack", field, [&](mp::Packer& p) { mp::PackBin(p, bin); });
   };
   EXPECT_TRUE(Decode(ack_with("bh", std::string(8 * kBuckets, 'h'))).ok());
   ExpectInvalid(ack_with("bh", std::string(8 * kBuckets - 1, 'h')), "bucket hashes");
@@ -217,15 +223,7 @@ TEST(GossipProtocol, SparseSynWithRumoursRoundTrips) {
 
 TEST(GossipProtocol, RejectsBadSparseHeartbeatsAndRumours) {
   auto syn_plus = [](const char* field, const std::function<void(mp::Packer&)>& value) {
-    return Packed([&](mp::Packer& p) {
-      p.pack_map(6);
-      mp::PackStr(p, "t"); mp::PackStr(p, "syn");
-      mp::PackStr(p, "v"); p.pack_uint64(1);
-      mp::PackStr(p, "from"); mp::PackStr(p, "n1");
-      mp::PackStr(p, "vh"); p.pack_uint64(1);
-      mp::PackStr(p, "vn"); p.pack_uint64(1);
-      mp::PackStr(p, field); value(p);
-    });
+    return MessageWith("syn", field, value);
   };
   EXPECT_TRUE(Decode(syn_plus("hs", [](mp::Packer& p) { mp::PackBin(p, std::string("\x01\x02", 2)); })).ok());
   ExpectInvalid(syn_plus("hs", [](mp::Packer& p) { mp::PackBin(p, std::string("\x01", 1)); }), "pairs");
