@@ -167,7 +167,7 @@ class Gossiper {
   std::unordered_map<std::string, int64_t> next_down_probe_ms_;
   std::vector<Rumour> rumours_;  // newest last
   std::vector<Outgoing> outbox_;
-  int64_t now_ms_ = 0;  // the time of the event being handled, for the heartbeat callback
+  int64_t now_ms_ = 0;  // the time of the event being handled (rumours' ages, announced health)
   Counters counters_;
 };
 

@@ -56,7 +56,8 @@ uint32_t BucketOf(const std::string& id);
 class Membership {
  public:
   enum class Merge { kIgnored, kHeartbeat, kFacts, kNew, kSelfRefuted };
-  // Another node's heartbeat advanced (feed its failure detector); `new_generation`: the node
+  // Another node's heartbeat advanced in the table (the Gossiper's detector does not take these:
+  // a relayed heartbeat can be old, gossiper.h); `new_generation`: the node
   // restarted since the table last heard of it.
   using HeartbeatFn =
       std::function<void(const std::string& id, gp::Heartbeat hb, bool new_generation)>;

@@ -6,8 +6,11 @@
 // DESIGN: a view is split in two parts. The "facts" of each node (everything in its entry but
 // the heartbeat version) change rarely, and are summarised by one 64-bit view hash; the
 // heartbeat versions change every round. When two agents' hashes agree, a SYN and its ACK carry
-// only the hash and the heartbeat versions, packed as varints in the order of the (identical)
-// sorted member list: no ids, no entries. When they disagree, the hashes of kBuckets buckets
+// only the hash and a few heartbeat versions (the sender's own and a window rotating over the
+// members), as varint (position, version) pairs in the order of the (identical) sorted member
+// list: no ids, no entries, a size that does not grow with N. Liveness does not ride on those:
+// every message carries the sender's own heartbeat ("me"), the failure detector's only evidence,
+// and suspicion / alive rumours (gossip-agent/gossiper.h). When they disagree, the hashes of kBuckets buckets
 // of the view (members by the hash of their id) find the buckets that differ, and only their
 // digests and then entries travel. docs/gossip-protocol.md, "Exchange".
 #pragma once
