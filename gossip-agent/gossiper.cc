@@ -20,7 +20,20 @@ Gossiper::Gossiper(gp::NodeEntry self, GossiperOptions options, uint64_t random_
     : options_(std::move(options)),
       membership_(std::move(self), options_.membership),
       detector_(options_.detector),
-      rng_(random_seed) {}
+      rng_(random_seed) {
+  if (options_.track_heartbeat_age) {
+    membership_.set_on_heartbeat(
+        [this](const std::string& id, gp::Heartbeat, bool) { heard_ms_[id] = now_ms_; });
+  }
+}
+
+int64_t Gossiper::HeartbeatAgeMs(const std::string& id, int64_t now_ms) const {
+  if (id == membership_.self_id()) return 0;
+  int64_t age = detector_.SinceLastMs(id, now_ms);
+  auto it = heard_ms_.find(id);
+  if (it != heard_ms_.end() && (age < 0 || now_ms - it->second < age)) age = now_ms - it->second;
+  return age;
+}
 
 bool Gossiper::Judges(const std::string& id) const {
   if (id == membership_.self_id()) return false;
@@ -134,6 +147,7 @@ void Gossiper::Probe(const std::string& id, int64_t now_ms) {
 void Gossiper::Direct(const std::string& id, gp::Heartbeat hb, int64_t now_ms, bool relayed,
                       bool same_view) {
   if (!Judges(id)) return;
+  if (options_.track_heartbeat_age && !relayed) heard_ms_[id] = now_ms;
   // Only with equal views: a version is ordered against the facts it came with, and a newer
   // version without its new facts would make this table refuse them.
   if (same_view) membership_.AdvanceHeartbeat(id, hb);

@@ -70,6 +70,9 @@ struct GossiperOptions {
   // A node held down here is probed every this many ms (plus up to as much again, at random):
   // its return is noticed even if no rumour of it reaches this agent.
   int64_t down_probe_ms = 2000;
+  // Remember when each member's heartbeat last advanced (HeartbeatAgeMs: `ringkv status`, the
+  // view's age). O(N) per agent; off in the simulator's 5,000 tables.
+  bool track_heartbeat_age = true;
   size_t max_rumours_per_message = 8;
 };
 
@@ -101,6 +104,10 @@ class Gossiper {
   std::vector<Outgoing> TakeOutgoing();
   // The peers this agent monitors (see the top of this file).
   const std::vector<std::string>& subjects() const { return subjects_; }
+  // Milliseconds since `id`'s heartbeat last advanced here (its own message or a relayed
+  // heartbeat); 0 for this node, -1 when unknown. detector().SinceLastMs only knows the peers
+  // the detector watches (subjects, checks, nodes held down).
+  int64_t HeartbeatAgeMs(const std::string& id, int64_t now_ms) const;
 
   // This agent's judgement: a watched peer the detector has not convicted, or (without a
   // detector) any member not removed. Never true for a removed node.
@@ -167,6 +174,7 @@ class Gossiper {
   std::unordered_map<std::string, int64_t> next_down_probe_ms_;
   std::vector<Rumour> rumours_;  // newest last
   std::vector<Outgoing> outbox_;
+  std::unordered_map<std::string, int64_t> heard_ms_;  // track_heartbeat_age
   int64_t now_ms_ = 0;  // the time of the event being handled (rumours' ages, announced health)
   Counters counters_;
 };

@@ -116,6 +116,24 @@ TEST(Gossiper, JoinConvictionAndReturn) {
   EXPECT_EQ(c.nodes["n1"]->membership().HeartbeatOf("n5")->generation, 2u);
 }
 
+TEST(Gossiper, HeartbeatAgeIsKnownForEveryMemberNotOnlyTheWatchedOnes) {
+  Cluster c;
+  for (int i = 0; i < 12; ++i) c.Add("n" + std::to_string(10 + i), 1, {"n10"});
+  for (int i = 0; i < 20; ++i) c.Second();
+  Gossiper& g = *c.nodes["n10"];
+  EXPECT_EQ(g.HeartbeatAgeMs("n10", c.now), 0);
+  EXPECT_EQ(g.HeartbeatAgeMs("nobody", c.now), -1);
+  int unwatched = 0;
+  for (int i = 11; i < 22; ++i) {
+    std::string id = "n" + std::to_string(i);
+    if (!g.detector().IsWatched(id)) ++unwatched;
+    int64_t age = g.HeartbeatAgeMs(id, c.now);
+    EXPECT_GE(age, 0) << id;
+    EXPECT_LE(age, 5000) << id;  // heartbeats keep arriving, relayed or direct
+  }
+  EXPECT_GE(unwatched, 5);  // the detector watches only its 3 subjects
+}
+
 TEST(Gossiper, GarbageChangesNothing) {
   Cluster c;
   c.Add("a", 1, {"b"});
