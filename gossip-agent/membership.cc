@@ -266,17 +266,53 @@ std::vector<uint64_t> Membership::HeartbeatVector() const {
   return out;
 }
 
+void Membership::ApplyHeartbeat(size_t i, uint64_t version) {
+  Slot& s = slots_[i];
+  if (version <= s.version) return;
+  if (i == self_index_) {
+    SelfHeard({s.facts->entry.heartbeat.generation, version});
+    return;
+  }
+  s.version = version;
+  if (on_heartbeat_) on_heartbeat_(s.id(), s.hb(), false);
+}
+
 void Membership::ApplyHeartbeats(const std::vector<uint64_t>& hb) {
   assert(hb.size() == slots_.size());
-  for (size_t i = 0; i < hb.size(); ++i) {
-    Slot& s = slots_[i];
-    if (hb[i] <= s.version) continue;
-    if (i == self_index_) {
-      SelfHeard({s.facts->entry.heartbeat.generation, hb[i]});
-      continue;
-    }
-    s.version = hb[i];
-    if (on_heartbeat_) on_heartbeat_(s.id(), s.hb(), false);
+  for (size_t i = 0; i < hb.size(); ++i) ApplyHeartbeat(i, hb[i]);
+}
+
+bool Membership::AdvanceHeartbeat(const std::string& id, gp::Heartbeat hb) {
+  bool found = false;
+  size_t i = Lower(id, &found);
+  if (!found) return false;
+  if (i == self_index_) {
+    SelfHeard(hb);
+    return false;
+  }
+  if (hb.generation != slots_[i].facts->entry.heartbeat.generation || hb.version <= slots_[i].version) {
+    return false;
+  }
+  ApplyHeartbeat(i, hb.version);
+  return true;
+}
+
+void Membership::AddHeartbeats(gp::Message* m) const {
+  if (options_.sparse_heartbeats == 0) {
+    m->has_heartbeats = true;
+    m->heartbeats = HeartbeatVector();
+    return;
+  }
+  // Own heartbeat first, then a window that moves on with every message: every member's
+  // version travels now and then whatever N, at a constant cost per message.
+  m->has_sparse = true;
+  m->sparse.emplace_back(static_cast<uint32_t>(self_index_), slots_[self_index_].version);
+  size_t n = slots_.size();
+  size_t k = std::min(options_.sparse_heartbeats, n - 1);
+  for (size_t j = 0; j < k; ++j) {
+    size_t i = sparse_cursor_++ % n;
+    if (i == self_index_) i = sparse_cursor_++ % n;
+    m->sparse.emplace_back(static_cast<uint32_t>(i), slots_[i].version);
   }
 }
 
@@ -286,8 +322,7 @@ gp::Message Membership::MakeSyn() const {
   m.from = self_id_;
   m.view_hash = ViewHash();
   m.view_size = static_cast<uint32_t>(slots_.size());
-  m.has_heartbeats = true;
-  m.heartbeats = HeartbeatVector();
+  AddHeartbeats(&m);
   return m;
 }
 
@@ -338,12 +373,15 @@ gp::Message Membership::AnswerDigests(const std::vector<gp::Digest>& digests,
 std::optional<gp::Message> Membership::Handle(const gp::Message& in) {
   for (const gp::NodeEntry& e : in.entries) MergeEntry(e);
 
-  if (in.has_heartbeats) {
+  if (in.has_heartbeats || in.has_sparse) {
     bool match = in.view_hash == ViewHash() && in.view_size == slots_.size() &&
-                 in.heartbeats.size() == slots_.size();
+                 (!in.has_heartbeats || in.heartbeats.size() == slots_.size());
     if (match) {
       ++counters_.hash_matched;
-      ApplyHeartbeats(in.heartbeats);
+      if (in.has_heartbeats) ApplyHeartbeats(in.heartbeats);
+      for (const auto& [pos, ver] : in.sparse) {
+        if (pos < slots_.size()) ApplyHeartbeat(pos, ver);
+      }
     } else {
       ++counters_.hash_mismatched;
     }
@@ -354,8 +392,7 @@ std::optional<gp::Message> Membership::Handle(const gp::Message& in) {
     reply.view_hash = ViewHash();
     reply.view_size = static_cast<uint32_t>(slots_.size());
     if (match) {
-      reply.has_heartbeats = true;
-      reply.heartbeats = HeartbeatVector();
+      AddHeartbeats(&reply);
     } else {
       reply.bucket_hashes = BucketHashes();
     }

@@ -32,6 +32,12 @@ namespace gp = ringkv::gossip_protocol;
 struct MembershipOptions {
   // What one message's entries may take (gp::EntryBytes); the rest follows in later rounds.
   size_t entry_budget_bytes = gp::kEntryBudgetBytes;
+  // With views agreeing, a SYN or ACK carries this node's own heartbeat and this many others,
+  // a window that rotates over the member list (message::sparse), so its size does not grow
+  // with N. 0: every heartbeat by position (message::heartbeats), as before. Liveness does not
+  // depend on these (the detector takes direct evidence only, gossiper.h); they keep the
+  // tables' versions moving for `ringkv status` and for ordering entries.
+  size_t sparse_heartbeats = 4;
 };
 
 // An entry's facts (everything but the heartbeat version) with their hash, immutable and
@@ -50,7 +56,8 @@ uint32_t BucketOf(const std::string& id);
 class Membership {
  public:
   enum class Merge { kIgnored, kHeartbeat, kFacts, kNew, kSelfRefuted };
-  // Another node's heartbeat advanced (feed its failure detector); `new_generation`: the node
+  // Another node's heartbeat advanced in the table (the Gossiper's detector does not take these:
+  // a relayed heartbeat can be old, gossiper.h); `new_generation`: the node
   // restarted since the table last heard of it.
   using HeartbeatFn =
       std::function<void(const std::string& id, gp::Heartbeat hb, bool new_generation)>;
@@ -77,6 +84,10 @@ class Membership {
   // --- Merging entries (from gossip, or restored from SQLite or the configured seeds).
   Merge MergeEntry(const gp::NodeEntry& e);
   Merge MergeFacts(std::shared_ptr<const Facts> f, uint64_t version);
+  // A heartbeat of a known node without its entry (a message's `me`): taken when it is of the
+  // generation the table holds and newer; true when the table advanced. About this node: a
+  // newer claim is refuted (as in MergeEntry).
+  bool AdvanceHeartbeat(const std::string& id, gp::Heartbeat hb);
 
   // --- Views.
   size_t size() const { return slots_.size(); }
@@ -133,6 +144,9 @@ class Membership {
   void SelfHeard(gp::Heartbeat claimed);  // refutes a newer claim about this node
   void FactsChanged(const Slot& s);
   void ApplyHeartbeats(const std::vector<uint64_t>& hb);
+  void ApplyHeartbeat(size_t index, uint64_t version);
+  // Fills m.sparse (own heartbeat plus the rotating window) or m.heartbeats (all).
+  void AddHeartbeats(gp::Message* m) const;
   // Entries the owner of `digests` lacks, and requests for what it has newer; `buckets` are
   // those the digests cover (empty: all).
   gp::Message AnswerDigests(const std::vector<gp::Digest>& digests,
@@ -148,6 +162,7 @@ class Membership {
   mutable bool hash_valid_ = false;
   mutable uint64_t view_hash_ = 0;
   mutable std::vector<uint64_t> bucket_hashes_;
+  mutable size_t sparse_cursor_ = 0;  // where the next rotating window starts
   Counters counters_;
   HeartbeatFn on_heartbeat_;
   ChangeFn on_change_;

@@ -90,7 +90,10 @@ TEST(Membership, HigherGenerationReplacesTheOldIncarnation) {
 }
 
 TEST(Membership, TwoTablesThatDisagreeConverge) {
-  Membership a(Node("a")), b(Node("b"));
+  // Every heartbeat by position (sparse_heartbeats 0), as before the sparse window.
+  MembershipOptions all;
+  all.sparse_heartbeats = 0;
+  Membership a(Node("a"), all), b(Node("b"), all);
   a.MergeEntry(Node("x", 1, 7));
   b.MergeEntry(Node("x", 1, 3));
   gp::NodeEntry y = Node("y", 2, 2);
@@ -193,6 +196,56 @@ TEST(Membership, MismatchedHeartbeatVectorsAreNotApplied) {
   EXPECT_FALSE(ack->has_heartbeats);
   EXPECT_EQ(b.HeartbeatOf("y")->version, 1u);
   EXPECT_EQ(b.counters().hash_mismatched, 1u);
+}
+
+TEST(Membership, SparseHeartbeatsAreBoundedAndRotateOverEveryMember) {
+  // 200 members on both sides, views equal: a SYN carries the sender's heartbeat and 4 others
+  // (not 200), and within 200 / 4 exchanges every member's newer version has travelled.
+  Membership a(Node("a")), b(Node("b"));
+  for (int i = 0; i < 198; ++i) {
+    std::string id = "m" + std::to_string(1000 + i);
+    a.MergeEntry(Node(id, 1, 50));
+    b.MergeEntry(Node(id, 1, 1));
+  }
+  a.MergeEntry(Node("b", 1, 1));
+  b.MergeEntry(Node("a", 1, 1));
+  ASSERT_EQ(a.ViewHash(), b.ViewHash());  // same facts, older versions on b
+  a.Beat();
+  gp::Message syn = a.MakeSyn();
+  EXPECT_TRUE(syn.has_sparse);
+  EXPECT_FALSE(syn.has_heartbeats);
+  EXPECT_EQ(syn.sparse.size(), 5u);
+  size_t small = gp::Encode(syn).size();
+  EXPECT_LT(small, 120u);  // ~4 bytes per heartbeat, against 200+ for the full vector
+  MembershipOptions all;
+  all.sparse_heartbeats = 0;
+  Membership full(Node("a"), all);
+  for (int i = 0; i < 198; ++i) full.MergeEntry(Node("m" + std::to_string(1000 + i), 1, 50));
+  EXPECT_GT(gp::Encode(full.MakeSyn()).size(), small + 150);
+  for (int i = 0; i < 60; ++i) {
+    auto ack = b.Handle(Wire(a.MakeSyn()));
+    ASSERT_TRUE(ack);
+    EXPECT_TRUE(ack->has_sparse);
+  }
+  for (int i = 0; i < 198; ++i) {
+    EXPECT_EQ(b.HeartbeatOf("m" + std::to_string(1000 + i))->version, 50u) << i;
+  }
+  EXPECT_EQ(b.HeartbeatOf("a"), a.HeartbeatOf("a"));
+}
+
+TEST(Membership, AdvanceHeartbeatTakesOnlyTheSameGeneration) {
+  Membership m(Node("a"));
+  m.MergeEntry(Node("b", 2, 5));
+  EXPECT_TRUE(m.AdvanceHeartbeat("b", {2, 9}));
+  EXPECT_EQ(m.HeartbeatOf("b")->version, 9u);
+  EXPECT_FALSE(m.AdvanceHeartbeat("b", {2, 8}));   // older
+  EXPECT_FALSE(m.AdvanceHeartbeat("b", {3, 1}));   // a new incarnation needs its entry
+  EXPECT_EQ(m.HeartbeatOf("b")->generation, 2u);
+  EXPECT_FALSE(m.AdvanceHeartbeat("nobody", {1, 1}));
+  // A claim about this node above its own heartbeat is refuted.
+  uint64_t before = m.HeartbeatOf("a")->version;
+  m.AdvanceHeartbeat("a", {1, before + 10});
+  EXPECT_GT(m.HeartbeatOf("a")->version, before + 10);
 }
 
 }  // namespace

@@ -103,16 +103,74 @@ void PhiDetector::Heartbeat(const std::string& id, int64_t now_ms, bool new_gene
   }
   if (new_generation) {
     Seed(&p);
-  } else if (p.up && now_ms > p.last_ms) {
+  } else if (p.up && static_cast<double>(now_ms - p.last_ms) >= options_.merge_ms) {
     // Gaps across a conviction are not samples of the heartbeat rhythm.
     AddSample(&p, static_cast<double>(now_ms - p.last_ms));
     ++p.real;
   }
   p.last_ms = std::max(p.last_ms, now_ms);
+  if (p.suspect_ms >= 0 && now_ms >= p.suspect_ms) {
+    p.suspect_ms = -1;
+    ++counters_.refuted;
+  }
   if (!p.up && now_ms >= p.held_until_ms) Recover(id, &p, now_ms);
 }
 
 void PhiDetector::Forget(const std::string& id) { peers_.erase(id); }
+
+void PhiDetector::Watch(const std::string& id, int64_t now_ms) {
+  auto [it, inserted] = peers_.try_emplace(id);
+  if (inserted) {
+    Seed(&it->second);
+    it->second.last_ms = now_ms;
+  }
+  it->second.judged = true;
+}
+
+void PhiDetector::Unwatch(const std::string& id) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  Peer& p = it->second;
+  if (p.up && p.suspect_ms < 0 && p.penalty <= 0) {
+    peers_.erase(it);
+  } else {
+    p.judged = false;
+  }
+}
+
+void PhiDetector::Verify(const std::string& id, int64_t now_ms) {
+  auto [it, inserted] = peers_.try_emplace(id);
+  Peer& p = it->second;
+  if (inserted) {
+    Seed(&p);
+    p.last_ms = now_ms;
+    p.judged = false;
+  }
+  if (p.up && p.suspect_ms < 0) p.suspect_ms = now_ms;
+}
+
+void PhiDetector::SetPeerHealth(const std::string& id, uint64_t health) {
+  auto it = peers_.find(id);
+  if (it != peers_.end()) {
+    it->second.health = static_cast<int>(std::min<uint64_t>(health, options_.max_local_health));
+  }
+}
+
+uint64_t PhiDetector::PeerHealth(const std::string& id) const {
+  auto it = peers_.find(id);
+  return it == peers_.end() ? 0 : static_cast<uint64_t>(it->second.health);
+}
+
+bool PhiDetector::IsSuspected(const std::string& id) const {
+  auto it = peers_.find(id);
+  return it != peers_.end() && it->second.up && it->second.suspect_ms >= 0;
+}
+
+std::vector<std::string> PhiDetector::TakeSuspects() {
+  std::vector<std::string> out;
+  out.swap(suspects_);
+  return out;
+}
 
 double PhiDetector::Phi(const std::string& id, int64_t now_ms) const {
   auto it = peers_.find(id);
@@ -130,12 +188,36 @@ int64_t PhiDetector::SinceLastMs(const std::string& id, int64_t now_ms) const {
 }
 
 std::vector<PhiDetector::Transition> PhiDetector::Evaluate(int64_t now_ms) {
-  for (auto& [id, p] : peers_) {
-    if (p.up) {
-      if (PhiOf(p, now_ms) >= options_.threshold) {
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    const std::string& id = it->first;
+    Peer& p = it->second;
+    if (p.up && p.suspect_ms >= 0) {
+      // Suspected: convicted when its verification ran out without an arrival.
+      double verify = options_.verify_ms * (1.0 + local_health_ + p.health);
+      if (static_cast<double>(now_ms - p.suspect_ms) >= verify) {
         p.up = false;
+        p.suspect_ms = -1;
         ++counters_.convictions;
         pending_.push_back({id, false});
+      }
+    } else if (p.up && p.judged) {
+      if (PhiOf(p, now_ms) >= options_.threshold) {
+        if (options_.verify_ms > 0) {
+          p.suspect_ms = now_ms;
+          ++counters_.suspicions;
+          suspects_.push_back(id);
+        } else {
+          p.up = false;
+          ++counters_.convictions;
+          pending_.push_back({id, false});
+        }
+      }
+    } else if (p.up) {
+      // Verified (or recovered) and not judged by phi: no longer watched once its flap
+      // penalty has decayed.
+      if (DecayedPenalty(p, now_ms) < 0.1) {
+        it = peers_.erase(it);
+        continue;
       }
     } else if (p.held_until_ms != 0 && now_ms >= p.held_until_ms) {
       // The hold ended: up again if the peer is heartbeating now.
@@ -146,18 +228,38 @@ std::vector<PhiDetector::Transition> PhiDetector::Evaluate(int64_t now_ms) {
         pending_.push_back({id, true});
       }
     }
+    ++it;
   }
   std::vector<Transition> out;
   out.swap(pending_);
   return out;
 }
 
+int PhiDetector::announced_health(int64_t now_ms) const {
+  double step = options_.health_memory_ms / std::max(1, options_.max_local_health);
+  int decayed = peak_health_ - static_cast<int>(static_cast<double>(now_ms - peak_ms_) / step);
+  return std::max(local_health_, decayed);
+}
+
 void PhiDetector::RoundRan(int64_t scheduled_ms, int64_t started_ms, int64_t interval_ms) {
   int64_t late = started_ms - scheduled_ms;
-  if (late > static_cast<int64_t>(options_.late_fraction * static_cast<double>(interval_ms))) {
+  const double unit = std::max(1.0, options_.late_fraction * static_cast<double>(interval_ms));
+  if (static_cast<double>(late) > unit) {
     ++counters_.late_rounds;
-    local_health_ = std::min(local_health_ + 1, options_.max_local_health);
-    for (auto& [id, p] : peers_) p.last_ms = std::min(p.last_ms + late, started_ms);
+    // One point per late_fraction of an interval of lateness: a starved agent (or one that
+    // was stopped) reaches its full patience within a round or two, before it misjudges or
+    // is misjudged.
+    int points = static_cast<int>(std::min<double>(std::ceil(static_cast<double>(late) / unit) - 1,
+                                                   options_.max_local_health));
+    local_health_ = std::min(local_health_ + std::max(1, points), options_.max_local_health);
+    if (local_health_ >= announced_health(started_ms)) {
+      peak_health_ = local_health_;
+      peak_ms_ = started_ms;
+    }
+    for (auto& [id, p] : peers_) {
+      p.last_ms = std::min(p.last_ms + late, started_ms);
+      if (p.suspect_ms >= 0) p.suspect_ms = std::min(p.suspect_ms + late, started_ms);
+    }
   } else if (local_health_ > 0) {
     --local_health_;
   }

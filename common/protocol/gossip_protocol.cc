@@ -1,8 +1,8 @@
 // MessagePack encoding of the gossip protocol. Field names are short and fixed forever:
-//   message: t v from vh vn hb dg bk bh en rq
+//   message: t v from vh vn hb dg bk bh en rq me hs su al lh sl
 //   entry:   id dc rk ce se ge vn tk st g ver sh ch dp (dp only when not 0)
 //   view:    v ok rid op self view_version members; member: e up phi age
-// hb and bk are BINs of unsigned LEB128 varints; bh a BIN of 8-byte big-endian hashes; tk a BIN of 8-byte big-endian tokens; a digest is
+// hb, hs (pairs position, version), sl and bk are BINs of unsigned LEB128 varints; me is [g, ver]; bh a BIN of 8-byte big-endian hashes; tk a BIN of 8-byte big-endian tokens; a digest is
 // the array [id, generation, version]; sh/ch the array [up, incarnation].
 #include "common/protocol/gossip_protocol.h"
 
@@ -271,7 +271,10 @@ size_t EntryBytes(const NodeEntry& e) {
 std::string Encode(const Message& m) {
   uint32_t n = 3 + (m.kind != Kind::kAck2 ? 2 : 0) + (m.has_heartbeats ? 1 : 0) +
                (m.has_digests ? 1 : 0) + (m.entries.empty() ? 0 : 1) + (m.requests.empty() ? 0 : 1) +
-               (m.buckets.empty() ? 0 : 1) + (m.bucket_hashes.empty() ? 0 : 1);
+               (m.buckets.empty() ? 0 : 1) + (m.bucket_hashes.empty() ? 0 : 1) +
+               (m.has_self_heartbeat ? 1 : 0) + (m.has_sparse ? 1 : 0) +
+               (m.suspects.empty() ? 0 : 1) + (m.alive.empty() ? 0 : 1) +
+               (m.local_health != 0 ? 1 : 0) + (m.suspect_health.empty() ? 0 : 1);
   mp::Buffer buf;
   mp::Packer p(buf);
   p.pack_map(n);
@@ -314,6 +317,36 @@ std::string Encode(const Message& m) {
     mp::PackStr(p, "rq");
     p.pack_array(static_cast<uint32_t>(m.requests.size()));
     for (const Digest& d : m.requests) PackDigest(p, d);
+  }
+  if (m.has_self_heartbeat) {
+    mp::PackStr(p, "me");
+    p.pack_array(2);
+    p.pack_uint64(m.self_heartbeat.generation);
+    p.pack_uint64(m.self_heartbeat.version);
+  }
+  if (m.has_sparse) {
+    std::string hs;
+    hs.reserve(m.sparse.size() * 4);
+    for (const auto& [pos, ver] : m.sparse) {
+      PutVarint(&hs, pos);
+      PutVarint(&hs, ver);
+    }
+    mp::PackStr(p, "hs"); mp::PackBin(p, hs);
+  }
+  for (const auto& [name, list] : {std::pair<const char*, const std::vector<Digest>*>{"su", &m.suspects},
+                                   {"al", &m.alive}}) {
+    if (list->empty()) continue;
+    mp::PackStr(p, name);
+    p.pack_array(static_cast<uint32_t>(list->size()));
+    for (const Digest& d : *list) PackDigest(p, d);
+  }
+  if (m.local_health != 0) {
+    mp::PackStr(p, "lh"); p.pack_uint64(m.local_health);
+  }
+  if (!m.suspect_health.empty()) {
+    std::string sl;
+    for (uint64_t h : m.suspect_health) PutVarint(&sl, h);
+    mp::PackStr(p, "sl"); mp::PackBin(p, sl);
   }
   return std::string(buf.data(), buf.size());
 }
@@ -401,7 +434,50 @@ Result<Message> Decode(std::string_view bytes) {
       out.entries.push_back(std::move(*e));
     }
   }
-  if (out.kind == Kind::kSyn && !out.has_heartbeats && !out.has_digests) {
+  if (const msgpack::object* me = m->Find("me"); me != nullptr) {
+    if (me->type != msgpack::type::ARRAY || me->via.array.size != 2 || !IsUint(me->via.array.ptr[0]) ||
+        !IsUint(me->via.array.ptr[1])) {
+      return Bad("field 'me' is not [uint, uint]");
+    }
+    out.has_self_heartbeat = true;
+    out.self_heartbeat = {me->via.array.ptr[0].via.u64, me->via.array.ptr[1].via.u64};
+  }
+  auto hs = m->Bytes("hs");
+  if (!hs.ok()) return Bad(hs.status().message());
+  if (*hs) {
+    std::vector<uint64_t> v;
+    s = DecodeVarints(**hs, &v);
+    if (!s.ok()) return s;
+    if (v.size() % 2 != 0) return Bad("field 'hs' is not a list of (position, version) pairs");
+    out.has_sparse = true;
+    for (size_t i = 0; i < v.size(); i += 2) {
+      if (v[i] >= kMaxMembers) return Bad("field 'hs' names a position over the limit");
+      out.sparse.emplace_back(static_cast<uint32_t>(v[i]), v[i + 1]);
+    }
+  }
+  for (const auto& [name, list] : {std::pair<const char*, std::vector<Digest>*>{"su", &out.suspects},
+                                   {"al", &out.alive}}) {
+    auto arr = ArrayField(*m, name);
+    if (!arr.ok()) return arr.status();
+    if (*arr != nullptr && (*arr)->size > kMaxRumors) {
+      return Bad("field '" + std::string(name) + "' has more than " + std::to_string(kMaxRumors) + " rumours");
+    }
+    auto d = DecodeDigests(*arr);
+    if (!d.ok()) return d.status();
+    *list = std::move(*d);
+  }
+  s = ReadUint(*m, "lh", false, &out.local_health);
+  if (!s.ok()) return s;
+  auto sl = m->Bytes("sl");
+  if (!sl.ok()) return Bad(sl.status().message());
+  if (*sl) {
+    s = DecodeVarints(**sl, &out.suspect_health);
+    if (!s.ok()) return s;
+    if (out.suspect_health.size() != out.suspects.size()) {
+      return Bad("field 'sl' does not have one health per suspect");
+    }
+  }
+  if (out.kind == Kind::kSyn && !out.has_heartbeats && !out.has_digests && !out.has_sparse) {
     return Bad("a syn carries neither heartbeats nor digests");
   }
   return out;

@@ -6,8 +6,11 @@
 // DESIGN: a view is split in two parts. The "facts" of each node (everything in its entry but
 // the heartbeat version) change rarely, and are summarised by one 64-bit view hash; the
 // heartbeat versions change every round. When two agents' hashes agree, a SYN and its ACK carry
-// only the hash and the heartbeat versions, packed as varints in the order of the (identical)
-// sorted member list: no ids, no entries. When they disagree, the hashes of kBuckets buckets
+// only the hash and a few heartbeat versions (the sender's own and a window rotating over the
+// members), as varint (position, version) pairs in the order of the (identical) sorted member
+// list: no ids, no entries, a size that does not grow with N. Liveness does not ride on those:
+// every message carries the sender's own heartbeat ("me"), the failure detector's only evidence,
+// and suspicion / alive rumours (gossip-agent/gossiper.h). When they disagree, the hashes of kBuckets buckets
 // of the view (members by the hash of their id) find the buckets that differ, and only their
 // digests and then entries travel. docs/gossip-protocol.md, "Exchange".
 #pragma once
@@ -15,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -119,7 +123,30 @@ struct Message {
   std::vector<uint64_t> bucket_hashes;  // kBuckets hashes, or empty
   std::vector<NodeEntry> entries;
   std::vector<Digest> requests;     // "send me this node's entry if newer than this heartbeat"
+
+  // --- Added for the O(1) exchange and the probing detector (absent: the defaults below).
+  // The sender's own heartbeat, on every message it sends: the only evidence of a peer's life
+  // the failure detector takes (a heartbeat relayed by a third node can be old).
+  bool has_self_heartbeat = false;  // "me": [generation, version]
+  Heartbeat self_heartbeat;
+  // With views agreeing, a bounded subset of the heartbeats instead of all of them:
+  // (position in the sorted member list, version) pairs. Applied only when the view hashes
+  // agree, like `heartbeats`. A SYN with `sparse` and no `heartbeats` is compact too.
+  bool has_sparse = false;          // "hs": BIN of varint pairs
+  std::vector<std::pair<uint32_t, uint64_t>> sparse;
+  // Rumours (at most kMaxRumors each). A suspicion [id, g, v] says "the sender convicted id,
+  // whose newest heartbeat it saw directly was g.v": the receiver probes id itself and
+  // convicts only if id does not answer; a suspicion can never mark a node down by itself.
+  // An alive rumour says "the sender heard id directly at g.v": a convicted id is taken up.
+  std::vector<Digest> suspects;     // "su"
+  std::vector<Digest> alive;        // "al"
+  // Lifeguard's local health of the sender (0: its rounds run on time; up to 8 when starved):
+  // its checkers wait longer for a starved node's answer. `suspect_health` is the health of
+  // each suspect as its suspecter last heard it (same length as `suspects`, or empty).
+  uint64_t local_health = 0;                // "lh"
+  std::vector<uint64_t> suspect_health;     // "sl": BIN of varints
 };
+inline constexpr size_t kMaxRumors = 64;
 
 std::string_view KindName(Kind k);  // "syn", "ack", "ack2"
 

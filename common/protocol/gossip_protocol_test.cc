@@ -113,6 +113,20 @@ std::string Packed(const std::function<void(mp::Packer&)>& f) {
   return std::string(buf.data(), buf.size());
 }
 
+// A message of kind `kind` with the fields every kind needs, plus `field` packed by `value`.
+std::string MessageWith(const char* kind, const char* field,
+                        const std::function<void(mp::Packer&)>& value) {
+  return Packed([&](mp::Packer& p) {
+    p.pack_map(6);
+    mp::PackStr(p, "t"); mp::PackStr(p, kind);
+    mp::PackStr(p, "v"); p.pack_uint64(1);
+    mp::PackStr(p, "from"); mp::PackStr(p, "n1");
+    mp::PackStr(p, "vh"); p.pack_uint64(1);
+    mp::PackStr(p, "vn"); p.pack_uint64(1);
+    mp::PackStr(p, field); value(p);
+  });
+}
+
 void ExpectInvalid(std::string_view bytes, const std::string& needle) {
   auto d = Decode(bytes);
   ASSERT_FALSE(d.ok()) << "accepted: " << needle;
@@ -153,15 +167,7 @@ TEST(GossipProtocol, RejectsGarbageAndWrongTypes) {
                 "varints");
   ExpectInvalid(SynWith("hb", [](mp::Packer& p) { p.pack_true(); }), "'hb'");
   auto ack_with = [](const char* field, const std::string& bin) {
-    return Packed([&](mp::Packer& p) {
-      p.pack_map(6);
-      mp::PackStr(p, "t"); mp::PackStr(p, "ack");
-      mp::PackStr(p, "v"); p.pack_uint64(1);
-      mp::PackStr(p, "from"); mp::PackStr(p, "n1");
-      mp::PackStr(p, "vh"); p.pack_uint64(1);
-      mp::PackStr(p, "vn"); p.pack_uint64(1);
-      mp::PackStr(p, field); mp::PackBin(p, bin);
-    });
+    return MessageWith("ack", field, [&](mp::Packer& p) { mp::PackBin(p, bin); });
   };
   EXPECT_TRUE(Decode(ack_with("bh", std::string(8 * kBuckets, 'h'))).ok());
   ExpectInvalid(ack_with("bh", std::string(8 * kBuckets - 1, 'h')), "bucket hashes");
@@ -170,6 +176,76 @@ TEST(GossipProtocol, RejectsGarbageAndWrongTypes) {
   std::string good = SynWith("", [](mp::Packer&) {});
   EXPECT_TRUE(Decode(good).ok());
   ExpectInvalid(good + "x", "trailing bytes");
+}
+
+TEST(GossipProtocol, SparseSynWithRumoursRoundTrips) {
+  Message m;
+  m.kind = Kind::kSyn;
+  m.from = "n1";
+  m.view_hash = 7;
+  m.view_size = 5000;
+  m.has_self_heartbeat = true;
+  m.self_heartbeat = {1733400000, 300};
+  m.has_sparse = true;
+  m.sparse = {{17, 300}, {4999, 1}, {0, UINT64_MAX}};
+  m.suspects = {{"n9", {3, 4}}};
+  m.suspect_health = {6};
+  m.alive = {{"n8", {1, 2}}, {"n7", {5, 6}}};
+  m.local_health = 2;
+  Message r = RoundTrip(m);
+  EXPECT_TRUE(r.has_self_heartbeat);
+  EXPECT_EQ(r.self_heartbeat, m.self_heartbeat);
+  EXPECT_TRUE(r.has_sparse);
+  EXPECT_FALSE(r.has_heartbeats);
+  EXPECT_EQ(r.sparse, m.sparse);
+  EXPECT_EQ(r.suspects, m.suspects);
+  EXPECT_EQ(r.suspect_health, m.suspect_health);
+  EXPECT_EQ(r.alive, m.alive);
+  EXPECT_EQ(r.local_health, 2u);
+  // Absent fields take their defaults (an older sender).
+  Message plain = RoundTrip(Message{.kind = Kind::kSyn, .from = "n2", .has_heartbeats = true});
+  EXPECT_FALSE(plain.has_self_heartbeat);
+  EXPECT_FALSE(plain.has_sparse);
+  EXPECT_TRUE(plain.suspects.empty());
+  EXPECT_EQ(plain.local_health, 0u);
+  // What a node sends every round with views agreeing: own heartbeat and 4 others, whatever N.
+  Message agree;
+  agree.kind = Kind::kSyn;
+  agree.from = "node-0042";
+  agree.view_hash = UINT64_MAX;
+  agree.view_size = 5000;
+  agree.has_self_heartbeat = true;
+  agree.self_heartbeat = {1733400000, 100000};
+  agree.has_sparse = true;
+  for (uint32_t i = 0; i < 5; ++i) agree.sparse.push_back({4000 + i, 100000});
+  EXPECT_LT(Encode(agree).size(), 100u);
+}
+
+TEST(GossipProtocol, RejectsBadSparseHeartbeatsAndRumours) {
+  auto syn_plus = [](const char* field, const std::function<void(mp::Packer&)>& value) {
+    return MessageWith("syn", field, value);
+  };
+  EXPECT_TRUE(Decode(syn_plus("hs", [](mp::Packer& p) { mp::PackBin(p, std::string("\x01\x02", 2)); })).ok());
+  ExpectInvalid(syn_plus("hs", [](mp::Packer& p) { mp::PackBin(p, std::string("\x01", 1)); }), "pairs");
+  ExpectInvalid(syn_plus("hs", [](mp::Packer& p) { mp::PackBin(p, std::string("\x80\x80\x01\x01", 4)); }),
+                "position over the limit");
+  ExpectInvalid(syn_plus("me", [](mp::Packer& p) { p.pack_array(1); p.pack_uint64(1); }), "'me'");
+  ExpectInvalid(syn_plus("lh", [](mp::Packer& p) { mp::PackStr(p, "x"); }), "'lh'");
+  ExpectInvalid(syn_plus("su", [](mp::Packer& p) {
+                  p.pack_array(kMaxRumors + 1);
+                  for (size_t i = 0; i <= kMaxRumors; ++i) {
+                    p.pack_array(3); mp::PackStr(p, "n"); p.pack_uint64(1); p.pack_uint64(1);
+                  }
+                }),
+                "rumours");
+  ExpectInvalid(syn_plus("al", [](mp::Packer& p) {
+                  p.pack_array(1); p.pack_array(2); p.pack_uint64(1); p.pack_uint64(1);
+                }),
+                "digest");
+  // "sl" needs one health per suspect (here: no suspects). A SYN with only "me" and no
+  // heartbeats of any kind is not a SYN.
+  ExpectInvalid(syn_plus("sl", [](mp::Packer& p) { mp::PackBin(p, std::string("\x01", 1)); }),
+                "one health per suspect");
 }
 
 TEST(GossipProtocol, RejectsBadEntriesAndDigests) {
