@@ -123,6 +123,7 @@ class Agent {
                   const std::string& body);
   void RoundDue();
   void Evaluate();
+  void FlushOutgoing();  // probes and rumour pushes (Gossiper::TakeOutgoing)
   void ApplyHealth(int64_t now);
   void SchedulePush();
   void Push();
@@ -167,6 +168,10 @@ GossiperOptions Agent::MakeGossiperOptions(const GossipOptions& o) {
   g.detector.acceptable_pause_ms *= k;
   g.detector.first_interval_ms *= k;
   g.detector.bootstrap_timeout_ms *= k;
+  g.detector.verify_ms *= k;
+  g.detector.merge_ms *= k;
+  g.probe_spacing_ms = static_cast<int64_t>(static_cast<double>(g.probe_spacing_ms) * k);
+  g.rumour_ms_per_decade = static_cast<int64_t>(static_cast<double>(g.rumour_ms_per_decade) * k);
   std::set<std::string> ids;
   for (const NodeInfo& n : o.cluster.nodes) ids.insert(n.id);
   if (o.seeds.empty()) {
@@ -266,6 +271,7 @@ void Agent::HandleListen(const std::vector<std::string>& frames, bool truncated)
       return;
     }
     if (*r) SendRouted(router_, route, delim != 0, (*r)->bytes);
+    FlushOutgoing();
     return;
   }
   current_route_ = &route;
@@ -301,8 +307,16 @@ bool Agent::OnLinks(int budget) {
       links_.Send(frames_[0], (*r)->bytes);
       reactor_.Kick(links_.socket());
     }
+    FlushOutgoing();
   }
   return true;
+}
+
+void Agent::FlushOutgoing() {
+  std::vector<Outgoing> out = gossiper_.TakeOutgoing();
+  if (out.empty()) return;
+  for (const Outgoing& o : out) links_.Send(o.to, o.bytes);
+  reactor_.Kick(links_.socket());
 }
 
 void Agent::ApplyHealth(int64_t now) {
@@ -338,6 +352,7 @@ void Agent::Evaluate() {
     RINGKV_LOG(kInfo) << "node " << t.id << " is " << (t.up ? "up" : "down");
     ViewChanged();
   }
+  FlushOutgoing();
 }
 
 void Agent::SchedulePush() {
@@ -497,7 +512,7 @@ Status Agent::Run() {
   // The first round at once: the restored view is complete before it.
   next_round_ms_ = Now();
   reactor_.AddTimer(0, [this] { RoundDue(); });
-  const int64_t eval_ms = std::clamp<int64_t>(opts_.interval_ms / 4, 10, 250);
+  const int64_t eval_ms = std::clamp<int64_t>(opts_.interval_ms / 10, 10, 100);
   reactor_.AddTimer(eval_ms, [this] { Evaluate(); }, eval_ms);
   reactor_.AddTimer(kMinPushGapMs, [this] { Save(false); }, kMinPushGapMs);
   reactor_.AddTimer(0, [this] { HintTick(); });

@@ -18,7 +18,7 @@ gp::ViewPush BuildView(const Gossiper& g, int64_t now_ms, uint64_t view_version)
     const bool self = facts.id == v.self;
     mv.up = g.IsUp(facts.id);
     mv.phi = self ? 0.0 : g.detector().Phi(facts.id, now_ms);
-    mv.heartbeat_age_ms = self ? 0 : g.detector().SinceLastMs(facts.id, now_ms);
+    mv.heartbeat_age_ms = self ? 0 : g.HeartbeatAgeMs(facts.id, now_ms);
     v.members.push_back(std::move(mv));
   });
   return v;
