@@ -31,10 +31,12 @@ NodeVerdict VerdictOf(const gp::MemberView& m) {
   NodeVerdict v;
   v.id = m.entry.id;
   const bool present = m.entry.state != gp::MemberState::kRemoved;
-  // Incarnation 0 with `up` false: the gossip agent has not had an answer from this storage
-  // agent yet (it started before the storage agent, or its first check is under way). Unknown
-  // is not down: connection events and local suspicion judge it meanwhile, as before any view.
-  const bool storage_unknown = !m.entry.storage.up && m.entry.storage.incarnation == 0;
+  // Unchecked: the gossip agent has had no answer from this storage agent yet and is within its
+  // first health timeout (it started before the storage agent). Unknown is not down: connection
+  // events and local suspicion judge it meanwhile, as before any view. Past that timeout the
+  // gossip agent says kIncarnationNeverAnswered, which is down.
+  const bool storage_unknown =
+      !m.entry.storage.up && m.entry.storage.incarnation == gp::kIncarnationUnchecked;
   v.storage_usable = m.up && present && (m.entry.storage.up || storage_unknown);
   v.gossip_usable = m.up && present;
   v.storage_direct_port = m.entry.storage_direct_port;

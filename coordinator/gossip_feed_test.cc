@@ -108,9 +108,14 @@ TEST(GossipFeedTest, AStorageAgentNotCheckedYetIsNotJudgedDown) {
   auto c = feed.OnView(View(1, {Member("n1"), n2}), 0);
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(Of(*c, "n2").storage_usable);
+  // Never answered past the gossip agent's first health timeout: down.
+  n2.entry.storage = {false, gp::kIncarnationNeverAnswered};
+  c = feed.OnView(View(2, {Member("n1"), n2}), 5);
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(Of(*c, "n2").storage_usable);
   // Once it answered, a later silence is down.
   n2.entry.storage = {false, 7};
-  c = feed.OnView(View(2, {Member("n1"), n2}), 10);
+  c = feed.OnView(View(3, {Member("n1"), n2}), 10);
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(Of(*c, "n2").storage_usable);
 }

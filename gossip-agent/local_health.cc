@@ -54,6 +54,7 @@ void LocalHealth::Send(Agent* a, const std::string& body, int64_t now_ms) {
 
 void LocalHealth::Ping(int64_t now_ms) {
   for (Agent* a : {&storage_, &coordinator_}) {
+    if (a->first_ping_ms < 0) a->first_ping_ms = now_ms;
     if (a->sent_ms >= 0 && now_ms - a->sent_ms < opts_.timeout_ms) continue;  // still waiting
     a->rid = next_rid_++;
     std::string body;

@@ -55,8 +55,13 @@ class LocalHealth {
     int64_t sent_ms = -1;      // -1: none outstanding
     int64_t answered_ms = -1;  // last answer
     uint64_t incarnation = 0;
+    int64_t first_ping_ms = -1;  // when checking began
     gp::AgentHealth Health(int64_t now_ms, const HealthOptions& o) const {
-      return {answered_ms >= 0 && now_ms - answered_ms <= o.timeout_ms, incarnation};
+      if (answered_ms < 0) {  // never answered: unknown for one timeout, then down
+        const bool waited = first_ping_ms >= 0 && now_ms - first_ping_ms > o.timeout_ms;
+        return {false, waited ? gp::kIncarnationNeverAnswered : gp::kIncarnationUnchecked};
+      }
+      return {now_ms - answered_ms <= o.timeout_ms, incarnation};
     }
   };
   void Open(zmq::context_t& ctx, Agent* a);

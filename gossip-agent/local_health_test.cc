@@ -112,5 +112,19 @@ TEST(LocalHealth, NoEndpointsAreAlwaysDown) {
   EXPECT_FALSE(h.coordinator(0).up);
 }
 
+TEST(LocalHealth, NeverAnsweredIsUncheckedForOneTimeoutThenDown) {
+  // Nothing listens on the endpoints: a starting node's agents, or a storage agent paused before
+  // its first answer. Unchecked (unknown to coordinators) only within the first timeout.
+  zmq::context_t ctx(1);
+  LocalHealth h(ctx, "tcp://127.0.0.1:27811", "tcp://127.0.0.1:27810", {1000});
+  h.Ping(5000);
+  EXPECT_FALSE(h.storage(5000).up);
+  EXPECT_EQ(h.storage(5000).incarnation, gp::kIncarnationUnchecked);
+  EXPECT_EQ(h.coordinator(6000).incarnation, gp::kIncarnationUnchecked);
+  EXPECT_EQ(h.storage(6001).incarnation, gp::kIncarnationNeverAnswered);
+  EXPECT_FALSE(h.storage(6001).up);
+  EXPECT_EQ(h.coordinator(6001).incarnation, gp::kIncarnationNeverAnswered);
+}
+
 }  // namespace
 }  // namespace ringkv::gossip

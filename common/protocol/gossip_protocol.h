@@ -62,7 +62,12 @@ struct Heartbeat {
 
 // The health of one of the node's own agents as its gossip agent checks it locally.
 // `incarnation` changes when that agent restarts (its start time or actor id), so a restarted
-// storage agent is seen as a new incarnation by everyone.
+// storage agent is seen as a new incarnation by everyone. Two values are reserved:
+// kIncarnationUnchecked (with up false) means the gossip agent has had no answer yet and is
+// still within its first health timeout: unknown, not down (a node starting up); past that
+// timeout, an agent that never answered is kIncarnationNeverAnswered, down.
+inline constexpr uint64_t kIncarnationUnchecked = 0;
+inline constexpr uint64_t kIncarnationNeverAnswered = 1;
 struct AgentHealth {
   bool up = false;
   uint64_t incarnation = 0;
