@@ -13,37 +13,33 @@ namespace ringkv::coordinator {
 
 namespace {
 
-constexpr uint64_t kTagListen = 1ull << 56;
-constexpr uint64_t kTagConn = 2ull << 56;
-constexpr uint64_t kTagLibzmq = 3ull << 56;
-constexpr uint64_t kIdMask = (1ull << 56) - 1;
 // Connections open at once; more are accepted and closed at once (with a log line).
 constexpr size_t kMaxConns = 16384;
 // A client that leaves this much of its replies unread is disconnected.
 constexpr size_t kMaxUnsentBytes = 64u << 20;
 // Bytes read from one connection per event, so one busy client cannot starve the others.
 constexpr size_t kReadBudget = 1u << 20;
-// Messages read from libzmq's ROUTER per pass.
-constexpr int kLibzmqBatch = 512;
+// After an accept error such as EMFILE new connections wait this long.
+constexpr int64_t kAcceptPauseMs = 100;
 
 }  // namespace
 
-ClientEndpoint::ClientEndpoint(zmq::context_t& ctx, net::Poller* poller, size_t max_frame_bytes,
-                               size_t max_frames)
-    : ctx_(ctx), poller_(poller) {
+ClientEndpoint::ClientEndpoint(zmq::context_t& ctx, net::Reactor* reactor, size_t max_frame_bytes,
+                               size_t max_frames, OnMessage on_message)
+    : ctx_(ctx), reactor_(reactor), on_message_(std::move(on_message)) {
   limits_.max_frame_bytes = max_frame_bytes;
   limits_.max_frames = max_frames;
   limits_.max_out_bytes = kMaxUnsentBytes;
 }
 
 ClientEndpoint::~ClientEndpoint() {
-  for (auto& [id, c] : conns_) poller_->Forget(c.z->fd());
+  for (auto& [id, c] : conns_) reactor_->RemoveFd(c.z->fd());
   conns_.clear();
   if (listen_fd_ >= 0) {
-    poller_->Forget(listen_fd_);
+    reactor_->RemoveFd(listen_fd_);
     close(listen_fd_);
   }
-  if (router_) poller_->Forget(router_.get(zmq::sockopt::fd));
+  if (router_) reactor_->RemoveZmq(router_);
 }
 
 Status ClientEndpoint::Bind(const std::string& endpoint, bool libzmq) {
@@ -69,30 +65,25 @@ Status ClientEndpoint::Bind(const std::string& endpoint, bool libzmq) {
 Status ClientEndpoint::StartServing() {
   if (serving_) return Status::OK();
   serving_ = true;
-  if (zmtp_) {
-    listen_watched_ = true;
-    return poller_->Watch(listen_fd_, EPOLLIN, kTagListen);
-  }
-  router_touched_ = true;  // messages may have queued before its FD was watched
-  return poller_->Watch(router_.get(zmq::sockopt::fd), EPOLLIN, kTagLibzmq);
+  if (zmtp_) return WatchListener();
+  // Called once at the next pass (messages may have queued already), then on its FD.
+  return reactor_->AddZmq(router_, [this](int budget) { return DrainLibzmq(budget); });
 }
 
-void ClientEndpoint::OnEvent(uint64_t tag, uint32_t events, const OnMessage& on_message) {
-  const uint64_t kind = tag & ~kIdMask;
-  if (kind == kTagListen) {
-    Accept();
-  } else if (kind == kTagLibzmq) {
-    router_touched_ = true;  // read by ReadPending
-  } else if (kind == kTagConn) {
-    const uint64_t id = tag & kIdMask;
-    auto it = conns_.find(id);
-    if (it == conns_.end()) return;
-    if (events & EPOLLOUT) {
-      it->second.dirty = true;
-      dirty_.push_back(id);
-    }
-    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ReadConn(id, on_message);
+Status ClientEndpoint::WatchListener() {
+  RINGKV_RETURN_IF_ERROR(reactor_->AddFd(listen_fd_, EPOLLIN, [this](uint32_t) { Accept(); }));
+  listen_watched_ = true;
+  return Status::OK();
+}
+
+void ClientEndpoint::OnConnEvents(uint64_t id, uint32_t events) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  if ((events & EPOLLOUT) && !it->second.dirty) {
+    it->second.dirty = true;
+    dirty_.push_back(id);
   }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ReadConn(id);
 }
 
 void ClientEndpoint::Accept() {
@@ -102,10 +93,16 @@ void ClientEndpoint::Accept() {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         // The listener stays readable: without a pause the loop would spin on it.
         RINGKV_LOG(kWarn) << "client endpoint: accept: " << std::strerror(errno)
-                          << "; new clients wait 100 ms";
-        poller_->Forget(listen_fd_);
+                          << "; new clients wait " << kAcceptPauseMs << " ms";
+        reactor_->RemoveFd(listen_fd_);
         listen_watched_ = false;
-        listen_paused_until_ms_ = net::NowMs() + 100;
+        reactor_->AddTimer(kAcceptPauseMs, [this] {
+          if (listen_watched_) return;
+          Status s = WatchListener();
+          if (!s.ok()) {
+            RINGKV_LOG(kError) << "client endpoint: listener: " << s.ToString();
+          }
+        });
       }
       return;
     }
@@ -124,14 +121,14 @@ void ClientEndpoint::Accept() {
   }
 }
 
-void ClientEndpoint::ReadConn(uint64_t id, const OnMessage& on_message) {
+void ClientEndpoint::ReadConn(uint64_t id) {
   net::ZmtpConn* z = conns_[id].z.get();
   Status s = z->Read(
       [&](const net::ZmtpConn::Message& m) {
         ClientRoute route;
         route.conn = id;
         views_.assign(m.frames.begin(), m.frames.end());
-        on_message(std::move(route), views_, m.truncated);
+        on_message_(std::move(route), views_, m.truncated);
       },
       kReadBudget);
   // A PONG may have been queued.
@@ -157,9 +154,13 @@ void ClientEndpoint::Close(uint64_t id, const char* why) {
   doomed_.push_back(id);
 }
 
-void ClientEndpoint::WatchConn(uint64_t id, const Conn& c) {
+void ClientEndpoint::WatchConn(uint64_t id, Conn& c) {
   const uint32_t events = EPOLLIN | (c.z->WantsWrite() ? EPOLLOUT : 0u);
-  Status s = poller_->Watch(c.z->fd(), events, kTagConn | id);
+  if (events == c.events) return;
+  Status s = c.events == 0 ? reactor_->AddFd(c.z->fd(), events,
+                                             [this, id](uint32_t ev) { OnConnEvents(id, ev); })
+                           : reactor_->SetFdEvents(c.z->fd(), events);
+  c.events = events;
   if (!s.ok()) {
     RINGKV_LOG(kWarn) << "client connection " << id << ": " << s.ToString();
     doomed_.push_back(id);
@@ -170,7 +171,7 @@ void ClientEndpoint::Send(const ClientRoute& route, std::string_view body) {
   if (route.conn == 0) {
     if (!router_) return;
     void* s = router_.handle();
-    router_touched_ = true;
+    reactor_->Kick(router_);  // a send may process commands that made requests readable
     if (zmq_send(s, route.identity.data(), route.identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
       return;
     for (const std::string& f : route.envelope) {
@@ -196,10 +197,6 @@ void ClientEndpoint::Send(const ClientRoute& route, std::string_view body) {
   }
 }
 
-bool ClientEndpoint::ReadPending(const OnMessage& on_message) {
-  return router_ && serving_ && router_touched_ && DrainLibzmq(on_message);
-}
-
 void ClientEndpoint::Flush() {
   for (uint64_t id : dirty_) {
     auto it = conns_.find(id);
@@ -216,20 +213,15 @@ void ClientEndpoint::Flush() {
   for (uint64_t id : doomed_) {
     auto it = conns_.find(id);
     if (it == conns_.end()) continue;
-    poller_->Forget(it->second.z->fd());
+    reactor_->RemoveFd(it->second.z->fd());  // before the ZmtpConn closes it
     conns_.erase(it);
   }
   doomed_.clear();
-  if (zmtp_ && serving_ && !listen_watched_ && net::NowMs() >= listen_paused_until_ms_) {
-    listen_watched_ = poller_->Watch(listen_fd_, EPOLLIN, kTagListen).ok();
-  }
 }
 
-// Reads libzmq's ROUTER until it is empty (or the batch bound: then true, more may wait).
-bool ClientEndpoint::DrainLibzmq(const OnMessage& on_message) {
-  router_touched_ = false;
+bool ClientEndpoint::DrainLibzmq(int budget) {
   void* s = router_.handle();
-  for (int n = 0; n < kLibzmqBatch; ++n) {
+  for (int n = 0; n < budget; ++n) {
     zmq::message_t identity;
     if (zmq_msg_recv(identity.handle(), s, ZMQ_DONTWAIT) < 0) return false;
     std::vector<zmq::message_t> parts;
@@ -250,9 +242,8 @@ bool ClientEndpoint::DrainLibzmq(const OnMessage& on_message) {
     std::vector<std::string_view> frames;
     frames.reserve(parts.size());
     for (auto& p : parts) frames.emplace_back(static_cast<const char*>(p.data()), p.size());
-    on_message(std::move(route), frames, truncated);
+    on_message_(std::move(route), frames, truncated);
   }
-  router_touched_ = true;
   return true;
 }
 

@@ -1,15 +1,16 @@
 // ClientEndpoint: the coordinator's client-facing ROUTER (client-protocol.md, "Transport").
 //
 // For tcp:// and ipc:// endpoints it speaks ZMTP itself (common/net/zmtp_conn.h): a listening
-// socket and one ZmtpConn per client, all on the reactor's epoll set, so a request and its
-// reply wake only the reactor thread. To a client it is a ROUTER socket like libzmq's: REQ and
-// DEALER peers connect as they would to libzmq. For other endpoints, or when asked
-// (`--client-transport libzmq`, kept to measure one against the other), it is libzmq's ROUTER,
-// polled through its ZMQ_FD.
+// socket and one ZmtpConn per client, each a plain fd of the coordinator's net::Reactor, so a
+// request and its reply wake only the reactor thread. To a client it is a ROUTER socket like
+// libzmq's: REQ and DEALER peers connect as they would to libzmq. For other endpoints, or when
+// asked (`--client-transport libzmq`, kept to measure one against the other), it is libzmq's
+// ROUTER, registered with the reactor as a ZeroMQ socket (its ZMQ_FD; reactor.h's rules).
 //
-// A message is handed out as the frames the client sent (its envelope, the empty delimiter,
-// the body) with a ClientRoute saying where the reply goes. Nothing here blocks: replies are
-// queued and written at the end of the reactor's loop pass (Flush).
+// A message is handed to OnMessage as the frames the client sent (its envelope, the empty
+// delimiter, the body) with a ClientRoute saying where the reply goes. Nothing here blocks:
+// replies are queued and written when the owner calls Flush (the coordinator does at the end of
+// every reactor pass, so the replies of a pass leave in one write per client).
 #pragma once
 
 #include <zmq.hpp>
@@ -22,7 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/net/poller.h"
+#include "common/net/reactor.h"
 #include "common/net/zmtp_conn.h"
 #include "common/status.h"
 
@@ -43,22 +44,18 @@ class ClientEndpoint {
   using OnMessage =
       std::function<void(ClientRoute route, std::vector<std::string_view>& frames, bool truncated)>;
 
-  // Poller tags it registers: kind (bits 56..63) 1 = listener, 2 = connection, 3 = libzmq FD.
-  static bool OwnsTag(uint64_t tag) {
-    const uint64_t kind = tag >> 56;
-    return kind >= 1 && kind <= 3;
-  }
-
-  // `ctx` and `poller` must outlive it. max_frame_bytes: a longer frame drops the client.
-  ClientEndpoint(zmq::context_t& ctx, net::Poller* poller, size_t max_frame_bytes,
-                 size_t max_frames);
+  // `ctx` and `reactor` must outlive it. max_frame_bytes: a longer frame drops the client.
+  // on_message is called from the reactor's handlers for every message read.
+  ClientEndpoint(zmq::context_t& ctx, net::Reactor* reactor, size_t max_frame_bytes,
+                 size_t max_frames, OnMessage on_message);
   ~ClientEndpoint();
   ClientEndpoint(const ClientEndpoint&) = delete;
   ClientEndpoint& operator=(const ClientEndpoint&) = delete;
 
   // Binds `endpoint`. libzmq: use libzmq's ROUTER even where ZMTP could serve it.
   Status Bind(const std::string& endpoint, bool libzmq);
-  // Until this is called nothing is read (connections wait in the kernel's or libzmq's queue).
+  // Registers with the reactor; until then nothing is read (connections wait in the kernel's or
+  // libzmq's queue).
   Status StartServing();
   // "zmtp" or "libzmq".
   const char* transport() const { return zmtp_ ? "zmtp" : "libzmq"; }
@@ -66,47 +63,43 @@ class ClientEndpoint {
   const std::string& endpoint() const { return bound_; }
   size_t connections() const { return conns_.size(); }
 
-  // Handles a Poller event whose tag OwnsTag.
-  void OnEvent(uint64_t tag, uint32_t events, const OnMessage& on_message);
   // Queues a reply: [envelope...][""][body]. Dropped when the connection is gone; a client
   // that leaves too much unread is disconnected.
   void Send(const ClientRoute& route, std::string_view body);
-  // libzmq's ROUTER only: reads what waits on it when its FD fired or it was used since the
-  // last read (its FD only signals state changes, and a send may consume one). True when
-  // messages may still be waiting (the caller should not sleep). Call it with the pass's events.
-  bool ReadPending(const OnMessage& on_message);
-  // End of a loop pass: writes queued replies, closes failed connections, and re-arms the
-  // listener after an accept error.
+  // End of a reactor pass: writes queued replies and closes failed connections.
   void Flush();
 
  private:
   struct Conn {
     std::unique_ptr<net::ZmtpConn> z;
-    bool dirty = false;  // has queued output not yet flushed
+    bool dirty = false;       // has queued output not yet flushed
+    uint32_t events = 0;      // what the reactor watches its fd for (0: not registered)
   };
+  Status WatchListener();
   void Accept();
-  void ReadConn(uint64_t id, const OnMessage& on_message);
+  void OnConnEvents(uint64_t id, uint32_t events);
+  void ReadConn(uint64_t id);
   void Close(uint64_t id, const char* why);
-  void WatchConn(uint64_t id, const Conn& c);
-  bool DrainLibzmq(const OnMessage& on_message);
+  void WatchConn(uint64_t id, Conn& c);
+  // Reads libzmq's ROUTER until EAGAIN or `budget` messages (then true: more may wait).
+  bool DrainLibzmq(int budget);
 
   zmq::context_t& ctx_;
-  net::Poller* poller_;
+  net::Reactor* reactor_;
+  OnMessage on_message_;
   net::ZmtpConn::Limits limits_;
   bool zmtp_ = true;
   bool serving_ = false;
   std::string bound_;
   // ZMTP.
   int listen_fd_ = -1;
-  int64_t listen_paused_until_ms_ = 0;  // after an accept error such as EMFILE
-  bool listen_watched_ = false;
+  bool listen_watched_ = false;  // false while paused after an accept error such as EMFILE
   std::unordered_map<uint64_t, Conn> conns_;
   uint64_t next_conn_id_ = 1;
   std::vector<uint64_t> dirty_;
   std::vector<uint64_t> doomed_;  // closed at the end of the pass (a read may be under way)
   // libzmq.
   zmq::socket_t router_;
-  bool router_touched_ = false;  // sent or read this pass: drain again before sleeping
   std::vector<std::string_view> views_;       // a message read (reused)
   std::vector<std::string_view> send_views_;  // a reply queued (reused; Send runs inside reads)
 };

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/net/frame_conn.h"
+#include "common/net/reactor_test_util.h"
 
 namespace ringkv::coordinator {
 namespace {
@@ -19,19 +20,9 @@ namespace {
 class ClientEndpointTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    ep_ = std::make_unique<ClientEndpoint>(ctx_, &poller_, 1u << 20, 8);
-    ASSERT_TRUE(ep_->Bind("tcp://127.0.0.1:0", /*libzmq=*/GetParam()).ok());
-    EXPECT_STREQ(ep_->transport(), GetParam() ? "libzmq" : "zmtp");
-  }
-
-  // Runs the endpoint's loop for up to `ms`, echoing every request body with "re:" in front
-  // (what the coordinator does with a route), until `done` holds.
-  template <typename Done>
-  bool Serve(int ms, Done done) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    std::vector<net::Poller::Event> events;
-    ClientEndpoint::OnMessage echo = [&](ClientRoute route, std::vector<std::string_view>& f,
-                                         bool truncated) {
+    // Echoes every request body with "re:" in front (what the coordinator does with a route).
+    ClientEndpoint::OnMessage echo = [this](ClientRoute route, std::vector<std::string_view>& f,
+                                            bool truncated) {
       ++messages_;
       last_truncated_ = truncated;
       last_frames_ = f.size();
@@ -41,17 +32,16 @@ class ClientEndpointTest : public ::testing::TestWithParam<bool> {
       last_route_ = route;
       ep_->Send(route, "re:" + std::string(f.empty() ? "" : f.back()));
     };
-    bool pending = false;
-    while (std::chrono::steady_clock::now() < end) {
-      if (done()) return true;
-      if (!poller_.Wait(pending ? 0 : 20, &events).ok()) return false;
-      for (auto& ev : events) {
-        if (ClientEndpoint::OwnsTag(ev.tag)) ep_->OnEvent(ev.tag, ev.events, echo);
-      }
-      pending = ep_->ReadPending(echo);
-      ep_->Flush();
-    }
-    return done();
+    ep_ = std::make_unique<ClientEndpoint>(ctx_, &reactor_, 1u << 20, 8, echo);
+    ASSERT_TRUE(ep_->Bind("tcp://127.0.0.1:0", /*libzmq=*/GetParam()).ok());
+    EXPECT_STREQ(ep_->transport(), GetParam() ? "libzmq" : "zmtp");
+  }
+
+  // Runs reactor passes (the endpoint flushed after each, as the coordinator's pass hook does)
+  // for up to `ms`, until `done` holds.
+  template <typename Done>
+  bool Serve(int ms, Done done) {
+    return net::RunUntil(reactor_, done, [this] { ep_->Flush(); }, ms);
   }
 
   zmq::socket_t Client(zmq::socket_type type) {
@@ -73,7 +63,7 @@ class ClientEndpointTest : public ::testing::TestWithParam<bool> {
   }
 
   zmq::context_t ctx_;
-  net::Poller poller_;
+  net::Reactor reactor_;
   std::unique_ptr<ClientEndpoint> ep_;
   int messages_ = 0;
   bool last_truncated_ = false;
@@ -152,8 +142,9 @@ TEST_P(ClientEndpointTest, ReplyToAClientThatLeftIsDropped) {
 
 TEST(ClientEndpointZmtpTest, GarbagePeerIsClosedAndOthersServed) {
   zmq::context_t ctx;
-  net::Poller poller;
-  ClientEndpoint ep(ctx, &poller, 1u << 20, 8);
+  net::Reactor reactor;
+  ClientEndpoint::OnMessage none = [](ClientRoute, std::vector<std::string_view>&, bool) {};
+  ClientEndpoint ep(ctx, &reactor, 1u << 20, 8, none);
   ASSERT_TRUE(ep.Bind("tcp://127.0.0.1:0", false).ok());
   ASSERT_TRUE(ep.StartServing().ok());
   std::string host;
@@ -167,12 +158,9 @@ TEST(ClientEndpointZmtpTest, GarbagePeerIsClosedAndOthersServed) {
   ASSERT_EQ(connect(raw, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   const char junk[] = "GET / HTTP/1.1\r\n\r\n";
   ASSERT_EQ(write(raw, junk, sizeof(junk) - 1), static_cast<ssize_t>(sizeof(junk) - 1));
-  std::vector<net::Poller::Event> events;
-  ClientEndpoint::OnMessage none = [](ClientRoute, std::vector<std::string_view>&, bool) {};
   bool seen = false, closed = false;
   for (int i = 0; i < 250 && !closed; ++i) {
-    ASSERT_TRUE(poller.Wait(20, &events).ok());
-    for (auto& ev : events) ep.OnEvent(ev.tag, ev.events, none);
+    ASSERT_TRUE(reactor.RunOnce(20).ok());
     ep.Flush();
     seen = seen || ep.connections() == 1;
     closed = seen && ep.connections() == 0;

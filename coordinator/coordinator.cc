@@ -7,9 +7,13 @@
 //   coordinator_hints.cc  hinted handoff for replicas that miss a write
 //   coordinator_view.cc   the views of this node's gossip agent (ring, liveness)
 //
-// DESIGN. One thread, one epoll set (common/net/poller.h) over the client endpoint (its
-// listener and one ZMTP connection per client, client_endpoint.h), the storage ROUTER's and its
-// monitor's ZMQ_FDs, and the direct connections to storage agents. A client
+// DESIGN. One thread runs one net::Reactor (common/net/reactor.h) with every handler registered:
+// the client endpoint (its listener and one ZMTP connection per client, client_endpoint.h), the
+// storage ROUTER, its monitor and the DEALER to the gossip agent (ZeroMQ sockets, through their
+// ZMQ_FDs), the direct connections to storage agents (plain fds), the timers (the earliest
+// request deadline, the peers' tick, the ring reload until the first view, the end of the
+// start-up wait) and the stop signals. What a pass queued (client replies, direct messages) is
+// written by the end-of-pass hook, so the messages of a pass leave in one write per connection. A client
 // request that needs replicas becomes an Op (kept in ops_ until every replica answered or its
 // deadline passed) with one Slot per replica of the key's preference list. Messages to storage
 // agents carry rid = op id << 8 | phase << 5 | slot, so a reply finds its op, its slot, and is
@@ -20,6 +24,7 @@
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdint>
 
 #include "common/logging.h"
@@ -35,7 +40,6 @@ namespace {
 
 constexpr size_t kMaxClientFrames = 32;  // frames kept of one client message
 constexpr int64_t kClientMaxMsgBytes = 64ll << 20;
-constexpr int64_t kMonitorDrainMs = 100;  // backstop for monitor events the fd did not signal
 constexpr int64_t kTickMs = 100;          // TickPeers
 // Past a write's deadline, how long its hints still have to be stored (OnDeadline).
 constexpr int64_t kHintGraceMs = 2000;
@@ -96,101 +100,108 @@ Status Coordinator::Start() {
     return Status::InvalidArgument("no --listen endpoint and no client= endpoint for node " +
                                    opts_.node_id);
   }
-  if (!poller_.ok()) return Status::Internal("epoll_create1 failed");
-  client_ = std::make_unique<ClientEndpoint>(ctx_, &poller_, kClientMaxMsgBytes, kMaxClientFrames);
+  RINGKV_RETURN_IF_ERROR(reactor_.status());
+  client_ = std::make_unique<ClientEndpoint>(
+      ctx_, &reactor_, kClientMaxMsgBytes, kMaxClientFrames,
+      [this](ClientRoute route, std::vector<std::string_view>& frames, bool truncated) {
+        HandleClientMessage(std::move(route), frames, truncated);
+      });
   RINGKV_RETURN_IF_ERROR(client_->Bind(listen, opts_.client_libzmq));
-  // Both ZeroMQ sockets join through their FDs (readable when commands wait: drain then).
   RINGKV_RETURN_IF_ERROR(
-      poller_.Watch(storage_.get(zmq::sockopt::fd), EPOLLIN, kTagStorage));
+      reactor_.AddZmq(storage_, [this](int budget) { return DrainPeers(budget); }));
   if (storage_monitor_) {
     RINGKV_RETURN_IF_ERROR(
-        poller_.Watch(storage_monitor_.get(zmq::sockopt::fd), EPOLLIN, kTagMonitor));
+        reactor_.AddZmq(storage_monitor_, [this](int budget) { return DrainMonitor(budget); }));
   }
   RINGKV_RETURN_IF_ERROR(StartGossipFeed());
+  StartTimers();
   RINGKV_LOG(kInfo) << "node " << opts_.node_id << " serving clients on " << listen << " (" << client_->transport() << "), ring "
                     << ring_source_->Describe() << ", " << ring_.nodes().size() << " nodes, N="
                     << ring_.N() << ", r=" << QuorumSpecName(opts_.r) << " w="
                     << QuorumSpecName(opts_.w) << " consistency="
                     << (opts_.consistency == Consistency::kStrong ? "strong" : "eventual");
-  next_ring_poll_ms_ = Now() + opts_.ring_poll_ms;
   return Status::OK();
 }
 
 // ---------------------------------------------------------------------------------------------
 // The loop
 
-int64_t Coordinator::NextWake(int64_t now) const {
-  int64_t wake = std::min({next_ring_poll_ms_, next_tick_ms_, now + 100});
-  if (!deadlines_.empty()) wake = std::min(wake, deadlines_.top().first);
-  return wake;
-}
-
-Status Coordinator::Run(const std::atomic<bool>& stop) {
+void Coordinator::StartTimers() {
+  // The peers' tick, at once and then every kTickMs.
+  reactor_.AddTimer(0, [this] { OnTick(); }, kTickMs);
+  // ring.db is the ring until the first view (PollRing cancels this then).
+  ring_poll_timer_ =
+      reactor_.AddTimer(opts_.ring_poll_ms, [this] { PollRing(); }, opts_.ring_poll_ms);
   // Give the gossip agent a moment to send its first view and the storage agents to connect,
   // so the first client requests do not meet a cluster that looks down only because
-  // connections are still forming (ReadyToServe).
-  const int64_t serve_from = Now() + opts_.startup_wait_ms;
-  bool serving = false;
-  bool client_pending = false;  // the client endpoint may hold unread messages
-  std::vector<net::Poller::Event> events;
-  const ClientEndpoint::OnMessage on_client = [this](ClientRoute route,
-                                                     std::vector<std::string_view>& frames,
-                                                     bool truncated) {
-    HandleClientMessage(std::move(route), frames, truncated);
-  };
-  while (!stop.load(std::memory_order_relaxed)) {
-    int64_t now = Now();
-    if (!serving) {
-      serving = ReadyToServe() || now >= serve_from;
-      if (serving) RINGKV_RETURN_IF_ERROR(client_->StartServing());
-    }
-    WatchDirects();
-    const int64_t wait =
-        client_pending || storage_touched_ ? 0 : std::max<int64_t>(0, NextWake(now) - now);
-    RINGKV_RETURN_IF_ERROR(poller_.Wait(static_cast<int>(wait), &events));
-    now = Now();
-    // Connection events first (no request goes to a connection known to be gone), then
-    // replies, which complete requests, then new requests.
-    bool storage_event = false;
-    for (const auto& ev : events) {
-      if ((ev.tag & ~kTagIdMask) == kTagMonitor) {
-        DrainMonitor();
-        next_monitor_drain_ms_ = now + kMonitorDrainMs;
-      }
-      if ((ev.tag & ~kTagIdMask) == kTagGossipFeed) DrainGossipFeed();
-      storage_event = storage_event || (ev.tag & ~kTagIdMask) == kTagStorage;
-    }
-    for (const auto& ev : events) {
-      if ((ev.tag & ~kTagIdMask) == kTagDirect) OnDirectEvents(ev.tag & kTagIdMask, ev.events);
-    }
-    if (storage_event || storage_touched_ || now >= next_storage_drain_ms_) {
-      storage_touched_ = DrainPeers();
-      next_storage_drain_ms_ = now + kMonitorDrainMs;
-    }
-    for (const auto& ev : events) {
-      if (ClientEndpoint::OwnsTag(ev.tag)) client_->OnEvent(ev.tag, ev.events, on_client);
-    }
-    client_pending = client_->ReadPending(on_client);
-    now = Now();
-    if (now >= next_monitor_drain_ms_) {
-      DrainMonitor();
-      next_monitor_drain_ms_ = now + kMonitorDrainMs;
-    }
-    RunTimers(now);
-    if (now >= next_tick_ms_) {
-      next_tick_ms_ = now + kTickMs;
-      DrainGossipFeed();  // its FD signals only changes: a backstop, as for the monitor
-      TickPeers(now);
-    }
-    PollRing(now);
-    FlushDirect();
-    client_->Flush();
-    dropped_directs_.clear();
-  }
-  return Status::OK();
+  // connections are still forming: the client endpoint reads nothing until ReadyToServe (the
+  // end-of-pass hook asks) or this timer.
+  reactor_.AddTimer(opts_.startup_wait_ms, [this] { StartServing(); });
+  reactor_.AddPassHook([this] { EndOfPass(); });
 }
 
-void Coordinator::RunTimers(int64_t now) {
+void Coordinator::StartServing() {
+  if (serving_) return;
+  serving_ = true;
+  Status s = client_->StartServing();
+  if (!s.ok()) {
+    fatal_ = s;  // Run returns it
+    reactor_.Stop();
+  }
+}
+
+void Coordinator::OnTick() {
+  // The ZeroMQ sockets' FDs signal only changes; the reactor's rules make that enough, and a
+  // read of each every kTickMs (one system call or two when empty) is a backstop, as before.
+  KickStorage();
+  if (storage_monitor_) reactor_.Kick(storage_monitor_);
+  if (feed_) reactor_.Kick(gossip_feed_);
+  TickPeers(Now());
+}
+
+void Coordinator::EndOfPass() {
+  if (!serving_ && ReadyToServe()) StartServing();
+  // What the pass queued leaves now: the syncs of many requests in one send() per agent, the
+  // replies of a pass in one per client.
+  FlushDirect();
+  client_->Flush();
+  WatchDirects();
+  dropped_directs_.clear();
+}
+
+Status Coordinator::WatchStopSignals() {
+  return reactor_.WatchStopSignals([this](int signo) {
+    RINGKV_LOG(kInfo) << (signo == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping";
+    reactor_.Stop();
+  });
+}
+
+Status Coordinator::Run() {
+  RINGKV_RETURN_IF_ERROR(reactor_.Run());
+  return fatal_;
+}
+
+void Coordinator::ArmDeadlineTimer() {
+  // Entries of ops that ended are skipped here rather than woken for.
+  while (!deadlines_.empty()) {
+    const auto& [when, id] = deadlines_.top();
+    auto it = ops_.find(id);
+    if (it != ops_.end() && it->second->deadline == when) break;
+    deadlines_.pop();
+  }
+  if (deadlines_.empty()) return;  // an armed timer finds nothing and re-arms nothing
+  const int64_t due = deadlines_.top().first;
+  if (deadline_timer_ != 0) {
+    if (deadline_timer_due_ <= due) return;  // it fires first and re-arms then
+    reactor_.CancelTimer(deadline_timer_);
+  }
+  deadline_timer_due_ = due;
+  deadline_timer_ = reactor_.AddTimer(due - Now(), [this] { OnDeadlineTimer(); });
+}
+
+void Coordinator::OnDeadlineTimer() {
+  deadline_timer_ = 0;
+  const int64_t now = Now();
   while (!deadlines_.empty() && deadlines_.top().first <= now) {
     auto [when, id] = deadlines_.top();
     deadlines_.pop();
@@ -198,6 +209,7 @@ void Coordinator::RunTimers(int64_t now) {
     if (it == ops_.end() || it->second->deadline != when) continue;
     OnDeadline(*it->second, now);
   }
+  ArmDeadlineTimer();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,6 +410,8 @@ void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
 
   ops_.emplace(op.id, std::move(owned));
   deadlines_.emplace(op.deadline, op.id);
+  // No system call: usually the timer is armed for an earlier deadline already.
+  if (deadline_timer_ == 0 || op.deadline < deadline_timer_due_) ArmDeadlineTimer();
   if (reads) {
     StartRead(op);
   } else {

@@ -1,16 +1,18 @@
-// The coordinator's reactor: one thread owning the client ROUTER, one ROUTER connected to
-// every storage and gossip agent, and a DEALER to its own node's gossip agent (the view). Every client request becomes a state machine (an Op) keyed by an
-// internal id that travels to storage agents as `rid`; many are in flight at once and each
-// waits at most until its own deadline. DESIGN: docs/coordinator.md (request paths, sockets,
-// liveness, quorum rules).
+// The coordinator: one thread running one net::Reactor (common/net/reactor.h) with every
+// socket registered: the client endpoint, one ROUTER connected to every storage and gossip
+// agent, the direct connections to storage agents, and a DEALER to its own node's gossip agent
+// (the view); its timers (request deadlines, the peers' tick, the ring reload until the first
+// view) and the stop signals are the reactor's too. Every client request becomes a state machine
+// (an Op) keyed by an internal id that travels to storage agents as `rid`; many are in flight at
+// once and each waits at most until its own deadline. DESIGN: docs/coordinator.md (request
+// paths, sockets, liveness, quorum rules).
 //
 // Thread-safety: a Coordinator is used by one thread only (the one calling Run), except
-// RequestStop, which any thread (or a signal handler through the stop flag) may call.
+// RequestStop, which any thread may call.
 #pragma once
 
 #include <zmq.hpp>
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <queue>
@@ -19,7 +21,7 @@
 #include <vector>
 
 #include "common/net/frame_conn.h"
-#include "common/net/poller.h"
+#include "common/net/reactor.h"
 #include "common/protocol/storage_protocol.h"
 #include "common/ring/ring.h"
 #include "common/status.h"
@@ -56,10 +58,16 @@ class Coordinator {
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
-  // Loads the ring, connects to the storage agents and binds the client endpoint.
+  // Loads the ring, connects to the storage agents, binds the client endpoint and registers
+  // every handler and timer with the reactor.
   Status Start();
-  // Serves until *stop becomes true (checked at least every 100 ms). Errors: the poller failed.
-  Status Run(const std::atomic<bool>& stop);
+  // SIGTERM and SIGINT, read from the reactor's signalfd, stop Run (they must be blocked in
+  // every thread already: net::Reactor::BlockStopSignals).
+  Status WatchStopSignals();
+  // Serves until RequestStop or a watched stop signal. Errors: epoll failed.
+  Status Run();
+  // Safe from any thread.
+  void RequestStop() { reactor_.Stop(); }
 
   const CoordinatorStats& stats() const { return stats_; }
 
@@ -72,7 +80,7 @@ class Coordinator {
 
   // Ring and peers.
   Status ApplyRing(Ring ring);
-  void PollRing(int64_t now);
+  void PollRing();  // the ring poll timer: ring.db, until the first view
   size_t PeerFor(const NodeInfo& node);
   size_t GossipPeerFor(const NodeInfo& node);
   bool Live(size_t peer) const;
@@ -84,6 +92,14 @@ class Coordinator {
   void Reassess(size_t peer, const char* why);
   // Every kTickMs: suspicions past --suspect-ms, stale hint room, direct connects, the watch.
   void TickPeers(int64_t now);
+  // The reactor's timers and its end-of-pass hook (coordinator.cc).
+  void StartTimers();
+  void StartServing();  // the client endpoint reads from now on
+  void OnTick();
+  void EndOfPass();
+  // Arms the deadline timer for the earliest pending deadline (none when it is armed for it).
+  void ArmDeadlineTimer();
+  void OnDeadlineTimer();
   void AttachPeer(size_t peer);
   void DetachPeer(size_t peer);
   size_t PeerOfRoutingId(const zmq::message_t& id) const;
@@ -96,7 +112,8 @@ class Coordinator {
   void DelayNextDirect(Peer& p, int64_t now);  // backoff before the next direct connect
   void OnDirectEvents(size_t peer, uint32_t events);
   void FlushDirect();
-  // Asks the poller for each direct connection's events (a system call only when they change).
+  // Registers each direct connection with the reactor, or changes what it is watched for (a
+  // system call only when that changes).
   void WatchDirects();
   // False when the message could not be queued at once (the agent is suspected when it was
   // connected). Each counts toward the agent's backlog (Peer::unanswered) and is refused, the
@@ -110,12 +127,11 @@ class Coordinator {
   bool BacklogFull(const Peer& p) const;
   static constexpr int64_t kBacklogStallMs = 500;
   static constexpr uint64_t kBacklogHardFactor = 16;
-  int64_t NextWake(int64_t now) const;
 
   // The gossip feed (coordinator_view.cc): `watch` to this node's gossip agent, its views.
   Status StartGossipFeed();
   void WatchGossip(int64_t now);
-  void DrainGossipFeed();
+  bool DrainGossipFeed(int budget);
   void ApplyView(ViewChange change);
   bool ReadyToServe() const;  // the start-up wait is over (or may end early)
   void FillGossipStatus(StatusReply* s) const;  // `status`: gossip's view of each member
@@ -133,9 +149,12 @@ class Coordinator {
   void StartRead(Op& op);
   void StartUpdate(Op& op, const std::string& ctx_bytes);
   bool SendUpdateTo(Op& op, int slot);
-  // Reads storage_ until it is empty; true when it stopped at its batch bound (more may wait).
-  bool DrainPeers();
-  void DrainMonitor();
+  // The ZeroMQ handlers (reactor.h's rule: read until EAGAIN or `budget` messages; true when
+  // the budget stopped it, more may wait).
+  bool DrainPeers(int budget);
+  bool DrainMonitor(int budget);
+  // After every send or other operation on storage_ (reactor.h, rule 2).
+  void KickStorage() { reactor_.Kick(storage_); }
   void HandleStorageReply(size_t peer, storage_protocol::Reply& reply);
   void OnReadReply(Op& op, int slot, storage_protocol::Reply& reply);
   void OnUpdateReply(Op& op, int slot, storage_protocol::Reply& reply);
@@ -159,17 +178,16 @@ class Coordinator {
   void ReadRepair(Op& op);
   void OnDeadline(Op& op, int64_t now);
   void Finish(Op& op);
-  void RunTimers(int64_t now);
   uint64_t Rid(const Op& op, int slot) const;
 
   zmq::context_t& ctx_;
   const CoordinatorOptions opts_;
   std::unique_ptr<RingSource> ring_source_;
-  net::Poller poller_;             // every fd of the loop (tags: client_endpoint.h, kTag* in .cc)
+  net::Reactor reactor_;           // the loop: every fd, socket, timer (before what registers)
   std::unique_ptr<ClientEndpoint> client_;
+  bool serving_ = false;           // the client endpoint reads (the start-up wait is over)
+  Status fatal_;                   // why the loop stopped on its own (Run returns it)
   zmq::socket_t storage_;          // ROUTER connected to every storage agent of the ring
-  bool storage_touched_ = false;   // storage_ was sent on: drain it before sleeping (its FD
-                                   //   signals only changes, and a send may consume one)
   zmq::socket_t storage_monitor_;  // PAIR receiving storage_'s handshake/disconnect events
 
   Ring ring_;
@@ -184,10 +202,9 @@ class Coordinator {
   std::unordered_map<std::string, size_t> peer_by_endpoint_;
   // Direct connections dropped during a loop pass; freed after it (a read may be under way).
   std::vector<std::unique_ptr<net::FrameConn>> dropped_directs_;
-  int64_t next_ring_poll_ms_ = 0;
-  int64_t next_monitor_drain_ms_ = 0;
-  int64_t next_storage_drain_ms_ = 0;
-  int64_t next_tick_ms_ = 0;
+  uint64_t ring_poll_timer_ = 0;       // until the first view (0: cancelled)
+  uint64_t deadline_timer_ = 0;        // armed for deadline_timer_due_ (0: none)
+  int64_t deadline_timer_due_ = 0;
 
   std::unique_ptr<GossipFeed> feed_;  // null: this node has no gossip endpoint
   zmq::socket_t gossip_feed_;         // DEALER to this node's gossip agent

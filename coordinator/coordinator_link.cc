@@ -9,18 +9,18 @@
 // connection's queue exists from connect() on and ZeroMQ itself would queue for an agent that is
 // not there; instead the socket monitor says when a connection completed its handshake or
 // dropped, and the agent is unusable (SendToPeer refuses) while it is not connected. The
-// monitor is polled by its file descriptor only, which costs nothing per loop pass until an
-// event arrives. ZMQ_ROUTER_MANDATORY turns a send to a connection that is gone into
+// monitor is a ZeroMQ socket of the reactor, which costs nothing per pass until an event
+// arrives. ZMQ_ROUTER_MANDATORY turns a send to a connection that is gone into
 // EHOSTUNREACH, and a full queue is EAGAIN: both fail at once and suspect the agent.
 //
 // DIRECT TRANSPORT. The gossip view names the port of a storage agent's direct transport
 // (`storage_direct_port`, which its gossip agent reads from the storage agent's ping reply;
 // common/net/frame_conn.h: the same bodies as length-prefixed frames on plain TCP). The
 // coordinator then opens one connection to it (TickPeers, while the agent is usable), on the host of the agent's endpoint, and once it
-// is connected every message to that agent goes over it: its fd is polled here and written by
-// this thread, so a message wakes no ZeroMQ I/O thread on either side (each wake-up costs about
-// 40 us of CPU on a paravirtualized VM). Writes are queued during a loop pass and flushed at its
-// end, so the syncs of many requests leave in one send(). A direct connection that fails suspects
+// is connected every message to that agent goes over it: its fd is a plain fd of the reactor and
+// written by this thread, so a message wakes no ZeroMQ I/O thread on either side (each wake-up costs about
+// 40 us of CPU on a paravirtualized VM). Writes are queued during a reactor pass and flushed by
+// its end-of-pass hook, so the syncs of many requests leave in one send(). A direct connection that fails suspects
 // the agent (--suspect-ms); messages go over storage_ again and a new connect follows after a
 // backoff once it is usable; a new port in the view (a restart) reconnects at once. A failed connect only delays the next try (backoff to 30 s): the
 // ROUTER path keeps working meanwhile.
@@ -38,7 +38,6 @@ namespace sp = storage_protocol;
 
 namespace {
 
-constexpr int kDrainBatch = 512;         // messages read from one socket per poll round
 constexpr int64_t kReattachMinMs = 100;   // a flapping agent is not reconnected faster
 constexpr size_t kRoutingIdSize = 9;      // 'p', peer index, connection generation (big-endian)
 constexpr int64_t kDirectRetryMinMs = 100;    // first wait before a new direct connect
@@ -69,7 +68,7 @@ void Coordinator::AttachPeer(size_t peer) {
   p.attached_ms = Now();
   // Without connection events nothing says when it connects: sends queue until it does.
   p.connected = !storage_monitor_;
-  storage_touched_ = true;  // a socket operation may consume its FD's signal
+  KickStorage();  // a socket operation may process commands that made replies readable
   Status s = Status::OK();
   if (zmq_setsockopt(storage_.handle(), ZMQ_CONNECT_ROUTING_ID, id, sizeof(id)) != 0) {
     s = Status::IOError(std::string("ZMQ_CONNECT_ROUTING_ID: ") + zmq_strerror(zmq_errno()));
@@ -86,7 +85,7 @@ void Coordinator::AttachPeer(size_t peer) {
 void Coordinator::DetachPeer(size_t peer) {
   Peer& p = *peers_[peer];
   if (p.attached) {
-    storage_touched_ = true;
+    KickStorage();
     // Drops what is queued for the connection too (linger 0).
     Status s = net::Disconnect(storage_, p.endpoint);
     if (!s.ok()) {
@@ -134,7 +133,7 @@ bool Coordinator::SendToPeer(size_t peer, const std::string& body) {
     return false;
   }
   void* s = storage_.handle();
-  storage_touched_ = true;
+  KickStorage();
   if (zmq_send(s, p.routing_id.data(), p.routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
     // EHOSTUNREACH: its connection is gone (ROUTER_MANDATORY); EAGAIN: its queue is full.
     Suspect(peer, zmq_errno() == EAGAIN ? "send queue full" : "not connected (send refused)");
@@ -176,7 +175,7 @@ void Coordinator::DropDirect(size_t peer, const std::string& why) {
   Peer& p = *peers_[peer];
   if (!p.direct) return;
   RINGKV_LOG(kInfo) << "storage agent of " << p.node_id << ": direct connection closed: " << why;
-  poller_.Forget(p.direct->fd());  // before its fd is closed (poller.h)
+  reactor_.RemoveFd(p.direct->fd());  // before its fd is closed (at the end of the pass)
   p.direct_events = 0;
   // Its requests' replies cannot come any more (those sent over the ROUTER before it connected
   // may: CountAnswer never goes below zero).
@@ -230,7 +229,10 @@ void Coordinator::WatchDirects() {
     uint32_t events = p.direct->connecting() ? EPOLLOUT : EPOLLIN;
     if (p.direct->WantsWrite()) events |= EPOLLOUT;
     if (events == p.direct_events) continue;
-    Status s = poller_.Watch(p.direct->fd(), events, kTagDirect | i);
+    Status s = p.direct_events == 0
+                   ? reactor_.AddFd(p.direct->fd(), events,
+                                    [this, i](uint32_t ev) { OnDirectEvents(i, ev); })
+                   : reactor_.SetFdEvents(p.direct->fd(), events);
     if (!s.ok()) {
       FailDirect(i, s.ToString());
       continue;
@@ -249,13 +251,13 @@ void Coordinator::FlushDirect() {
 }
 
 
-void Coordinator::DrainMonitor() {
+bool Coordinator::DrainMonitor(int budget) {
   void* s = storage_monitor_.handle();
-  if (s == nullptr) return;
-  // Read until EAGAIN (or a batch): only then does the fd signal the next event.
-  for (int n = 0; n < kDrainBatch; ++n) {
+  if (s == nullptr) return false;
+  // Read until EAGAIN (or the budget): only then does the fd signal the next event.
+  for (int n = 0; n < budget; ++n) {
     zmq::message_t event;
-    if (zmq_msg_recv(event.handle(), s, ZMQ_DONTWAIT) < 0) return;
+    if (zmq_msg_recv(event.handle(), s, ZMQ_DONTWAIT) < 0) return false;
     zmq::message_t endpoint;  // the endpoint as given to connect
     bool more = event.more();
     for (int part = 0; more; ++part) {
@@ -289,11 +291,12 @@ void Coordinator::DrainMonitor() {
       }
     }
   }
+  return true;  // the budget: more may wait
 }
 
-bool Coordinator::DrainPeers() {
+bool Coordinator::DrainPeers(int budget) {
   void* s = storage_.handle();
-  for (int n = 0; n < kDrainBatch; ++n) {
+  for (int n = 0; n < budget; ++n) {
     zmq::message_t frames[3];  // [routing id][empty][body]
     int count = 0;
     bool more = true;
@@ -335,7 +338,7 @@ bool Coordinator::DrainPeers() {
     }
     HandleStorageReply(peer, *reply);
   }
-  return true;  // the batch bound: more may wait
+  return true;  // the budget: more may wait
 }
 
 

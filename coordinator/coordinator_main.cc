@@ -1,10 +1,9 @@
 // ringkv-coordinator: the client-facing process of a node. Wires options, the ring source and
-// the reactor together; exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 bad
-// options.
-#include <atomic>
+// the coordinator together; SIGTERM and SIGINT are blocked before any thread exists and read
+// from the coordinator's reactor (its signalfd), like every agent's. Exit codes: 0 clean stop
+// (SIGTERM/SIGINT), 1 runtime failure, 2 bad options.
 #include <csignal>
 #include <iostream>
-#include <thread>
 
 #include <zmq.hpp>
 
@@ -14,39 +13,6 @@
 #include "coordinator/coordinator.h"
 #include "coordinator/coordinator_options.h"
 #include "coordinator/ring_source.h"
-
-namespace {
-
-// Reads the stop signals from a net::Reactor's signalfd on a thread of its own and sets `stop`,
-// which the coordinator's loop checks at least every 100 ms (coordinator.cc, NextWake). The
-// thread goes once that loop watches the signalfd itself.
-class StopSignalThread {
- public:
-  ringkv::Status Start(std::atomic<bool>* stop) {
-    RINGKV_RETURN_IF_ERROR(reactor_.WatchStopSignals([this, stop](int signo) {
-      RINGKV_LOG(kInfo) << (signo == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping";
-      stop->store(true);
-      reactor_.Stop();
-    }));
-    thread_ = std::thread([this] {
-      ringkv::Status s = reactor_.Run();
-      if (!s.ok()) {
-        RINGKV_LOG(kError) << "stop signals: " << s.ToString();
-      }
-    });
-    return ringkv::Status::OK();
-  }
-  ~StopSignalThread() {
-    reactor_.Stop();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  ringkv::net::Reactor reactor_;
-  std::thread thread_;
-};
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace ringkv;
@@ -85,23 +51,22 @@ int main(int argc, char** argv) {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
-  std::atomic<bool> stop{false};
-  StopSignalThread signals;
-  if (Status ss = signals.Start(&stop); !ss.ok()) {
-    RINGKV_LOG(kError) << "cannot watch the stop signals: " << ss.ToString();
-    return 1;
-  }
-
   zmq::context_t ctx(1);
   int rc = 0;
   {
     coordinator::Coordinator coord(ctx, *opts, std::move(*source));
+    // A stop signal that arrives while it starts stays pending (blocked) and is read at once by
+    // the reactor's signalfd when Run begins.
+    if (Status ss = coord.WatchStopSignals(); !ss.ok()) {
+      RINGKV_LOG(kError) << "cannot watch the stop signals: " << ss.ToString();
+      return 1;
+    }
     Status s = coord.Start();
     if (!s.ok()) {
       RINGKV_LOG(kError) << "cannot start: " << s.ToString();
       return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
     }
-    s = coord.Run(stop);
+    s = coord.Run();
     if (!s.ok()) {
       RINGKV_LOG(kError) << "stopped on error: " << s.ToString();
       rc = 1;

@@ -121,12 +121,15 @@ size_t Coordinator::GossipPeerFor(const NodeInfo& node) {
 }
 
 
-void Coordinator::PollRing(int64_t now) {
-  if (now < next_ring_poll_ms_) return;
-  next_ring_poll_ms_ = now + opts_.ring_poll_ms;
+void Coordinator::PollRing() {
   // Once the gossip agent has sent a view, the ring follows its views (coordinator_view.cc);
-  // ring.db is the ring only until then (at start, or with an agent that sends none).
-  if (feed_ && feed_->have_view()) return;
+  // ring.db is the ring only until then (at start, or with an agent that sends none): this
+  // timer goes.
+  if (feed_ && feed_->have_view()) {
+    reactor_.CancelTimer(ring_poll_timer_);
+    ring_poll_timer_ = 0;
+    return;
+  }
   auto changed = ring_source_->Poll();
   if (!changed.ok()) {
     RINGKV_LOG(kWarn) << "ring " << ring_source_->Describe()

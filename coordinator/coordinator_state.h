@@ -20,12 +20,6 @@ namespace ringkv::coordinator {
 
 inline constexpr int kMaxSlots = 32;  // slots per request: replicas + hint holders (5 rid bits)
 inline constexpr size_t kNoPeer = ~size_t{0};
-// Poller tags (kind in bits 56..63; kinds 1-3 belong to the ClientEndpoint).
-inline constexpr uint64_t kTagStorage = 8ull << 56;   // storage_'s ZMQ_FD
-inline constexpr uint64_t kTagMonitor = 9ull << 56;   // the storage monitor's ZMQ_FD
-inline constexpr uint64_t kTagDirect = 10ull << 56;   // a direct connection; low bits: peer index
-inline constexpr uint64_t kTagGossipFeed = 11ull << 56;  // the DEALER to this node's gossip agent
-inline constexpr uint64_t kTagIdMask = (1ull << 56) - 1;
 
 inline int64_t Now() { return net::NowMs(); }
 
@@ -59,7 +53,7 @@ struct Coordinator::Peer {
   // The agent's direct transport (storage agents only): once connected, every message to the
   // agent goes over it instead of storage_ (DESIGN in coordinator_link.cc).
   std::unique_ptr<net::FrameConn> direct;
-  uint32_t direct_events = 0;      // what the poller watches it for (0: not registered)
+  uint32_t direct_events = 0;      // what the reactor watches it for (0: not registered)
   uint32_t direct_port = 0;        // from the newest gossip view (0: none known)
   int64_t direct_retry_ms = 0;     // no new direct connect before this
   int64_t direct_backoff_ms = 0;   // grows while connects fail

@@ -25,8 +25,6 @@ namespace gp = gossip_protocol;
 
 namespace {
 
-constexpr int kFeedDrainBatch = 64;  // messages read from the DEALER per pass
-
 std::string EncodeWatch(uint64_t rid) {
   mp::Buffer buf;
   mp::Packer p(buf);
@@ -63,7 +61,7 @@ Status Coordinator::StartGossipFeed() {
   gossip_feed_endpoint_ = me->gossip_endpoint;
   feed_ = std::make_unique<GossipFeed>(opts_.node_id);
   RINGKV_RETURN_IF_ERROR(
-      poller_.Watch(gossip_feed_.get(zmq::sockopt::fd), EPOLLIN, kTagGossipFeed));
+      reactor_.AddZmq(gossip_feed_, [this](int budget) { return DrainGossipFeed(budget); }));
   WatchGossip(Now());
   return Status::OK();
 }
@@ -78,15 +76,15 @@ void Coordinator::WatchGossip(int64_t now) {
   if (zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0) {
     zmq_send(s, body.data(), body.size(), ZMQ_DONTWAIT);
   }
-  DrainGossipFeed();  // a send may consume the FD's signal
+  reactor_.Kick(gossip_feed_);  // a send may process commands that made views readable
 }
 
-void Coordinator::DrainGossipFeed() {
-  if (!feed_) return;
+bool Coordinator::DrainGossipFeed(int budget) {
+  if (!feed_) return false;
   void* s = gossip_feed_.handle();
-  for (int n = 0; n < kFeedDrainBatch; ++n) {
+  for (int n = 0; n < budget; ++n) {
     zmq::message_t body;  // the last frame ([empty][body], or [body])
-    if (zmq_msg_recv(body.handle(), s, ZMQ_DONTWAIT) < 0) return;
+    if (zmq_msg_recv(body.handle(), s, ZMQ_DONTWAIT) < 0) return false;
     while (body.more()) {
       if (zmq_msg_recv(body.handle(), s, 0) < 0) break;
     }
@@ -119,6 +117,7 @@ void Coordinator::DrainGossipFeed() {
     }
     if (change->changed) ApplyView(std::move(*change));
   }
+  return true;  // the budget: more may wait
 }
 
 void Coordinator::ApplyView(ViewChange change) {
