@@ -435,6 +435,7 @@ std::vector<std::pair<std::string, uint64_t>> Agent::Stats() const {
           {"hash_mismatched", mc.hash_mismatched},
           {"entries_merged", mc.entries_merged},
           {"self_refuted", mc.self_refuted},
+          {"members_refused", mc.members_refused},
           {"convictions", dc.convictions},
           {"recoveries", dc.recoveries},
           {"late_rounds", dc.late_rounds},

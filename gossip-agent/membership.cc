@@ -180,6 +180,12 @@ Membership::Merge Membership::MergeFacts(std::shared_ptr<const Facts> f, uint64_
     new_generation = slots_[i].facts->entry.heartbeat.generation != hb.generation;
     slots_[i] = {std::move(f), version};
   } else {
+    // The table is bounded: a flood of forged ids cannot grow it without end, and a view or
+    // an exchange can never carry more than kMaxMembers members anyway.
+    if (slots_.size() >= gp::kMaxMembers) {
+      ++counters_.members_refused;
+      return Merge::kIgnored;
+    }
     slots_.insert(slots_.begin() + static_cast<std::ptrdiff_t>(i), Slot{std::move(f), version});
     if (i <= self_index_) ++self_index_;
     result = Merge::kNew;

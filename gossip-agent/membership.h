@@ -126,6 +126,7 @@ class Membership {
     uint64_t hash_mismatched = 0;  // ... and those that did not (digests follow)
     uint64_t entries_merged = 0;   // entries that changed the table
     uint64_t self_refuted = 0;     // newer claims about this node overtaken
+    uint64_t members_refused = 0;  // new ids refused: the table holds gp::kMaxMembers already
   };
   const Counters& counters() const { return counters_; }
 

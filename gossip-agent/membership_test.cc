@@ -65,6 +65,21 @@ TEST(Membership, MergeRules) {
   EXPECT_EQ(m.Ids(), (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(Membership, TheTableIsBoundedAgainstAFloodOfNewIds) {
+  // Each inserting merge is O(size) (a sorted vector), so the flood is kept near the bound.
+  Membership m(Node("a"));
+  for (size_t i = 1; i < gp::kMaxMembers; ++i) {
+    ASSERT_EQ(m.MergeEntry(Node("x" + std::to_string(i))), Membership::Merge::kNew) << i;
+  }
+  ASSERT_EQ(m.size(), gp::kMaxMembers);
+  EXPECT_EQ(m.MergeEntry(Node("forged")), Membership::Merge::kIgnored);
+  EXPECT_EQ(m.size(), gp::kMaxMembers);
+  EXPECT_EQ(m.counters().members_refused, 1u);
+  EXPECT_FALSE(m.Get("forged").has_value());
+  // Known members still merge.
+  EXPECT_EQ(m.MergeEntry(Node("x1", 1, 9)), Membership::Merge::kHeartbeat);
+}
+
 TEST(Membership, HigherGenerationReplacesTheOldIncarnation) {
   Membership m(Node("a"));
   gp::NodeEntry old = Node("b", 5, 1000);

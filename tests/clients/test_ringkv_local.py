@@ -121,7 +121,7 @@ class RingkvLocalTest(unittest.TestCase):
             (("kill", "n9", "coordinator"), "unknown node 'n9'"),
             (("kill", "n1", "frob"), "unknown agent 'frob'"),
             (("up", "--nodes", "3", "--base-port", "22200"), "already holds a running cluster"),
-            (("add",), "gossip"),
+            (("add",), "token ranges"),
         ]
         for args, message in cases:
             p = self.local(*args)
