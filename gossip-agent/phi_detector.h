@@ -65,11 +65,14 @@ struct DetectorOptions {
   double health_memory_ms = 30000.0;
   // Flap damping (as BGP route-flap damping): penalty per recovery, decaying with the
   // half-life; at flap_suppress the peer is held down until the penalty decays to flap_reuse.
+  // Five recoveries within about a minute are flapping; three partitions healed within 40 s
+  // (the fault suite's short profile) are not, and holding a node down for a minute after them
+  // made every r=all and w=all `unavailable` for that minute.
   double flap_penalty = 1.0;
-  double flap_suppress = 3.0;
-  double flap_reuse = 1.5;
-  double flap_half_life_ms = 60000.0;
-  double flap_max_penalty = 16.0;    // caps the hold at half_life * log2(16 / 1.5) ~ 3.4 half-lives
+  double flap_suppress = 5.0;
+  double flap_reuse = 2.5;
+  double flap_half_life_ms = 30000.0;
+  double flap_max_penalty = 16.0;    // caps the hold at half_life * log2(16 / 2.5) ~ 2.7 half-lives
 };
 
 class PhiDetector {

@@ -202,8 +202,26 @@ TEST(PhiDetector, AnnouncedHealthRemembersARecentStarvation) {
   EXPECT_EQ(e.local_health(), 8);
 }
 
+TEST(PhiDetector, FourQuickRecoveriesAreNotFlappingWithTheDefaults) {
+  // Four convictions and returns about 13 s apart (partitions healed in quick succession, as
+  // the fault suite's short profile does to one node): every return is taken at once. (The
+  // first defaults, suppress 3 / half-life 60 s, held the fourth return down for ~1 min.)
+  PhiDetector d;
+  int64_t t = 0;
+  for (int flap = 0; flap < 4; ++flap) {
+    int64_t conv = ConvictionTime(d, "b", t, t + 10000, 1000, t + 20000);
+    ASSERT_GT(conv, 0);
+    d.Heartbeat("b", conv + 1000);
+    EXPECT_TRUE(d.IsUp("b")) << "return " << flap;
+    t = conv + 1000;
+  }
+  EXPECT_EQ(d.counters().held, 0u);
+}
+
 TEST(PhiDetector, FlappingIsHeldDownLongerEachTime) {
-  DetectorOptions o;
+  DetectorOptions o;  // a stricter damping than the default, so five flaps show the hold
+  o.flap_suppress = 3.0;
+  o.flap_reuse = 1.5;
   o.flap_half_life_ms = 60000;
   PhiDetector d(o);
   int64_t t = 0;
