@@ -181,7 +181,11 @@ int CmdResolve(Client& c, const std::string& key, const std::optional<std::strin
   return kExitOk;
 }
 
+// Incarnations 0 and 1 are reserved by the gossip agent (gossip_protocol.h, AgentHealth): not
+// checked yet (unknown, which coordinators do not count as down), and never answered (down).
 std::string Health(bool up, uint64_t incarnation) {
+  if (!up && incarnation == 0) return "unchecked";
+  if (!up && incarnation == 1) return "down(never-answered)";
   return std::string(up ? "up" : "down") + "#" + std::to_string(incarnation);
 }
 
