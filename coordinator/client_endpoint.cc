@@ -83,7 +83,7 @@ void ClientEndpoint::OnConnEvents(uint64_t id, uint32_t events) {
     it->second.dirty = true;
     dirty_.push_back(id);
   }
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ReadConn(id);
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ReadConn(id, kReadBudget);
 }
 
 void ClientEndpoint::Accept() {
@@ -97,7 +97,7 @@ void ClientEndpoint::Accept() {
         reactor_->RemoveFd(listen_fd_);
         listen_watched_ = false;
         reactor_->AddTimer(kAcceptPauseMs, [this] {
-          if (listen_watched_) return;
+          if (listen_watched_ || listen_fd_ < 0) return;
           Status s = WatchListener();
           if (!s.ok()) {
             RINGKV_LOG(kError) << "client endpoint: listener: " << s.ToString();
@@ -121,16 +121,17 @@ void ClientEndpoint::Accept() {
   }
 }
 
-void ClientEndpoint::ReadConn(uint64_t id) {
+void ClientEndpoint::ReadConn(uint64_t id, size_t budget) {
   net::ZmtpConn* z = conns_[id].z.get();
   Status s = z->Read(
       [&](const net::ZmtpConn::Message& m) {
+        if (!accepting_) return;  // draining: not accepted (see StopAccepting)
         ClientRoute route;
         route.conn = id;
         views_.assign(m.frames.begin(), m.frames.end());
         on_message_(std::move(route), views_, m.truncated);
       },
-      kReadBudget);
+      budget);
   // A PONG may have been queued.
   if (z->WantsWrite() && !conns_[id].dirty) {
     conns_[id].dirty = true;
@@ -219,6 +220,39 @@ void ClientEndpoint::Flush() {
   doomed_.clear();
 }
 
+void ClientEndpoint::StopAccepting() {
+  if (!accepting_) return;
+  if (listen_fd_ >= 0) {
+    if (listen_watched_) reactor_->RemoveFd(listen_fd_);
+    listen_watched_ = false;
+    close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  // What clients sent before this moment is in the connections' kernel buffers (or libzmq's
+  // queue): read all of it now, so every request sent before the signal is accepted and
+  // answered. Connections stay open (and are read, to keep level-triggered epoll quiet) for the
+  // replies; what they bring from now on is discarded.
+  if (serving_) {
+    if (zmtp_) {
+      std::vector<uint64_t> ids;
+      ids.reserve(conns_.size());
+      for (const auto& [id, c] : conns_) ids.push_back(id);
+      for (uint64_t id : ids) ReadConn(id, limits_.max_frame_bytes + (1u << 20));
+    } else {
+      for (int i = 0; i < 1024 && DrainLibzmq(1024); ++i) {
+      }
+    }
+  }
+  accepting_ = false;
+}
+
+bool ClientEndpoint::HasUnsent() const {
+  for (const auto& [id, c] : conns_) {
+    if (c.z->WantsWrite()) return true;
+  }
+  return false;
+}
+
 bool ClientEndpoint::DrainLibzmq(int budget) {
   void* s = router_.handle();
   for (int n = 0; n < budget; ++n) {
@@ -237,6 +271,7 @@ bool ClientEndpoint::DrainLibzmq(int budget) {
         truncated = true;
       }
     }
+    if (!accepting_) continue;  // draining: not accepted (see StopAccepting)
     ClientRoute route;
     route.identity.assign(static_cast<const char*>(identity.data()), identity.size());
     std::vector<std::string_view> frames;

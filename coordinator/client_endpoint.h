@@ -68,6 +68,13 @@ class ClientEndpoint {
   void Send(const ClientRoute& route, std::string_view body);
   // End of a reactor pass: writes queued replies and closes failed connections.
   void Flush();
+  // The start of a drain (SIGTERM): closes the listener (new clients are refused by the kernel)
+  // and reads, once, every request already waiting on a connection; from then on nothing more
+  // is read (what arrives later is discarded unanswered: the client's deadline sends it to
+  // another coordinator). Replies still go out.
+  void StopAccepting();
+  // Replies queued that the kernel has not taken yet.
+  bool HasUnsent() const;
 
  private:
   struct Conn {
@@ -78,7 +85,7 @@ class ClientEndpoint {
   Status WatchListener();
   void Accept();
   void OnConnEvents(uint64_t id, uint32_t events);
-  void ReadConn(uint64_t id);
+  void ReadConn(uint64_t id, size_t budget);
   void Close(uint64_t id, const char* why);
   void WatchConn(uint64_t id, Conn& c);
   // Reads libzmq's ROUTER until EAGAIN or `budget` messages (then true: more may wait).
@@ -90,6 +97,7 @@ class ClientEndpoint {
   net::ZmtpConn::Limits limits_;
   bool zmtp_ = true;
   bool serving_ = false;
+  bool accepting_ = true;   // false once StopAccepting ran
   std::string bound_;
   // ZMTP.
   int listen_fd_ = -1;

@@ -141,7 +141,7 @@ void Coordinator::StartTimers() {
 }
 
 void Coordinator::StartServing() {
-  if (serving_) return;
+  if (serving_ || draining_) return;  // a drain closed the endpoint for good
   serving_ = true;
   Status s = client_->StartServing();
   if (!s.ok()) {
@@ -167,13 +167,43 @@ void Coordinator::EndOfPass() {
   client_->Flush();
   WatchDirects();
   dropped_directs_.clear();
+  if (draining_) EndDrainIfDone();
 }
 
 Status Coordinator::WatchStopSignals() {
   return reactor_.WatchStopSignals([this](int signo) {
-    RINGKV_LOG(kInfo) << (signo == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping";
+    const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
+    if (draining_ || !client_) {
+      RINGKV_LOG(kInfo) << name << ": stopping now" << (draining_ ? " (drain cut short)" : "");
+      reactor_.Stop();
+      return;
+    }
+    BeginDrain(name);
+  });
+}
+
+void Coordinator::BeginDrain(const char* why) {
+  draining_ = true;
+  drain_start_ms_ = Now();
+  // Reads every request clients had sent already (they become ops now), then nothing more.
+  client_->StopAccepting();
+  drain_ops_ = ops_.size();
+  RINGKV_LOG(kInfo) << why << ": draining: the client endpoint is closed, " << drain_ops_
+                    << " accepted request(s) to finish (at most " << opts_.drain_timeout_ms
+                    << " ms)";
+  reactor_.AddTimer(opts_.drain_timeout_ms, [this] {
+    RINGKV_LOG(kWarn) << "drain: " << ops_.size() << " request(s) still unfinished after "
+                      << opts_.drain_timeout_ms << " ms (--drain-timeout-ms); stopping";
     reactor_.Stop();
   });
+}
+
+void Coordinator::EndDrainIfDone() {
+  // Ops in their hint grace have replied already; waiting for them lets their hints land.
+  if (!ops_.empty() || client_->HasUnsent()) return;
+  RINGKV_LOG(kInfo) << "drained: " << drain_ops_ << " request(s) finished in "
+                    << (Now() - drain_start_ms_) << " ms; stopping";
+  reactor_.Stop();
 }
 
 Status Coordinator::Run() {

@@ -61,8 +61,8 @@ class Coordinator {
   // Loads the ring, connects to the storage agents, binds the client endpoint and registers
   // every handler and timer with the reactor.
   Status Start();
-  // SIGTERM and SIGINT, read from the reactor's signalfd, stop Run (they must be blocked in
-  // every thread already: net::Reactor::BlockStopSignals).
+  // SIGTERM and SIGINT, read from the reactor's signalfd, drain and then stop Run (they must be
+  // blocked in every thread already: net::Reactor::BlockStopSignals). See BeginDrain.
   Status WatchStopSignals();
   // Serves until RequestStop or a watched stop signal. Errors: epoll failed.
   Status Run();
@@ -95,6 +95,10 @@ class Coordinator {
   // The reactor's timers and its end-of-pass hook (coordinator.cc).
   void StartTimers();
   void StartServing();  // the client endpoint reads from now on
+  // A graceful stop (a stop signal): accept nothing more (ClientEndpoint::StopAccepting), finish
+  // every request accepted, flush their replies, then stop Run; at most --drain-timeout-ms.
+  void BeginDrain(const char* why);
+  void EndDrainIfDone();  // end of every pass while draining
   void OnTick();
   void EndOfPass();
   // Arms the deadline timer for the earliest pending deadline (none when it is armed for it).
@@ -186,6 +190,9 @@ class Coordinator {
   net::Reactor reactor_;           // the loop: every fd, socket, timer (before what registers)
   std::unique_ptr<ClientEndpoint> client_;
   bool serving_ = false;           // the client endpoint reads (the start-up wait is over)
+  bool draining_ = false;          // BeginDrain ran: stop once ops_ is empty
+  int64_t drain_start_ms_ = 0;
+  size_t drain_ops_ = 0;           // requests in flight when the drain began
   Status fatal_;                   // why the loop stopped on its own (Run returns it)
   zmq::socket_t storage_;          // ROUTER connected to every storage agent of the ring
   zmq::socket_t storage_monitor_;  // PAIR receiving storage_'s handshake/disconnect events

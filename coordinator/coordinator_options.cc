@@ -52,7 +52,12 @@ void AddCoordinatorOptions(po::options_description& desc) {
        "requests sent to one storage or gossip agent and not answered yet, past which, once it "
        "has answered nothing for 500 ms (or at 16 times this in any case), it is suspected "
        "(nothing more is sent to it) until the suspicion ends (--suspect-ms); keep it well "
-       "above the client requests this coordinator has in flight at once");
+       "above the client requests this coordinator has in flight at once")
+      ("drain-timeout-ms", po::value<int>()->default_value(10000),
+       "on SIGTERM or SIGINT the coordinator stops accepting (closes its client endpoint, reads "
+       "what clients had sent already) and finishes the requests it accepted, then exits 0; "
+       "it waits at most this long for them (a second signal stops it at once). Raise it when "
+       "clients send timeout_ms above it");
 }
 
 Result<CoordinatorOptions> CoordinatorOptionsFrom(const po::variables_map& vm) {
@@ -117,6 +122,7 @@ Result<CoordinatorOptions> CoordinatorOptionsFrom(const po::variables_map& vm) {
   RINGKV_RETURN_IF_ERROR(positive("suspect-after-ms", &o.suspect_after_ms));
   RINGKV_RETURN_IF_ERROR(positive("suspect-ms", &o.suspect_ms));
   RINGKV_RETURN_IF_ERROR(positive("max-peer-backlog", &o.max_peer_backlog));
+  RINGKV_RETURN_IF_ERROR(positive("drain-timeout-ms", &o.drain_timeout_ms));
   o.startup_wait_ms = vm["startup-wait-ms"].as<int>();
   if (o.startup_wait_ms < 0) return Status::InvalidArgument("--startup-wait-ms must be >= 0");
   if (o.consistency == Consistency::kStrong && !o.replication.per_dc.empty()) {

@@ -37,6 +37,8 @@ struct CoordinatorOptions {
                                             //   to the storage agents it shows up) to serve
   int max_peer_backlog = 4096;              // requests sent to one agent and not answered yet,
                                             //   past which it is suspected
+  int drain_timeout_ms = 10000;             // SIGTERM: how long accepted requests may still
+                                            //   take before the coordinator exits anyway
 };
 
 // Adds the coordinator's options (membership included) to `desc`.
