@@ -1,7 +1,8 @@
 # Restart and scale one agent alone, under load (tests/ops/test_restart.py; issue 14, section 6):
 # real agents and ringkv-bench on ports 30000-30299, one CTest entry per test class so that each
 # stays well under two minutes.
-foreach(_ops_case RestartCoordinator RestartStorage RestartGossip ScaleCoordinators)
+foreach(_ops_case RestartCoordinator RestartStorage RestartGossip ScaleCoordinators
+                 LocalSecondCoordinator)
   string(TOLOWER ${_ops_case} _ops_name)
   set(_ops_test ops_${_ops_name}_test)
   add_test(NAME ${_ops_test}

@@ -388,5 +388,44 @@ class ScaleCoordinators(unittest.TestCase):
                             proc.wait()
 
 
+class LocalSecondCoordinator(unittest.TestCase):
+    def test_ringkv_local_two_coordinators_per_node(self):
+        """`ringkv-local up --coordinators-per-node 2` runs a second coordinator per node
+        (agent coordinator2, port +3) over the same storage; it restarts alone."""
+        import tempfile
+        local = os.path.join(BIN, "ringkv-local")
+        d = tempfile.mkdtemp(prefix="ringkv-ops-local-")
+
+        def run(*args, timeout=90):
+            return subprocess.run([local] + list(args) + ["--dir", d], capture_output=True,
+                                  text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        try:
+            p = run("up", "--base-port", str(BASE + 250), "--coordinators-per-node", "2")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            eps = p.stdout.split()
+            self.assertEqual(eps, ["tcp://127.0.0.1:%d" % (BASE + 250 + 10 * i + off)
+                                   for off in (0, 3) for i in range(3)])
+            from ringkv import Client
+            Client([eps[3]], timeout_ms=5000).put(b"local-k", b"v1", w="all")
+            self.assertEqual(Client([eps[2]], timeout_ms=5000).get(b"local-k").values, [b"v1"])
+            rows = run("status").stdout
+            self.assertEqual(len(re.findall(r"^n\d\s+coordinator2\s+\d+\s.*\sup$", rows, re.M)),
+                             3, rows)
+            p = run("stop", "n1", "coordinator2")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertFalse(ping(eps[3], 0.3))
+            self.assertEqual(Client([eps[0]], timeout_ms=5000).get(b"local-k").values, [b"v1"])
+            p = run("start", "n1", "coordinator2")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(Client([eps[3]], timeout_ms=5000).get(b"local-k").values, [b"v1"])
+            p = run("down")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("stopped 12 agent(s)", p.stderr)
+        finally:
+            run("down")  # a no-op after the one above; stops what a failed test left
+            import shutil
+            shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
