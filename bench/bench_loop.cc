@@ -5,7 +5,10 @@
 // a small state machine; requests go over one DEALER per coordinator (client i uses endpoint
 // i mod n), carry id = client << 32 | sequence, and a reply is matched back by that id (the
 // protocol echoes `id`). A reply that does not come within the request's timeout (+ 500 ms)
-// counts as a `transport` error and the client moves on; its late reply is ignored.
+// sends the request again, with a new id, to the next coordinator (as the C++ client fails over,
+// client-protocol.md "Transport"), at most kAttempts times in all; then it counts as a
+// `transport` error and the client moves on. A late reply is ignored. Its latency runs from
+// the first send.
 //
 // The connection to a coordinator is a ZMTP DEALER of our own (common/net/zmtp_conn.h, the
 // default `--transport zmtp`) or libzmq's DEALER (`--transport libzmq`). To the coordinator
@@ -31,6 +34,7 @@ namespace ringkv::bench {
 namespace {
 
 constexpr int kReplySlackMs = 500;
+constexpr int kAttempts = 3;  // coordinators tried per request (the C++ client's retries)
 
 struct LoopClient {
   enum Phase { kIdle, kRead, kCtxFetch, kUpdate, kDone };
@@ -41,6 +45,11 @@ struct LoopClient {
   ContextMap ctx;
   std::string key;
   Clock::time_point sent, expires;
+  // The request in flight, to send again to another coordinator when it does not answer.
+  const char* op = nullptr;
+  std::string value, req_ctx;
+  bool has_value = false;
+  int attempts = 0;
 };
 
 // A quorum option as the protocol wants it: digits as an integer, a level name as a string.
@@ -260,16 +269,26 @@ ThreadStats RunLoop(const BenchOptions& o, const ZipfianGenerator* zipf,
     if (static_cast<size_t>(i) < contexts.size()) clients[i].ctx = std::move(contexts[i]);
   }
 
+  // (Re)sends client i's request with a fresh id: the reply to an earlier attempt is late.
+  auto transmit = [&](int i) {
+    LoopClient& c = clients[i];
+    ++c.seq;
+    const std::string body = EncodeRequest(o, c.op, c.key, c.has_value ? &c.value : nullptr,
+                                           c.req_ctx, (static_cast<uint64_t>(i) << 32) | c.seq);
+    c.expires = Clock::now() + std::chrono::milliseconds(o.timeout_ms + kReplySlackMs);
+    links[c.socket]->Send(body);
+  };
   auto send = [&](int i, LoopClient::Phase phase, const char* op, const std::string* value,
                   const std::string& ctx) {
     LoopClient& c = clients[i];
     c.phase = phase;
-    ++c.seq;
-    const std::string body = EncodeRequest(
-        o, op, c.key, value, ctx, (static_cast<uint64_t>(i) << 32) | c.seq);
+    c.op = op;
+    c.has_value = value != nullptr;
+    c.value = value ? *value : std::string();
+    c.req_ctx = ctx;
+    c.attempts = 1;
     c.sent = Clock::now();
-    c.expires = c.sent + std::chrono::milliseconds(o.timeout_ms + kReplySlackMs);
-    links[c.socket]->Send(body);
+    transmit(i);
   };
   auto send_put = [&](int i) {
     LoopClient& c = clients[i];
@@ -361,10 +380,19 @@ ThreadStats RunLoop(const BenchOptions& o, const ZipfianGenerator* zipf,
       });
     }
     const auto now = Clock::now();
-    for (auto& c : clients) {
+    for (int i = 0; i < o.clients; ++i) {
+      LoopClient& c = clients[i];
       if ((c.phase == LoopClient::kRead || c.phase == LoopClient::kCtxFetch ||
            c.phase == LoopClient::kUpdate) &&
           now >= c.expires) {
+        if (c.attempts < kAttempts && links.size() > 1) {
+          // Fail over: the same request to the next coordinator.
+          ++c.attempts;
+          ++stats.failovers;
+          c.socket = (c.socket + 1) % links.size();
+          transmit(i);
+          continue;
+        }
         ++stats.errors[(c.phase == LoopClient::kCtxFetch ? "ctx_fetch_" : "") +
                        std::string("transport")];
         c.phase = LoopClient::kIdle;

@@ -46,6 +46,7 @@ struct ThreadStats {
   uint64_t max_siblings = 0;
   uint64_t blind_updates = 0;  // updates of keys this client had no context for
   uint64_t ctx_fetches = 0;    // gets issued only to learn a context before such an update
+  uint64_t failovers = 0;      // --loop: requests sent again to another coordinator
 
   void Merge(const ThreadStats& o) {
     read.Merge(o.read);
@@ -61,6 +62,7 @@ struct ThreadStats {
     max_siblings = std::max(max_siblings, o.max_siblings);
     blind_updates += o.blind_updates;
     ctx_fetches += o.ctx_fetches;
+    failovers += o.failovers;
   }
 };
 

@@ -241,6 +241,7 @@ int RunBench(const BenchOptions& o) {
               s.gets_found, s.gets_missing, s.gets_with_siblings,
               s.gets_found ? static_cast<double>(s.values_seen) / s.gets_found : 0.0,
               s.max_siblings, s.blind_updates, s.ctx_fetches);
+  if (o.loop) std::printf("failovers resent=%" PRIu64 "\n", s.failovers);
   std::printf("cpu user_sys_s=%.3f cpu_pct_of_one_core=%.1f\n", cpu,
               secs > 0 ? 100.0 * cpu / secs : 0.0);
   // One line with the headline figures, for scripts.

@@ -149,10 +149,10 @@ def wait_serving(endpoint, proc, timeout=20.0):
 
 
 class RestartCoordinator(unittest.TestCase):
-    def restart_under_load(self, sig):
+    def restart_under_load(self, sig, extra=()):
         with Cluster(BASE, n=3, gossip=True) as c:
             n1, n2 = c.nodes[0], c.nodes[1]
-            bench = run_bench([n1.client, n2.client], duration=14, ops=200000)
+            bench = run_bench([n1.client, n2.client], duration=14, ops=200000, extra=extra)
             time.sleep(3)
             times = []
             for node in (n1, n2):  # each of the clients' two coordinators in turn
@@ -168,8 +168,10 @@ class RestartCoordinator(unittest.TestCase):
             for i, (took, back) in enumerate(times):
                 print("%s n%d: stopped in %.0f ms, serving again %.0f ms after the restart" %
                       (sig.name, i + 1, took * 1000, back * 1000))
-            print("bench through the restarts: ops=%d ops_per_s=%d errors=%d %s" %
-                  (r["ops"], r["ops_per_s"], r["errors"], r["by_code"]))
+            resent = re.search(r"^failovers resent=(\d+)", r["text"], re.M)
+            print("bench%s through the restarts: ops=%d ops_per_s=%d errors=%d %s%s" %
+                  (" " + " ".join(extra) if extra else "", r["ops"], r["ops_per_s"], r["errors"],
+                   r["by_code"], " failovers=" + resent.group(1) if resent else ""))
             self.assertGreater(r["ops"], 0, r["text"])
             self.assertEqual(r["errors"], 0, "requests failed for clients with two "
                              "coordinators:\n" + r["text"])
@@ -179,6 +181,10 @@ class RestartCoordinator(unittest.TestCase):
 
     def test_sigkill_under_load(self):
         self.restart_under_load(signal.SIGKILL)
+
+    def test_sigkill_under_load_event_loop_bench(self):
+        # ringkv-bench --loop: every client on one thread, failing over by itself.
+        self.restart_under_load(signal.SIGKILL, extra=("--loop",))
 
     def test_sigterm_finishes_accepted_requests(self):
         """Requests the coordinator has accepted when SIGTERM arrives are held up (a replica
