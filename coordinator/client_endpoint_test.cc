@@ -1,6 +1,7 @@
 // ClientEndpoint with real libzmq clients, served both ways (our ZMTP and libzmq's ROUTER): a
 // REQ and a DEALER get their replies on their envelopes, nothing is read before serving starts,
-// a reply to a client that left is dropped, a garbage peer is closed without harming the rest.
+// a reply to a client that left is dropped, a garbage peer is closed without harming the rest,
+// StopAccepting (the drain) reads what clients had sent and then nothing more.
 #include "coordinator/client_endpoint.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "common/net/frame_conn.h"
 #include "common/net/reactor_test_util.h"
@@ -167,6 +169,39 @@ TEST(ClientEndpointZmtpTest, GarbagePeerIsClosedAndOthersServed) {
   }
   EXPECT_TRUE(closed) << "the garbage peer is still connected";
   close(raw);
+}
+
+// The drain's first step (the coordinator's SIGTERM): requests already on a connection are read
+// by StopAccepting itself and answered; after it nothing is read, new clients are refused.
+TEST_P(ClientEndpointTest, StopAcceptingReadsWhatWasSentThenNothing) {
+  ASSERT_TRUE(ep_->StartServing().ok());
+  auto dealer = Client(zmq::socket_type::dealer);
+  std::vector<std::string> reply;
+  dealer.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+  dealer.send(zmq::str_buffer("hello"));
+  ASSERT_TRUE(Serve(5000, [&] { return TryRecv(dealer, &reply); }));
+  for (int i = 0; i < 5; ++i) {
+    dealer.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+    dealer.send(zmq::buffer("b" + std::to_string(i)));
+  }
+  // libzmq's I/O thread writes them to the connection meanwhile (no reactor pass runs).
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const int before = messages_;
+  ep_->StopAccepting();
+  EXPECT_EQ(messages_, before + 5) << "StopAccepting did not read what was waiting";
+  int got = 0;
+  ASSERT_TRUE(Serve(5000, [&] {
+    while (TryRecv(dealer, &reply)) ++got;
+    return got == 5;
+  }));
+  dealer.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+  dealer.send(zmq::str_buffer("late"));
+  auto fresh = Client(zmq::socket_type::req);
+  fresh.send(zmq::str_buffer("new"));
+  EXPECT_FALSE(Serve(500, [&] {
+    return messages_ > before + 5 || TryRecv(dealer, &reply) || TryRecv(fresh, &reply);
+  })) << "a request was accepted after StopAccepting";
+  EXPECT_FALSE(ep_->HasUnsent());
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ClientEndpointTest, ::testing::Values(false, true),
