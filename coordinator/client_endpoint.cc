@@ -21,6 +21,8 @@ constexpr size_t kMaxUnsentBytes = 64u << 20;
 constexpr size_t kReadBudget = 1u << 20;
 // After an accept error such as EMFILE new connections wait this long.
 constexpr int64_t kAcceptPauseMs = 100;
+// libzmq transport, after StopAccepting: how long closing the ROUTER may wait for its replies.
+constexpr int kDrainLingerMs = 2000;
 
 }  // namespace
 
@@ -227,6 +229,12 @@ void ClientEndpoint::StopAccepting() {
     listen_watched_ = false;
     close(listen_fd_);
     listen_fd_ = -1;
+  }
+  if (router_) {
+    // libzmq's ROUTER stays bound: unbinding would also drop the connections it accepted, and
+    // with them the replies still to come. Its replies leave from libzmq's I/O thread: the
+    // socket's close at exit waits (bounded) until they are written.
+    router_.set(zmq::sockopt::linger, kDrainLingerMs);
   }
   // What clients sent before this moment is in the connections' kernel buffers (or libzmq's
   // queue): read all of it now, so every request sent before the signal is accepted and

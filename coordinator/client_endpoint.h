@@ -71,7 +71,8 @@ class ClientEndpoint {
   // The start of a drain (SIGTERM): closes the listener (new clients are refused by the kernel)
   // and reads, once, every request already waiting on a connection; from then on nothing more
   // is read (what arrives later is discarded unanswered: the client's deadline sends it to
-  // another coordinator). Replies still go out.
+  // another coordinator). Replies still go out. With libzmq's ROUTER the endpoint stays bound
+  // (new clients connect but get nothing) and the socket lingers so its replies leave at exit.
   void StopAccepting();
   // Replies queued that the kernel has not taken yet.
   bool HasUnsent() const;
