@@ -22,49 +22,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "clients"))
 from localcluster import binary, run  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, "..", "coordinator"))
+from harness import pack, send_frames, unpack, wait_until  # noqa: E402
+
 import msgpack  # noqa: E402
-import zmq  # noqa: E402
 
 import ringkv  # noqa: E402  (path set by localcluster)
 
 BASE = 29800
 NODES = 4
-CTX = zmq.Context.instance()
-
-
-def pack(obj):
-    return msgpack.packb(obj, use_bin_type=True)
-
-
-def unpack(data):
-    return msgpack.unpackb(data, raw=False, strict_map_key=False)
-
-
-def wait_until(what, cond, timeout=20.0):
-    end = time.time() + timeout
-    while not cond():
-        if time.time() > end:
-            raise AssertionError("timed out waiting until " + what)
-        time.sleep(0.1)
 
 
 def dealer_request(endpoint, frames, curve=None, timeout=2.0):
-    """Sends frames on a fresh DEALER (CURVE client when curve=(server, public, secret));
-    the reply frames, or None when nothing came back in time."""
-    s = CTX.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    if curve is not None:
-        s.setsockopt(zmq.CURVE_SERVERKEY, curve[0].encode())
-        s.setsockopt(zmq.CURVE_PUBLICKEY, curve[1].encode())
-        s.setsockopt(zmq.CURVE_SECRETKEY, curve[2].encode())
-    s.connect(endpoint)
-    try:
-        s.send_multipart(frames)
-        if s.poll(int(timeout * 1000)) == 0:
-            return None
-        return s.recv_multipart()
-    finally:
-        s.close()
+    """The reply frames of a fresh DEALER (a CURVE client when curve is given), or None."""
+    return send_frames(endpoint, frames, timeout, dealer=True, curve=curve)
 
 
 def greeting_mechanism(port):
