@@ -8,10 +8,10 @@
 #include <iostream>
 
 #include "common/logging.h"
+#include "common/net/link_security.h"
 #include "common/net/reactor.h"
 #include "common/options.h"
 #include "common/ring/cluster_config.h"
-#include "common/net/link_security.h"
 #include "gossip-agent/gossip_server.h"
 
 int main(int argc, char** argv) {

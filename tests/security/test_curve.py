@@ -6,7 +6,8 @@ Without keys, with an unauthorized key or with the wrong server key a client get
 a refused handshake (a timeout). No plaintext listener remains: every agent's port answers a
 ZMTP greeting with the CURVE mechanism, a plain DEALER gets no reply, each agent listens on its
 one port only (no direct transport). A key added to the authorized directory is accepted
-without a restart. Ports 29800-29839."""
+without a restart. Security options that cannot work stop an agent at start. Ports
+29800-29839 and 29990-29996."""
 
 import json
 import os
@@ -276,6 +277,44 @@ class SecureClusterTest(unittest.TestCase):
                             n + 1, agent, extra))
         with open(os.path.join(self.dir, "n1", "logs", "storage.log")) as f:
             self.assertIn("(direct off)", f.read())
+
+
+class StartupErrorsTest(unittest.TestCase):
+    """Security options that cannot work stop an agent at start with one line naming them."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ringkv-curve-opts-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        p = run([binary("ringkv"), "keygen", os.path.join(self.dir, "cluster")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.key = os.path.join(self.dir, "cluster.key")
+
+    def agent(self, name, *args):
+        return run([binary("ringkv-" + name)] + list(args), timeout=30)
+
+    def test_direct_listen_with_security_is_refused(self):
+        p = self.agent("storage", "--data-dir", os.path.join(self.dir, "data"), "--listen",
+                       "tcp://127.0.0.1:29990", "--curve-secret-key", self.key,
+                       "--direct-listen", "tcp://127.0.0.1:29991")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--direct-listen", p.stderr)
+
+    def test_loose_secret_key_is_refused(self):
+        os.chmod(self.key, 0o644)
+        p = self.agent("coordinator", "--node-id", "n1", "--node",
+                       "id=n1,client=tcp://127.0.0.1:29992,storage=tcp://127.0.0.1:29993",
+                       "--replication", "1", "--curve-secret-key", self.key)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("chmod 600", p.stderr)
+
+    def test_authorized_keys_without_a_key_pair_is_refused(self):
+        p = self.agent("gossip", "--node-id", "n1", "--node",
+                       "id=n1,client=tcp://127.0.0.1:29994,storage=tcp://127.0.0.1:29995,"
+                       "gossip=tcp://127.0.0.1:29996", "--replication", "1", "--data-dir",
+                       os.path.join(self.dir, "g"), "--curve-authorized-keys",
+                       os.path.join(self.dir, "cluster.pub"))
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--curve-secret-key", p.stderr)
 
 
 if __name__ == "__main__":
