@@ -137,12 +137,18 @@ bool DecodeReply(std::string_view body, LoopReply* r) {
 // One connection to a coordinator: libzmq's DEALER or a ZmtpConn.
 class Link {
  public:
-  Link(zmq::context_t& zctx, const std::string& endpoint, bool zmtp) : endpoint_(endpoint) {
+  Link(zmq::context_t& zctx, const std::string& endpoint, bool zmtp, const BenchOptions& o)
+      : endpoint_(endpoint) {
     if (!zmtp) {
       sock_ = zmq::socket_t(zctx, zmq::socket_type::dealer);
       sock_.set(zmq::sockopt::linger, 0);
       sock_.set(zmq::sockopt::sndhwm, 100000);
       sock_.set(zmq::sockopt::rcvhwm, 100000);
+      if (!o.curve_server_key.empty()) {
+        sock_.set(zmq::sockopt::curve_serverkey, o.curve_server_key);
+        sock_.set(zmq::sockopt::curve_publickey, o.curve_public_key);
+        sock_.set(zmq::sockopt::curve_secretkey, o.curve_secret_key);
+      }
       sock_.connect(endpoint);
     } else {
       Connect();
@@ -253,7 +259,7 @@ ThreadStats RunLoop(const BenchOptions& o, const ZipfianGenerator* zipf,
   zmq::context_t zctx(1);
   std::vector<std::unique_ptr<Link>> links;
   for (const std::string& e : o.endpoints) {
-    links.push_back(std::make_unique<Link>(zctx, e, o.transport != "libzmq"));
+    links.push_back(std::make_unique<Link>(zctx, e, o.transport != "libzmq", o));
   }
   std::vector<zmq::pollitem_t> items;
 

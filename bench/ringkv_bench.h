@@ -35,6 +35,8 @@ struct BenchOptions {
   std::string r, w;
   int timeout_ms = 2000;
   uint64_t seed = 1;
+  // CURVE (docs/security.md): the cluster's public key and this client's pair, Z85; empty: none.
+  std::string curve_server_key, curve_public_key, curve_secret_key;
 };
 
 // What one client (or client thread) measured; merged at the end.

@@ -26,6 +26,7 @@
 #include "bench/latency_histogram.h"
 #include "bench/ringkv_bench.h"
 #include "bench/zipfian.h"
+#include "clients/cli/cli_security.h"
 #include "clients/cpp/client.h"
 #include "common/options.h"
 
@@ -54,6 +55,9 @@ class Worker {
     co.r = o.r;
     co.w = o.w;
     co.context = ctx;
+    co.curve_server_key = o.curve_server_key;
+    co.curve_public_key = o.curve_public_key;
+    co.curve_secret_key = o.curve_secret_key;
     client_ = std::make_unique<client::Client>(co);
   }
 
@@ -292,6 +296,7 @@ int Main(int argc, char** argv) {
       ("w", po::value<std::string>(&o.w)->default_value(""), "write quorum (default: cluster's)")
       ("timeout-ms", po::value<int>(&o.timeout_ms)->default_value(2000), "per-request deadline")
       ("seed", po::value<uint64_t>(&o.seed)->default_value(1), "seed of keys, values, op mix");
+  cli::AddCurveOptions(desc);
   po::variables_map vm;
   if (auto rc = ParseProgramOptions(argc, argv, "ringkv-bench",
                                     "ringkv-bench --endpoints tcp://HOST:PORT[,...] [options]",
@@ -315,6 +320,15 @@ int Main(int argc, char** argv) {
   if (o.ops > static_cast<uint64_t>(INT64_MAX)) return fail("--ops too large");
   if (o.transport != "zmtp" && o.transport != "libzmq") {
     return fail("--transport must be zmtp or libzmq");
+  }
+  client::Options keys;
+  if (std::string bad = cli::ApplyCurveOptions(vm, &keys); !bad.empty()) return fail(bad);
+  o.curve_server_key = keys.curve_server_key;
+  o.curve_public_key = keys.curve_public_key;
+  o.curve_secret_key = keys.curve_secret_key;
+  if (!o.curve_server_key.empty() && o.loop && o.transport == "zmtp") {
+    // Our ZMTP has no CURVE; a secured coordinator would never answer it.
+    return fail("--transport zmtp has no CURVE: use --transport libzmq (or threads) with keys");
   }
   if (ctx_miss == "blind") o.ctx_miss_read = false;
   else if (ctx_miss != "read") return fail("--ctx-miss must be read or blind");

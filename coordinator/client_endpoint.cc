@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/logging.h"
+#include "common/net/link_security.h"
 #include "common/net/zmq_util.h"
 
 namespace ringkv::coordinator {
@@ -45,7 +46,9 @@ ClientEndpoint::~ClientEndpoint() {
 }
 
 Status ClientEndpoint::Bind(const std::string& endpoint, bool libzmq) {
-  zmtp_ = !libzmq && net::IsStreamEndpoint(endpoint);
+  // Our ZMTP speaks only the NULL mechanism: with link security on, libzmq's ROUTER serves
+  // the endpoint as a CURVE server (net::Bind), never a plaintext listener.
+  zmtp_ = !libzmq && !net::LinkSecurityActive() && net::IsStreamEndpoint(endpoint);
   if (zmtp_) {
     auto fd = net::ListenStream(endpoint, &bound_);
     if (!fd.ok()) return fd.status();

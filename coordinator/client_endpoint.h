@@ -6,6 +6,8 @@
 // libzmq's: REQ and DEALER peers connect as they would to libzmq. For other endpoints, or when
 // asked (`--client-transport libzmq`, kept to measure one against the other), it is libzmq's
 // ROUTER, registered with the reactor as a ZeroMQ socket (its ZMQ_FD; reactor.h's rules).
+// With link security on (common/net/link_security.h) it is always libzmq's ROUTER, a CURVE
+// server: our ZMTP has no CURVE.
 //
 // A message is handed to OnMessage as the frames the client sent (its envelope, the empty
 // delimiter, the body) with a ClientRoute saying where the reply goes. Nothing here blocks:

@@ -29,6 +29,7 @@
 #include <optional>
 
 #include "common/logging.h"
+#include "common/net/link_security.h"
 #include "common/net/zmq_util.h"
 #include "coordinator/coordinator_state.h"
 
@@ -152,6 +153,9 @@ bool Coordinator::SendToPeer(size_t peer, const std::string& body) {
 
 void Coordinator::ConnectDirect(size_t peer, int64_t now) {
   Peer& p = *peers_[peer];
+  // The direct transport is plain TCP: with link security on every request goes over the
+  // CURVE ROUTER instead, whatever port a view advertises (docs/security.md).
+  if (net::LinkSecurityActive()) return;
   if (p.direct || now < p.direct_retry_ms) return;
   std::string host;
   int port = 0;

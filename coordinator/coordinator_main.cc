@@ -8,6 +8,7 @@
 #include <zmq.hpp>
 
 #include "common/logging.h"
+#include "common/net/link_security.h"
 #include "common/net/reactor.h"
 #include "common/options.h"
 #include "coordinator/coordinator.h"
@@ -51,9 +52,22 @@ int main(int argc, char** argv) {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
+  if (opts->security) net::EnableLinkSecurity(*opts->security);  // before any thread
   zmq::context_t ctx(1);
   int rc = 0;
   {
+    // Before any socket binds; destroyed (its thread joined) before the context closes.
+    auto zap = net::ZapHandler::Start(ctx);
+    if (!zap.ok()) {
+      RINGKV_LOG(kError) << "cannot start the ZAP handler: " << zap.status().ToString();
+      return 1;
+    }
+    if (opts->security) {
+      RINGKV_LOG(kInfo) << "link security on: CURVE on every tcp/ipc socket, "
+                        << opts->security->authorized.size()
+                        << " client keys authorized; client endpoint served by libzmq, "
+                        << "direct transport to storage agents off";
+    }
     coordinator::Coordinator coord(ctx, *opts, std::move(*source));
     // A stop signal that arrives while it starts stays pending (blocked) and is read at once by
     // the reactor's signalfd when Run begins.

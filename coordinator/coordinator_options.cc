@@ -8,6 +8,7 @@ namespace ringkv::coordinator {
 
 void AddCoordinatorOptions(po::options_description& desc) {
   AddClusterOptions(desc);
+  net::AddLinkSecurityOptions(desc);
   desc.add_options()
       ("listen", po::value<std::string>()->default_value(""),
        "client endpoint to bind (ROUTER); empty: this node's client= endpoint from its --node spec")
@@ -123,6 +124,9 @@ Result<CoordinatorOptions> CoordinatorOptionsFrom(const po::variables_map& vm) {
   RINGKV_RETURN_IF_ERROR(positive("suspect-ms", &o.suspect_ms));
   RINGKV_RETURN_IF_ERROR(positive("max-peer-backlog", &o.max_peer_backlog));
   RINGKV_RETURN_IF_ERROR(positive("drain-timeout-ms", &o.drain_timeout_ms));
+  auto security = net::LinkSecurityFrom(vm);
+  if (!security.ok()) return security.status();
+  o.security = std::move(*security);
   o.startup_wait_ms = vm["startup-wait-ms"].as<int>();
   if (o.startup_wait_ms < 0) return Status::InvalidArgument("--startup-wait-ms must be >= 0");
   if (o.consistency == Consistency::kStrong && !o.replication.per_dc.empty()) {

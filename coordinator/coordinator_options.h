@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/net/link_security.h"
 #include "common/options.h"
 #include "common/ring/ring.h"
 #include "common/status.h"
@@ -35,6 +37,7 @@ struct CoordinatorOptions {
   int startup_wait_ms = 1000;               // at start, wait this long at most for the first
                                             //   view from the gossip agent (and connections
                                             //   to the storage agents it shows up) to serve
+  std::optional<net::LinkSecurity> security;  // --curve-secret-key (docs/security.md)
   int max_peer_backlog = 4096;              // requests sent to one agent and not answered yet,
                                             //   past which it is suspected
   int drain_timeout_ms = 10000;             // SIGTERM: how long accepted requests may still

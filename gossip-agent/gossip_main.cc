@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "common/logging.h"
+#include "common/net/link_security.h"
 #include "common/net/reactor.h"
 #include "common/options.h"
 #include "common/ring/cluster_config.h"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
       "Options (membership by gossip: the --node options are the initial membership and, by\n"
       "default, the seeds; nodes learn of each other and of every change by gossip)");
   ringkv::AddClusterOptions(desc);
+  ringkv::net::AddLinkSecurityOptions(desc);
   desc.add_options()
       ("data-dir", po::value(&opts.data_dir)->required(),
        "directory for ring.db (membership, generation and ring in SQLite, read by the "
@@ -86,6 +88,13 @@ int main(int argc, char** argv) {
     }
   }
 
+  auto security = ringkv::net::LinkSecurityFrom(vm);
+  if (!security.ok()) {
+    std::cerr << "ringkv-gossip: " << security.status().message() << " (see --help)\n";
+    return 2;
+  }
+  if (*security) ringkv::net::EnableLinkSecurity(**security);  // before any thread
+
   // Block the stop signals before the ZeroMQ context starts its threads, so that every thread
   // inherits the mask and the signals are read only from the reactor's signalfd.
   ringkv::Status blocked = ringkv::net::Reactor::BlockStopSignals();
@@ -94,7 +103,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   zmq::context_t ctx(1);
+  // Before any socket binds; destroyed (its thread joined) before the context closes.
+  auto zap = ringkv::net::ZapHandler::Start(ctx);
+  if (!zap.ok()) {
+    RINGKV_LOG(kError) << "cannot start the ZAP handler: " << zap.status().ToString();
+    return 1;
+  }
+  if (*security) {
+    RINGKV_LOG(kInfo) << "link security on: CURVE on every tcp/ipc socket";
+  }
   ringkv::Status s = ringkv::gossip::RunGossipAgent(opts, ctx);
+  zap->reset();
   if (!s.ok()) {
     RINGKV_LOG(kError) << s.ToString();
     return 1;

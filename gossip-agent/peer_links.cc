@@ -39,11 +39,17 @@ void PeerLinks::Connect(const std::string& id, const std::string& endpoint) {
   const std::string rid = again ? id + "#" + std::to_string(connections_) : id;
   try {
     sock_.set(zmq::sockopt::connect_routing_id, rid);
-    sock_.connect(endpoint);
-    links_[id] = {endpoint, rid};
   } catch (const zmq::error_t& e) {
     RINGKV_LOG(kWarn) << "gossip: connect to " << id << " at " << endpoint << ": " << e.what();
+    return;
   }
+  // net::Connect: with link security on, the link speaks CURVE (link_security.h).
+  Status c = net::Connect(sock_, endpoint);
+  if (!c.ok()) {
+    RINGKV_LOG(kWarn) << "gossip: " << id << ": " << c.ToString();
+    return;
+  }
+  links_[id] = {endpoint, rid};
 }
 
 bool PeerLinks::Send(const std::string& id, std::string_view bytes) {

@@ -50,6 +50,16 @@ Server::Server(ReplicaStore* store, ServerOptions options)
 Server::~Server() { Stop(); }
 
 Status Server::Start() {
+  if (net::LinkSecurityActive()) {
+    // Before the frontend binds its ROUTER (a CURVE server then); the direct transport is
+    // plain TCP, so it stays off whatever the options say.
+    options_.direct_listen = "off";
+    if (!zap_) {
+      auto zap = net::ZapHandler::Start(ctx_);
+      if (!zap.ok()) return zap.status();
+      zap_ = std::move(*zap);
+    }
+  }
   std::promise<Status> bound;
   auto fut = bound.get_future();
   frontend_ = std::make_unique<Frontend>(this);

@@ -33,6 +33,7 @@
 
 #include <zmq.hpp>
 
+#include "common/net/link_security.h"
 #include "common/protocol/storage_protocol.h"
 #include "common/status.h"
 #include "storage-agent/replica_store.h"
@@ -130,6 +131,9 @@ class Server {
   std::atomic<bool> workers_stop_{false};
   bool started_ = false;
   ServerCounters counters_;  // for the stats op
+  // With link security on (common/net/link_security.h): admits the CURVE keys on ctx_. Declared
+  // after ctx_ so that it is gone before the context closes.
+  std::unique_ptr<net::ZapHandler> zap_;
 };
 
 }  // namespace ringkv::storage

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
+  if (opts.security) net::EnableLinkSecurity(*opts.security);  // before any thread
   net::Reactor signals;
   int sig = 0;
   if (Status ws = signals.WatchStopSignals([&](int signo) {
@@ -95,7 +96,8 @@ int main(int argc, char** argv) {
                     << server.endpoint() << " (direct "
                     << (server.direct_endpoint().empty() ? "off" : server.direct_endpoint())
                     << ") node '" << opts.server.node_id << "' sync "
-                    << SyncName(opts.engine.sync_mode) << " threads " << opts.server.threads;
+                    << SyncName(opts.engine.sync_mode) << " threads " << opts.server.threads
+                    << (opts.security ? " link security on (CURVE)" : "");
   Notify("READY=1");
 
   if (Status rs = signals.Run(); !rs.ok()) {

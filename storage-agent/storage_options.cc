@@ -87,6 +87,7 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
 
   po::variables_map vm;
   ParsedOptions out;
+  net::AddLinkSecurityOptions(desc);
   auto rc = ParseProgramOptions(argc, argv, prog,
                                 "ringkv-storage --data-dir DIR [--listen tcp://HOST:PORT] [options]",
                                 desc, vm);
@@ -158,6 +159,17 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
   o.engine.salvage = vm["salvage"].as<bool>();
   o.open.new_actor = vm["new-actor"].as<bool>();
   o.repair = vm["repair"].as<bool>();
+  auto security = net::LinkSecurityFrom(vm);
+  if (!security.ok()) return bad(security.status().message());
+  o.security = std::move(*security);
+  if (o.security) {
+    // The direct transport is plain TCP: never a plaintext link next to a secured one.
+    if (!o.server.direct_listen.empty() && o.server.direct_listen != "off") {
+      return bad("--direct-listen " + o.server.direct_listen + ": the direct transport has no "
+                 "encryption; with --curve-secret-key leave it empty or off");
+    }
+    o.server.direct_listen = "off";
+  }
   out.options = std::move(o);
   return out;
 }

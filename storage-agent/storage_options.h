@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "common/net/link_security.h"
 #include "storage-agent/engine/engine.h"
 #include "storage-agent/replica_store.h"
 #include "storage-agent/server.h"
@@ -16,6 +17,7 @@ struct StorageOptions {
   ServerOptions server;
   ReplicaStore::OpenOptions open;
   bool repair = false;  // --repair: rebuild the MANIFEST and exit (data_repair.h)
+  std::optional<net::LinkSecurity> security;  // --curve-secret-key (docs/security.md)
 };
 
 // Parses argv (and --config FILE). Returns the options, or the exit code main should return:

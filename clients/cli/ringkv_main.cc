@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "clients/cli/cli_security.h"
 #include "clients/cpp/client.h"
 
 namespace {
@@ -44,6 +45,8 @@ const char* kUsage =
     "                       gossip's view of each (up/down, agents' health, generation,\n"
     "                       heartbeat age, phi)\n"
     "  ping                 the id of the node whose coordinator answers\n"
+    "  keygen BASE          write a new CURVE key pair: BASE.key (mode 0600) and BASE.pub;\n"
+    "                       print the public key (docs/security.md)\n"
     "\n"
     "Exit codes: 0 ok, 1 key not found, 2 bad usage, 3 no coordinator answered, 4 timeout\n"
     "(quorum not reached in time), 5 unavailable (too few live replicas), 6 request rejected\n"
@@ -282,6 +285,7 @@ int main(int argc, char** argv) {
       ("blind", po::bool_switch(), "put: write without reading the key's context first")
       ("pick", po::value<int>(), "resolve: keep sibling number N as `ringkv get` lists them")
       ("help,h", "print this help and exit");
+  ringkv::cli::AddCurveOptions(desc);
   po::options_description hidden;
   hidden.add_options()
       ("command", po::value<std::string>())
@@ -306,7 +310,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   if (vm.count("args")) args = vm["args"].as<std::vector<std::string>>();
 
+  if (cmd == "keygen") return ringkv::cli::CmdKeygen(args);
+
   ringkv::client::Options o;
+  if (std::string bad = ringkv::cli::ApplyCurveOptions(vm, &o); !bad.empty()) return Usage(bad);
   o.endpoints = Split(vm["endpoints"].as<std::string>(), ',');
   if (o.endpoints.empty()) return Usage("--endpoints is empty");
   o.timeout_ms = vm["timeout"].as<int>();

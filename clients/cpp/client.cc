@@ -146,6 +146,12 @@ struct Client::Impl {
     socket.reset();
     socket = std::make_unique<zmq::socket_t>(*context, zmq::socket_type::req);
     socket->set(zmq::sockopt::linger, 0);
+    if (!options.curve_server_key.empty()) {
+      // EINVAL (a key that is not 40 Z85 characters) surfaces as a transport error naming it.
+      socket->set(zmq::sockopt::curve_serverkey, options.curve_server_key);
+      socket->set(zmq::sockopt::curve_publickey, options.curve_public_key);
+      socket->set(zmq::sockopt::curve_secretkey, options.curve_secret_key);
+    }
     socket->connect(options.endpoints[current]);
   }
 
@@ -255,7 +261,11 @@ std::optional<Reply> Client::Impl::Call(const char* op, const std::function<void
   *err = MakeError(ErrorCode::kTransport,
                    "no coordinator answered (" + std::to_string(attempts) + " attempt" +
                        (attempts == 1 ? "" : "s") + " of " + std::to_string(wait_ms) +
-                       " ms; tried " + tried + ")");
+                       " ms; tried " + tried + ")" +
+                       (options.curve_server_key.empty()
+                            ? ""
+                            : "; CURVE is on: a refused handshake (wrong server key, or this "
+                              "client's key not authorized) looks the same"));
   return std::nullopt;
 }
 

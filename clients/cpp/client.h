@@ -47,6 +47,14 @@ struct Options {
   std::string w;
   std::string consistency;              // "", "strong", "eventual"
   zmq::context_t* context = nullptr;    // borrowed; nullptr = the Client makes its own
+  // CURVE (docs/security.md), Z85 text of 40 characters each: set all three to talk to a
+  // cluster whose agents run with --curve-secret-key. curve_server_key is the cluster's public
+  // key; curve_public_key/curve_secret_key are this client's pair (`ringkv keygen`), whose
+  // public half the cluster lists in --curve-authorized-keys. Empty: plaintext (NULL mechanism);
+  // a secured cluster then answers nothing (kTransport after the retries).
+  std::string curve_server_key;
+  std::string curve_public_key;
+  std::string curve_secret_key;
 };
 
 struct GetResult {

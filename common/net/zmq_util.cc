@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include "common/net/link_security.h"
+
 namespace ringkv::net {
 
 namespace {
@@ -57,6 +59,7 @@ Result<zmq::socket_t> MakeSocket(zmq::context_t& ctx, zmq::socket_type type,
 }
 
 Status Bind(zmq::socket_t& s, const std::string& endpoint) {
+  RINGKV_RETURN_IF_ERROR(ApplyLinkSecurity(s, endpoint, /*server=*/true));
   try {
     s.bind(endpoint);
     return Status::OK();
@@ -66,6 +69,7 @@ Status Bind(zmq::socket_t& s, const std::string& endpoint) {
 }
 
 Status Connect(zmq::socket_t& s, const std::string& endpoint) {
+  RINGKV_RETURN_IF_ERROR(ApplyLinkSecurity(s, endpoint, /*server=*/false));
   try {
     s.connect(endpoint);
     return Status::OK();

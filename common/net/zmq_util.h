@@ -40,6 +40,8 @@ struct SocketOptions {
 Result<zmq::socket_t> MakeSocket(zmq::context_t& ctx, zmq::socket_type type,
                                  const SocketOptions& opts = {});
 // Bind/connect with the endpoint named in the error ("bind tcp://...: Address in use").
+// When the process has link security on (link_security.h), a tcp:// or ipc:// bind is a CURVE
+// server and a connect a CURVE client: every ringkv socket must bind and connect through these.
 Status Bind(zmq::socket_t& s, const std::string& endpoint);
 Status Connect(zmq::socket_t& s, const std::string& endpoint);
 Status Disconnect(zmq::socket_t& s, const std::string& endpoint);

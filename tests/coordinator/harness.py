@@ -47,10 +47,15 @@ def wait_until(what, cond, timeout=20.0):
         time.sleep(0.05)
 
 
-def send_frames(endpoint, frames, timeout=5.0, dealer=True):
-    """Sends raw frames on a fresh DEALER (or REQ) and returns the reply frames (None: none)."""
+def send_frames(endpoint, frames, timeout=5.0, dealer=True, curve=None):
+    """Sends raw frames on a fresh DEALER (or REQ) and returns the reply frames (None: none).
+    curve: (server public key, own public key, own secret key), Z85, for a CURVE server."""
     s = CTX.socket(zmq.DEALER if dealer else zmq.REQ)
     s.setsockopt(zmq.LINGER, 0)
+    if curve is not None:
+        s.setsockopt(zmq.CURVE_SERVERKEY, curve[0].encode())
+        s.setsockopt(zmq.CURVE_PUBLICKEY, curve[1].encode())
+        s.setsockopt(zmq.CURVE_SECRETKEY, curve[2].encode())
     s.connect(endpoint)
     try:
         s.send_multipart(frames)

@@ -127,10 +127,15 @@ class Client:
     retries: attempts per call (each to the next endpoint) before TransportError.
     r, w: default quorums (int, "one", "quorum", "all", "local_quorum", "each_quorum"); None =
     the cluster's default. consistency: "strong", "eventual" or None.
+    curve_server_key, curve_public_key, curve_secret_key: Z85 keys (str or bytes) for a cluster
+    that runs with CURVE (docs/security.md): the cluster's public key and this client's pair;
+    ringkv.curve_keys() reads them from key files. None: plaintext, which a secured cluster
+    never answers (TransportError).
     """
 
     def __init__(self, endpoints, timeout_ms=2000, retries=3, r=None, w=None, consistency=None,
-                 context=None):
+                 context=None, curve_server_key=None, curve_public_key=None,
+                 curve_secret_key=None):
         if isinstance(endpoints, str):
             endpoints = [e.strip() for e in endpoints.split(",") if e.strip()]
         self.endpoints = list(endpoints)
@@ -139,6 +144,11 @@ class Client:
         self.timeout_ms = timeout_ms
         self.retries = max(1, retries)
         self.r, self.w, self.consistency = r, w, consistency
+        curve = (curve_server_key, curve_public_key, curve_secret_key)
+        if any(k is not None for k in curve) and not all(k is not None for k in curve):
+            raise ValueError("CURVE needs curve_server_key, curve_public_key and curve_secret_key")
+        self._curve = tuple(k.encode() if isinstance(k, str) else k for k in curve) \
+            if curve_server_key is not None else None
         self._context = context or zmq.Context.instance()
         self._socket = None
         self._current = 0
@@ -167,6 +177,10 @@ class Client:
         s = self._context.socket(zmq.REQ)
         s.setsockopt(zmq.LINGER, 0)
         try:
+            if self._curve is not None:
+                s.setsockopt(zmq.CURVE_SERVERKEY, self._curve[0])
+                s.setsockopt(zmq.CURVE_PUBLICKEY, self._curve[1])
+                s.setsockopt(zmq.CURVE_SECRETKEY, self._curve[2])
             s.connect(self.endpoints[self._current])
         except zmq.ZMQError as e:
             s.close(linger=0)
@@ -196,8 +210,10 @@ class Client:
                 tried.append(self.endpoints[self._current])
             self.close()
             self._current = (self._current + 1) % len(self.endpoints)
-        raise TransportError("no coordinator answered (%d attempt%s of %d ms; tried %s)" % (
-            self.retries, "" if self.retries == 1 else "s", wait_ms, ", ".join(tried)))
+        raise TransportError("no coordinator answered (%d attempt%s of %d ms; tried %s)%s" % (
+            self.retries, "" if self.retries == 1 else "s", wait_ms, ", ".join(tried),
+            "" if self._curve is None else "; CURVE is on: a refused handshake (wrong server "
+            "key, or this client's key not authorized) looks the same"))
 
     @staticmethod
     def _reply(frame):
