@@ -42,6 +42,8 @@ bool Render(const boost::any& v, std::vector<std::string>* out) {
     out->push_back(*p);
   } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
     *out = *p;
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    for (int n : *p) out->push_back(std::to_string(n));
   } else if constexpr (std::is_same_v<T, bool>) {
     out->push_back(*p ? "true" : "false");
   } else if constexpr (std::is_same_v<T, double>) {
@@ -60,7 +62,9 @@ std::vector<std::string> Values(const po::variable_value& v) {
   const boost::any& a = v.value();
   if (a.empty()) return out;
   (void)(Render<std::string>(a, &out) || Render<std::vector<std::string>>(a, &out) ||
-         Render<bool>(a, &out) || Render<int>(a, &out) || Render<unsigned>(a, &out) ||
+         Render<std::vector<int>>(a, &out) || Render<bool>(a, &out) ||
+         Render<int>(a, &out) || Render<unsigned>(a, &out) || Render<unsigned short>(a, &out) ||
+         Render<short>(a, &out) ||
          Render<long>(a, &out) || Render<unsigned long>(a, &out) || Render<long long>(a, &out) ||
          Render<unsigned long long>(a, &out) || Render<double>(a, &out) ||
          Render<float>(a, &out) || (out.push_back("?"), true));
