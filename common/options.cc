@@ -231,6 +231,11 @@ int ProgramOptions::Fail(const std::string& message) const {
   return Error(message + " (" + name + " = " + value + " from " + origin + ")");
 }
 
+void ProgramOptions::NoteDerived(const std::string& name, const std::string& value,
+                                 const std::string& how) {
+  derived_[name] = {value, how};
+}
+
 void ProgramOptions::RequireBindable(const std::string& option, const std::string& endpoint) {
   probes_.push_back({true, option, endpoint});
 }
@@ -246,6 +251,12 @@ std::string ProgramOptions::EffectiveConfig() const {
   out << "\n";
   for (const std::string& name : ConfigOptionNames()) {
     const std::string origin = Origin(name);
+    if (auto d = derived_.find(name); d != derived_.end() && ValueText(name).empty()) {
+      std::string line = name + " = " + d->second.first;
+      if (line.size() < 40) line.resize(40, ' ');
+      out << line << "  # " << d->second.second << "\n";
+      continue;
+    }
     if (origin == "unset") {
       out << "# " << name << " is not set\n";
       continue;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,6 +53,10 @@ class ProgramOptions {
   // `message` mentions as --NAME, and returns 2 (the exit code for bad options).
   int Fail(const std::string& message) const;
 
+  // Records that `name`, left unset or empty, takes `value` from elsewhere (`how`, e.g. "this
+  // node's gossip= endpoint"): --print-config shows that value with that origin.
+  void NoteDerived(const std::string& name, const std::string& value, const std::string& how);
+
   // Start-up probes run by Finish (not by --print-config, which shows the configuration even on
   // a host where it could not serve). The first that fails is reported through Fail.
   void RequireBindable(const std::string& option, const std::string& endpoint);
@@ -85,6 +90,7 @@ class ProgramOptions {
   std::set<std::string> from_command_line_;
   std::set<std::string> from_config_file_;
   std::vector<Probe> probes_;
+  std::map<std::string, std::pair<std::string, std::string>> derived_;  // name -> (value, how)
 };
 
 // Size with an optional suffix K, M, G (powers of 1024): "64M" -> 67108864. False if malformed.

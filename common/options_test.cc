@@ -78,6 +78,17 @@ TEST_F(ProgramOptionsTest, OriginOfEveryValue) {
   EXPECT_EQ(cfg.find("print-config ="), std::string::npos) << cfg;
 }
 
+TEST_F(ProgramOptionsTest, DerivedValueIsPrintedWithItsOrigin) {
+  auto p = Make();
+  ASSERT_FALSE(Parse(*p, {"--listen", ""}).has_value());
+  p->NoteDerived("listen", "tcp://127.0.0.1:29592", "this node's client= endpoint");
+  p->NoteDerived("threads", "99", "ignored: threads has a value");
+  const std::string cfg = p->EffectiveConfig();
+  EXPECT_NE(cfg.find("listen = tcp://127.0.0.1:29592"), std::string::npos) << cfg;
+  EXPECT_NE(cfg.find("# this node's client= endpoint"), std::string::npos) << cfg;
+  EXPECT_NE(cfg.find("threads = 8 "), std::string::npos) << cfg;
+}
+
 TEST_F(ProgramOptionsTest, PrintedConfigIsAValidConfigFile) {
   const std::string path = WriteConfig("threads = 4\nnode = a\nnode = b\n");
   auto p = Make();

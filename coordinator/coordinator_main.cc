@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   } else {
     for (const NodeInfo& n : opts->nodes) {
       if (n.id == opts->node_id && !n.client_endpoint.empty()) {
+        config.NoteDerived("listen", n.client_endpoint, "this node's client= endpoint");
         config.RequireBindable("node " + n.id + " client=", n.client_endpoint);
       }
     }

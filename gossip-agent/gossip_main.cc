@@ -65,7 +65,10 @@ int main(int argc, char** argv) {
   auto cluster = ringkv::ClusterConfigFromOptions(vm);
   if (!cluster.ok()) return config.Fail(cluster.status().message());
   opts.cluster = std::move(*cluster);
-  if (opts.listen.empty()) opts.listen = opts.cluster.self().gossip_endpoint;
+  if (opts.listen.empty()) {
+    opts.listen = opts.cluster.self().gossip_endpoint;
+    config.NoteDerived("listen", opts.listen, "this node's gossip= endpoint");
+  }
   if (opts.listen.find("://") == std::string::npos) {
     return config.Fail("--listen '" + opts.listen + "' is not an endpoint like tcp://HOST:PORT");
   }
