@@ -35,9 +35,11 @@ int main(int argc, char** argv) {
       "up. The coordinator sends no pings of its own.\n"
       "SPEC: id=n1,dc=dc1,rack=r1,client=tcp://H:P,storage=tcp://H:P,gossip=tcp://H:P",
       "ringkv-coordinator options");
-  coordinator::AddCoordinatorOptions(config.options());
+  po::options_description& desc = config.options();
+  coordinator::AddCoordinatorOptions(desc);
   if (auto code = config.Parse(argc, argv)) return *code;
-  auto opts = coordinator::CoordinatorOptionsFrom(config.vm());
+  const po::variables_map& vm = config.vm();
+  auto opts = coordinator::CoordinatorOptionsFrom(vm);
   if (!opts.ok()) return config.Fail(opts.status().message());
   // Start-up probes: the client endpoint (--listen, else this node's client= in its --node
   // spec; with only a ring db it is known once the ring is read, and checked by the bind) and
