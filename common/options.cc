@@ -286,6 +286,17 @@ std::optional<int> ProgramOptions::Finish() const {
   return std::nullopt;
 }
 
+std::optional<int> ParseProgramOptions(int argc, char** argv, const std::string& program,
+                                       const std::string& usage, po::options_description& desc,
+                                       po::variables_map& vm,
+                                       const po::positional_options_description* positional) {
+  ProgramOptions config(program, usage, "Options");
+  for (const auto& option : desc.options()) config.options().add(option);
+  if (auto rc = config.Parse(argc, argv, positional)) return rc;
+  vm = config.vm();
+  return config.Finish();
+}
+
 bool ParseByteSize(const std::string& text, uint64_t* out) {
   if (text.empty()) return false;
   size_t pos = 0;

@@ -93,6 +93,14 @@ class ProgramOptions {
   std::map<std::string, std::pair<std::string, std::string>> derived_;  // name -> (value, how)
 };
 
+// For programs that need no checks of their own (the benchmarks, tests): ProgramOptions over
+// `desc`, then Finish (so --print-config and --check-config work), the values copied into `vm`.
+// Returns std::nullopt to go on, else the exit code (0 after --help, 2 after a printed error).
+std::optional<int> ParseProgramOptions(int argc, char** argv, const std::string& program,
+                                       const std::string& usage, po::options_description& desc,
+                                       po::variables_map& vm,
+                                       const po::positional_options_description* positional = nullptr);
+
 // Size with an optional suffix K, M, G (powers of 1024): "64M" -> 67108864. False if malformed.
 bool ParseByteSize(const std::string& text, uint64_t* out);
 

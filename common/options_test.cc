@@ -206,5 +206,26 @@ TEST_F(ProgramOptionsTest, FinishRunsProbesUnlessPrintConfig) {
   EXPECT_FALSE(s->Finish().has_value());  // go on and serve
 }
 
+TEST_F(ProgramOptionsTest, ParseProgramOptionsWrapperReadsFileAndPrintsConfig) {
+  const std::string path = WriteConfig("threads = 3\n");
+  po::options_description desc("wrapped");
+  int threads = 0;
+  desc.add_options()("threads", po::value(&threads)->default_value(8), "threads");
+  std::vector<std::string> args = {"prog", "--config", path};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  po::variables_map vm;
+  EXPECT_FALSE(ParseProgramOptions(3, argv.data(), "prog", "prog", desc, vm).has_value());
+  EXPECT_EQ(vm["threads"].as<int>(), 3);
+  EXPECT_EQ(threads, 3);
+  args.push_back("--print-config");
+  argv.clear();
+  for (auto& a : args) argv.push_back(a.data());
+  po::variables_map vm2;
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(ParseProgramOptions(4, argv.data(), "prog", "prog", desc, vm2), 0);
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find("threads = 3"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ringkv
