@@ -3,6 +3,7 @@
 // from the coordinator's reactor (its signalfd), like every agent's. Exit codes: 0 clean stop
 // (SIGTERM/SIGINT), 1 runtime failure, 2 bad options.
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include <zmq.hpp>
@@ -23,32 +24,49 @@ int main(int argc, char** argv) {
     std::cerr << "ringkv-coordinator: cannot block the stop signals: " << bs.ToString() << "\n";
     return 1;
   }
-  po::options_description desc("ringkv-coordinator options");
+  ProgramOptions config(
+      "ringkv-coordinator",
+      "ringkv-coordinator --node-id ID --node SPEC... [--replication 3] [--listen ENDPOINT] "
+      "[--ring-db PATH] [options]\n\n"
+      "Serves the client protocol (docs/coordinator.md) for any key: quorum reads and writes "
+      "over the storage agents of the ring, siblings, read repair, hinted handoff. The ring "
+      "and which agents are up come from this node's gossip agent (its gossip= endpoint, "
+      "asked to `watch`), plus local suspicion of agents that miss deadlines "
+      "(--suspect-ms); until its first view, the ring db (or --node list) with every node "
+      "up. The coordinator sends no pings of its own.\n"
+      "SPEC: id=n1,dc=dc1,rack=r1,client=tcp://H:P,storage=tcp://H:P,gossip=tcp://H:P",
+      "ringkv-coordinator options");
+  po::options_description& desc = config.options();
   coordinator::AddCoordinatorOptions(desc);
-  po::variables_map vm;
-  if (auto code = ParseProgramOptions(
-          argc, argv, "ringkv-coordinator",
-          "ringkv-coordinator --node-id ID --node SPEC... [--replication 3] [--listen ENDPOINT] "
-          "[--ring-db PATH] [options]\n\n"
-          "Serves the client protocol (docs/coordinator.md) for any key: quorum reads and writes "
-          "over the storage agents of the ring, siblings, read repair, hinted handoff. The ring "
-          "and which agents are up come from this node's gossip agent (its gossip= endpoint, "
-          "asked to `watch`), plus local suspicion of agents that miss deadlines "
-          "(--suspect-ms); until its first view, the ring db (or --node list) with every node "
-          "up. The coordinator sends no pings of its own.\n"
-          "SPEC: id=n1,dc=dc1,rack=r1,client=tcp://H:P,storage=tcp://H:P,gossip=tcp://H:P",
-          desc, vm)) {
-    return *code;
-  }
+  if (auto code = config.Parse(argc, argv)) return *code;
+  const po::variables_map& vm = config.vm();
   auto opts = coordinator::CoordinatorOptionsFrom(vm);
-  if (!opts.ok()) {
-    std::cerr << "ringkv-coordinator: " << opts.status().message() << " (see --help)\n";
-    return 2;
+  if (!opts.ok()) return config.Fail(opts.status().message());
+  // Start-up probes: the client endpoint (--listen, else this node's client= in its --node
+  // spec; with only a ring db it is known once the ring is read, and checked by the bind) and
+  // the folder of the ring db, which the coordinator seeds when it is missing.
+  if (!opts->listen.empty()) {
+    config.RequireBindable("listen", opts->listen);
+  } else {
+    for (const NodeInfo& n : opts->nodes) {
+      if (n.id == opts->node_id && !n.client_endpoint.empty()) {
+        config.NoteDerived("listen", n.client_endpoint, "this node's client= endpoint");
+        config.RequireBindable("node " + n.id + " client=", n.client_endpoint);
+      }
+    }
   }
+  if (!opts->ring_db.empty()) {
+    std::string dir = std::filesystem::path(opts->ring_db).parent_path().string();
+    config.RequireWritableDir("ring-db", dir.empty() ? "." : dir);
+  }
+  if (auto code = config.Finish()) return *code;
   auto source = coordinator::MakeRingSource(*opts);
   if (!source.ok()) {
+    if (source.status().code() == Status::Code::kInvalidArgument) {
+      return config.Fail(source.status().message());
+    }
     std::cerr << "ringkv-coordinator: " << source.status().message() << "\n";
-    return source.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+    return 1;
   }
 
   std::signal(SIGPIPE, SIG_IGN);

@@ -17,9 +17,21 @@
 int main(int argc, char** argv) {
   namespace po = ringkv::po;
   ringkv::gossip::GossipOptions opts;
-  po::options_description desc(
+  ringkv::ProgramOptions config(
+      "ringkv-gossip",
+      "ringkv-gossip --node-id ID --node SPEC [--node SPEC ...] [--replication 3|dc1:3,dc2:2]"
+      " --data-dir DIR [--listen tcp://HOST:PORT] [--gossip-interval-ms 1000] [--seed ID|EP]\n\n"
+      "Gossips membership and heartbeats with the other gossip agents (every round, with a\n"
+      "few random live peers, a seed now and then, and a node believed down), judges each\n"
+      "node up or down with a phi-accrual failure detector, and checks this node's own\n"
+      "storage agent and coordinator. Resumes from DIR/ring.db, where it keeps every known\n"
+      "node's entry and the ring coordinators read. Answers MessagePack requests {op:\"ping\"},\n"
+      "{op:\"ring\"}, {op:\"view\"}, {op:\"watch\"}, {op:\"stats\"}, {op:\"hint\"} and\n"
+      "{op:\"hints\"} on --listen; hands the hints in DIR/hints.db to their nodes' storage\n"
+      "agents when they answer again. See docs/gossip-protocol.md.",
       "Options (membership by gossip: the --node options are the initial membership and, by\n"
       "default, the seeds; nodes learn of each other and of every change by gossip)");
+  po::options_description& desc = config.options();
   ringkv::AddClusterOptions(desc);
   ringkv::net::AddLinkSecurityOptions(desc);
   desc.add_options()
@@ -50,43 +62,41 @@ int main(int argc, char** argv) {
        po::value(&opts.delivery.timeout_ms)->default_value(opts.delivery.timeout_ms),
        "hint delivery: a target that does not reply for this long is retried later, with a "
        "doubling backoff");
-  po::variables_map vm;
-  if (auto rc = ringkv::ParseProgramOptions(
-          argc, argv, "ringkv-gossip",
-          "ringkv-gossip --node-id ID --node SPEC [--node SPEC ...] [--replication 3|dc1:3,dc2:2]"
-          " --data-dir DIR [--listen tcp://HOST:PORT] [--gossip-interval-ms 1000] [--seed ID|EP]\n\n"
-          "Gossips membership and heartbeats with the other gossip agents (every round, with a\n"
-          "few random live peers, a seed now and then, and a node believed down), judges each\n"
-          "node up or down with a phi-accrual failure detector, and checks this node's own\n"
-          "storage agent and coordinator. Resumes from DIR/ring.db, where it keeps every known\n"
-          "node's entry and the ring coordinators read. Answers MessagePack requests {op:\"ping\"},\n"
-          "{op:\"ring\"}, {op:\"view\"}, {op:\"watch\"}, {op:\"stats\"}, {op:\"hint\"} and\n"
-          "{op:\"hints\"} on --listen; hands the hints in DIR/hints.db to their nodes' storage\n"
-          "agents when they answer again. See docs/gossip-protocol.md.",
-          desc, vm)) {
-    return *rc;
-  }
+  if (auto rc = config.Parse(argc, argv)) return *rc;
+  const po::variables_map& vm = config.vm();
   auto cluster = ringkv::ClusterConfigFromOptions(vm);
-  if (!cluster.ok()) {
-    std::cerr << "ringkv-gossip: " << cluster.status().message() << " (see --help)\n";
-    return 2;
-  }
+  if (!cluster.ok()) return config.Fail(cluster.status().message());
   opts.cluster = std::move(*cluster);
-  if (opts.listen.empty()) opts.listen = opts.cluster.self().gossip_endpoint;
-  if (opts.interval_ms < 10 || opts.interval_ms > 60000) {
-    std::cerr << "ringkv-gossip: --gossip-interval-ms must be from 10 to 60000 (see --help)\n";
-    return 2;
+  if (opts.listen.empty()) {
+    opts.listen = opts.cluster.self().gossip_endpoint;
+    config.NoteDerived("listen", opts.listen, "this node's gossip= endpoint");
   }
+  if (opts.listen.find("://") == std::string::npos) {
+    return config.Fail("--listen '" + opts.listen + "' is not an endpoint like tcp://HOST:PORT");
+  }
+  if (opts.interval_ms < 10 || opts.interval_ms > 60000) {
+    return config.Fail("--gossip-interval-ms must be from 10 to 60000");
+  }
+  if (!(opts.phi_threshold > 0 && opts.phi_threshold <= 1000)) {
+    return config.Fail("--phi-threshold must be above 0 and at most 1000");
+  }
+  if (opts.health_timeout_ms < 0) return config.Fail("--health-timeout-ms must be >= 0");
+  if (opts.delivery.window < 1 || opts.delivery.window > 100000) {
+    return config.Fail("--hint-window must be from 1 to 100000");
+  }
+  if (opts.delivery.timeout_ms < 1) return config.Fail("--hint-timeout-ms must be positive");
   for (const std::string& s : opts.seeds) {
     const bool configured =
         std::any_of(opts.cluster.nodes.begin(), opts.cluster.nodes.end(),
                     [&](const ringkv::NodeInfo& n) { return n.id == s; });
     if (s.find("://") == std::string::npos && !configured) {
-      std::cerr << "ringkv-gossip: --seed '" << s
-                << "' is neither a --node id nor an endpoint (see --help)\n";
-      return 2;
+      return config.Fail("--seed '" + s + "' is neither a --node id nor an endpoint");
     }
   }
+  config.RequireWritableDir("data-dir", opts.data_dir);
+  config.RequireBindable(vm.count("listen") ? "listen" : "node " + opts.cluster.node_id + " gossip=",
+                         opts.listen);
+  if (auto rc = config.Finish()) return *rc;
 
   auto security = ringkv::net::LinkSecurityFrom(vm);
   if (!security.ok()) {

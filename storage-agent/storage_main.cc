@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   using namespace ringkv;
   auto parsed = storage::ParseStorageOptions(argc, argv);
   if (!parsed.options) return parsed.exit_code;
+  if (auto rc = parsed.config->Finish()) return *rc;
   storage::StorageOptions opts = std::move(*parsed.options);
   if (opts.repair) return storage::RunRepair(opts.engine, std::cout);
 

@@ -1,8 +1,6 @@
 // ringkv-storage options (see storage_options.h).
 #include "storage-agent/storage_options.h"
 
-#include <iostream>
-
 #include "common/net/frame_conn.h"
 #include "common/options.h"
 
@@ -39,7 +37,10 @@ bool ParseDurationMs(const std::string& text, int64_t* out_ms) {
 
 ParsedOptions ParseStorageOptions(int argc, char** argv) {
   const std::string prog = "ringkv-storage";
-  po::options_description desc("ringkv-storage options");
+  auto config = std::make_shared<ProgramOptions>(
+      prog, "ringkv-storage --data-dir DIR [--listen tcp://HOST:PORT] [options]",
+      "ringkv-storage options");
+  po::options_description& desc = config->options();
   desc.add_options()
       ("data-dir", po::value<std::string>()->required(),
        "data directory (created when missing; holds IDENTITY, the commit log and SSTables)")
@@ -85,19 +86,15 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
        "found in it (unreadable files are moved to DIR/lost/), print what was kept and lost, "
        "and exit (0: the directory is usable; the next start takes a new actor id)");
 
-  po::variables_map vm;
   ParsedOptions out;
   net::AddLinkSecurityOptions(desc);
-  auto rc = ParseProgramOptions(argc, argv, prog,
-                                "ringkv-storage --data-dir DIR [--listen tcp://HOST:PORT] [options]",
-                                desc, vm);
-  if (rc) {
+  if (auto rc = config->Parse(argc, argv)) {
     out.exit_code = *rc;
     return out;
   }
+  const po::variables_map& vm = config->vm();
   auto bad = [&](const std::string& msg) {
-    std::cerr << prog << ": " << msg << " (see --help)\n";
-    out.exit_code = 2;
+    out.exit_code = config->Fail(msg);
     return out;
   };
 
@@ -105,6 +102,9 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
   o.engine.dir = vm["data-dir"].as<std::string>();
   if (o.engine.dir.empty()) return bad("--data-dir must not be empty");
   o.server.listen = vm["listen"].as<std::string>();
+  if (o.server.listen.find("://") == std::string::npos) {
+    return bad("--listen '" + o.server.listen + "' is not an endpoint like tcp://HOST:PORT");
+  }
   o.server.direct_listen = vm["direct-listen"].as<std::string>();
   if (!o.server.direct_listen.empty() && o.server.direct_listen != "off") {
     std::string host;
@@ -170,7 +170,15 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
     }
     o.server.direct_listen = "off";
   }
+  config->RequireWritableDir("data-dir", o.engine.dir);
+  if (!o.repair) {
+    config->RequireBindable("listen", o.server.listen);
+    if (!o.server.direct_listen.empty() && o.server.direct_listen != "off") {
+      config->RequireBindable("direct-listen", o.server.direct_listen);
+    }
+  }
   out.options = std::move(o);
+  out.config = std::move(config);
   return out;
 }
 

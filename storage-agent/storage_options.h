@@ -2,10 +2,12 @@
 // engine::Options and ServerOptions. Every option is listed with its default in --help.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "common/net/link_security.h"
+#include "common/options.h"
 #include "storage-agent/engine/engine.h"
 #include "storage-agent/replica_store.h"
 #include "storage-agent/server.h"
@@ -20,10 +22,14 @@ struct StorageOptions {
   std::optional<net::LinkSecurity> security;  // --curve-secret-key (docs/security.md)
 };
 
-// Parses argv (and --config FILE). Returns the options, or the exit code main should return:
-// 0 after --help, 2 after a bad option (already reported on stderr, one clear line).
+// Parses argv (and --config FILE) and validates every value. Returns the options, or the exit
+// code main should return: 0 after --help, 2 after a bad option (already reported on stderr,
+// one line naming the option and its value). With the options comes `config`, whose Finish()
+// main calls next: it handles --print-config and --check-config and runs the start-up probes
+// (data directory writable, endpoints bindable).
 struct ParsedOptions {
   std::optional<StorageOptions> options;
+  std::shared_ptr<ProgramOptions> config;
   int exit_code = 0;
 };
 ParsedOptions ParseStorageOptions(int argc, char** argv);

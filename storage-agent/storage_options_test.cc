@@ -3,7 +3,11 @@
 #include "storage-agent/storage_options.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <vector>
 
 namespace ringkv::storage {
@@ -100,6 +104,7 @@ TEST(StorageOptions, BadValuesExit2) {
       {"--data-dir", "d", "--deadline-tolerance-ms", "-1"},
       {"--data-dir", "d", "--deadline-tolerance-ms", "soon"},
       {"--data-dir", "d", "--unknown"},
+      {"--data-dir", "d", "--listen", "127.0.0.1:7100"},
   };
   for (const auto& args : bad) {
     auto p = Parse(args);
@@ -112,6 +117,36 @@ TEST(StorageOptions, BadValuesExit2) {
   auto help = Parse({"--help"});
   EXPECT_FALSE(help.options.has_value());
   EXPECT_EQ(help.exit_code, 0);
+}
+
+// The start-up probes (data directory, endpoints) are registered by the parse and run by
+// Finish, which main calls: here, a port in use stops start-up with exit 2 and one line.
+TEST(StorageOptions, FinishProbesTheListenEndpoint) {
+  const std::string dir = "/tmp/ringkv-storage-options-test-" + std::to_string(::getpid());
+  ParsedOptions good = Parse({"--data-dir", dir, "--listen", "tcp://127.0.0.1:29570",
+                              "--direct-listen", "off", "--check-config"});
+  ASSERT_TRUE(good.options.has_value());
+  ASSERT_TRUE(good.config);
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(good.config->Finish(), 0);
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "ringkv-storage: configuration OK\n");
+
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(29571);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  ParsedOptions busy = Parse({"--data-dir", dir, "--listen", "tcp://127.0.0.1:29571"});
+  ASSERT_TRUE(busy.options.has_value());
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(busy.config->Finish(), 2);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "ringkv-storage: --listen 'tcp://127.0.0.1:29571': cannot bind: Address already in use "
+            "(from command line)\n");
+  ::close(fd);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

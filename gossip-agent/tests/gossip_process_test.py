@@ -323,8 +323,11 @@ class GossipProcessTest(unittest.TestCase):
         agent = self.start()
         code, err = run(["--node-id", "n1", "--node", spec(1, agent.port),
                          "--data-dir", os.path.join(self.dir, "second")])
-        self.assertEqual(code, 1)
+        # An endpoint that cannot be bound is a bad option (docs/configuration.md): exit 2, one
+        # line naming it, before anything is opened.
+        self.assertEqual(code, 2)
         self.assertIn("bind", err)
+        self.assertIn("gossip=", err)
         self.assertEqual(agent.stop(), 0)
 
 

@@ -1,7 +1,8 @@
 """ringkv-storage answers every malformed message with the right error and keeps serving:
 garbage, non-map MessagePack, wrong types, unknown op, missing key, oversized key, wrong frame
 shapes (multi-frame body, empty frame only, no delimiter), too-large bodies, giant frames, plus
-bad options (exit 2) and a port in use (exit 1). Port range: 20100-20119."""
+bad options (exit 2) and a port in use (exit 2, one line: it is a bad option, found before the
+data directory is opened; docs/configuration.md). Port range: 20100-20119."""
 
 import os
 import shutil
@@ -169,11 +170,12 @@ def main():
         blocker.bind("tcp://127.0.0.1:%d" % (PORT + 2))
         try:
             rc, err = run_agent_once(os.path.join(root, "busyport"), PORT + 2)
-            check(rc == 1, "exit %d, want 1" % rc)
-            check("bind" in err, "error does not mention bind: %r" % err)
+            check(rc == 2, "exit %d, want 2" % rc)
+            check("bind" in err and "--listen" in err, "error does not name --listen: %r" % err)
+            check(len(err.strip().splitlines()) == 1, "not one line: %r" % err)
         finally:
             blocker.close()
-    case("port in use exits 1", port_in_use)
+    case("port in use exits 2", port_in_use)
 
     shutil.rmtree(root, ignore_errors=True)
     print("%d passed, %d failed" % (results["passed"], results["failed"]))
