@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/build_info.h"
 #include "common/logging.h"
 
 namespace ringkv {
@@ -16,6 +17,7 @@ std::optional<int> ParseProgramOptions(int argc, char** argv, const std::string&
   po::options_description common("Common options");
   common.add_options()
       ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
       ("config", po::value<std::string>(), "read options from this file (INI: `name = value`, "
        "names as the long flags; flags on the command line win)")
       ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error");
@@ -28,6 +30,10 @@ std::optional<int> ParseProgramOptions(int argc, char** argv, const std::string&
     po::store(parser.run(), vm);
     if (vm.count("help")) {
       std::cout << "Usage: " << usage << "\n\n" << all << "\n";
+      return 0;
+    }
+    if (vm.count("version")) {
+      std::cout << program << " (ringkv) " << Version() << "\n";
       return 0;
     }
     if (vm.count("config")) {
