@@ -23,12 +23,14 @@ if(HELP2MAN)
   set(_what_ringkv "the ringkv command-line client")
   foreach(p ${RINGKV_PROGRAMS})
     set(_page ${CMAKE_BINARY_DIR}/man/${p}.1)
-    add_custom_command(OUTPUT ${_page}
+    # Compressed, as Debian installs man pages.
+    add_custom_command(OUTPUT ${_page}.gz
       COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
       COMMAND ${HELP2MAN} --no-info --no-discard-stderr --section=1 --source=ringkv
               "--name=${_what_${p}}" --output=${_page} $<TARGET_FILE:${p}>
+      COMMAND gzip -9nf ${_page}
       DEPENDS ${p} VERBATIM)
-    list(APPEND _pages ${_page})
+    list(APPEND _pages ${_page}.gz)
   endforeach()
   add_custom_target(ringkv_man ALL DEPENDS ${_pages})
   install(FILES ${_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

@@ -9,6 +9,10 @@ install(FILES ${CMAKE_SOURCE_DIR}/packaging/sysusers.conf
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/tmpfiles.conf
   DESTINATION lib/tmpfiles.d RENAME ringkv.conf)
 
+# cpack (like cmake --install) packages the tree as built: build it first. Without this, CPack
+# would first build every target of the project (tests and benchmarks too) on each run.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
+
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME ringkv)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
@@ -17,6 +21,7 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Dynamo-style distributed key-value store"
 set(CPACK_PACKAGE_DESCRIPTION "ringkv: coordinator, storage and gossip agents (one set per host, \
 under systemd), the ringkv command-line client and the C++ client library.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_INSTALL_PREFIX /usr)  # the prefix the install runs with when CPACK_SET_DESTDIR is on
 # /etc/ringkv is absolute: staging with DESTDIR keeps it inside the package, not on this host.
 set(CPACK_SET_DESTDIR ON)
 set(CPACK_STRIP_FILES ON)

@@ -4,13 +4,14 @@ man pages and the C++ client, and its maintainer scripts work: installed with dp
 root (dpkg --root, scripts run chrootless with DPKG_ROOT), the postinst creates the ringkv system
 user and /var/lib/ringkv there; the programs run (--version, --help) and the units verify
 against the root's binaries; a purge removes the files and /var/lib/ringkv. No ports."""
+import glob
 import os
 import pwd
 import shutil
 import stat
 import unittest
 
-from pkgtest import AGENTS, PROGRAMS, VERSION, BUILD, run, scratch, verify_units
+from pkgtest import AGENTS, BUILD, PROGRAMS, ROOT, VERSION, run, scratch, verify_units
 
 
 class DebTest(unittest.TestCase):
@@ -39,15 +40,24 @@ class DebTest(unittest.TestCase):
         depends = self.field("Depends")
         print("Depends:", depends)
         # From dpkg-shlibdeps: the libraries the programs link, with versions.
-        for lib in ("libzmq5", "libsqlite3-0", "libzstd1", "libsystemd0", "libc6"):
-            self.assertIn(lib + " (>=", depends)
+        names = [d.split()[0] for d in depends.split(", ")]
+        for lib in ("libzmq5", "libsqlite3-0", "libzstd1", "libsystemd0", "libc6",
+                    "libboost-program-options1.74.0"):
+            self.assertIn(lib, names)
+        self.assertIn("libzmq5 (>=", depends)
         contents = run(["dpkg-deb", "--contents", self.deb]).stdout
         for f in ["./usr/bin/" + p for p in PROGRAMS] + [
                 "./usr/lib/systemd/system/ringkv-%s@.service" % a for a in AGENTS] + [
-                "./usr/lib/systemd/system/ringkv@.target", "./usr/share/man/man1/ringkv.1",
+                "./usr/lib/systemd/system/ringkv@.target", "./usr/share/man/man1/ringkv.1.gz",
                 "./usr/include/ringkv/client.h", "./usr/lib/sysusers.d/ringkv.conf"]:
             self.assertIn(f + "\n", contents + "\n", f)
         self.assertNotIn("/usr/local", contents)
+        # The annotated example configs (conf/*.conf), when there are any: conffiles in /etc.
+        confs = sorted(os.path.basename(c) for c in glob.glob(os.path.join(ROOT, "conf", "*.conf")))
+        info = run(["dpkg-deb", "--info", self.deb]).stdout
+        for c in confs:
+            self.assertIn("./etc/ringkv/%s\n" % c, contents)
+        self.assertEqual("conffiles" in info, bool(confs), info)
 
     def test_install_run_verify_purge_in_a_scratch_root(self):
         root = os.path.join(self.dir, "root")
@@ -83,7 +93,12 @@ class DebTest(unittest.TestCase):
         for a in AGENTS:
             with open(os.path.join(unit_dir, "ringkv-%s@.service" % a)) as f:
                 self.assertIn("ExecStart=/usr/bin/ringkv-%s " % a, f.read())
+        # The package depends on systemd: the root gets this host's systemd units (targets,
+        # slices) in /lib/systemd/system, which verify resolves inside the root.
+        shutil.copytree("/lib/systemd/system", os.path.join(root, "lib/systemd/system"),
+                        symlinks=True)
         print("verified in the root:", " ".join(verify_units(unit_dir, root=root)))
+        shutil.rmtree(os.path.join(root, "lib"))
 
         run(dpkg + ["--purge", "ringkv"], timeout=300)
         left = []

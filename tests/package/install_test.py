@@ -2,11 +2,13 @@
 installed programs), man pages, docs and the C++ client land in their FHS places; every unit
 passes `systemd-analyze verify` against the installed binaries; each program answers --version
 (with the project's version) and --help. Nothing is started: no ports."""
+import glob
+import gzip
 import os
 import shutil
 import unittest
 
-from pkgtest import AGENTS, PROGRAMS, VERSION, install_prefix, run, scratch, verify_units
+from pkgtest import AGENTS, PROGRAMS, ROOT, VERSION, install_prefix, run, scratch, verify_units
 
 
 class InstallTest(unittest.TestCase):
@@ -22,13 +24,22 @@ class InstallTest(unittest.TestCase):
         p = self.prefix
         for prog in PROGRAMS:
             self.assertTrue(os.access(os.path.join(p, "bin", prog), os.X_OK), prog)
-            self.assertTrue(os.path.exists(os.path.join(p, "share/man/man1", prog + ".1")), prog)
+            self.assertTrue(os.path.exists(os.path.join(p, "share/man/man1", prog + ".1.gz")), prog)
             self.assertTrue(os.path.exists(os.path.join(p, "share/doc/ringkv/help", prog + ".txt")))
         for f in ("share/doc/ringkv/README.md", "share/doc/ringkv/docs/ARCHITECTURE.md",
                   "include/ringkv/client.h", "lib/libringkv.a",
                   "lib/cmake/ringkv/ringkvConfig.cmake", "lib/sysusers.d/ringkv.conf",
                   "lib/tmpfiles.d/ringkv.conf"):
             self.assertTrue(os.path.exists(os.path.join(p, f)), f)
+
+    def test_example_configs(self):
+        """conf/*.conf of the repository (the annotated examples), when there are any, in
+        PREFIX/etc/ringkv (the prefix is not /usr: /etc is for the package)."""
+        confs = sorted(os.path.basename(c) for c in glob.glob(os.path.join(ROOT, "conf", "*.conf")))
+        etc = os.path.join(self.prefix, "etc", "ringkv")
+        installed = sorted(os.listdir(etc)) if os.path.isdir(etc) else []
+        print("example configs:", confs or "none in conf/")
+        self.assertEqual(installed, confs)
 
     def test_units_name_the_installed_programs_and_verify(self):
         unit_dir = os.path.join(self.prefix, "lib/systemd/system")
@@ -66,7 +77,7 @@ class InstallTest(unittest.TestCase):
             self.assertIn("--version", h.stdout, prog)
 
     def test_man_page_is_the_help(self):
-        with open(os.path.join(self.prefix, "share/man/man1/ringkv-storage.1")) as f:
+        with gzip.open(os.path.join(self.prefix, "share/man/man1/ringkv-storage.1.gz"), "rt") as f:
             page = f.read()
         self.assertIn(".TH RINGKV-STORAGE", page)
         self.assertIn("data\\-dir", page)
