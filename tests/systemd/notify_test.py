@@ -19,12 +19,11 @@ import tempfile
 import time
 import unittest
 
-import msgpack
-import zmq
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "coordinator"))
+from harness import pack, send_frames, unpack  # noqa: E402  (tests/coordinator/harness.py)
 
 BIN = os.environ.get("RINGKV_BIN") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
-CTX = zmq.Context.instance()
 BASE = 29400
 CLIENT, STORAGE, GOSSIP = ("tcp://127.0.0.1:%d" % (BASE + i) for i in range(3))
 SPEC = "id=n1,dc=dc1,rack=r1,client=%s,storage=%s,gossip=%s" % (CLIENT, STORAGE, GOSSIP)
@@ -34,20 +33,8 @@ STARTUP_WAIT_MS = 3000
 
 def ask(endpoint, frames, timeout):
     """Sends frames on a fresh DEALER; the decoded last reply frame, or None after timeout s."""
-    s = CTX.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(endpoint)
-    try:
-        s.send_multipart(frames)
-        if s.poll(int(timeout * 1000)) == 0:
-            return None
-        return msgpack.unpackb(s.recv_multipart()[-1], raw=False, strict_map_key=False)
-    finally:
-        s.close()
-
-
-def pack(m):
-    return msgpack.packb(m, use_bin_type=True)
+    reply = send_frames(endpoint, frames, timeout)
+    return None if reply is None else unpack(reply[-1])
 
 
 # How each agent is asked whether it serves: (endpoint, frames).
