@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/build_info.h"
 #include "common/config_probe.h"
 #include "common/logging.h"
 
@@ -88,6 +89,7 @@ std::optional<int> ProgramOptions::Parse(int argc, char** argv,
   po::options_description common("Common options");
   common.add_options()
       ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
       ("config", po::value<std::string>(), "read options from this file (INI: `name = value`, "
        "names as the long flags; flags on the command line win)")
       ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn or error")
@@ -111,6 +113,10 @@ std::optional<int> ProgramOptions::Parse(int argc, char** argv,
     for (const po::option& o : cmd.options) from_command_line_.insert(o.string_key);
     if (vm_.count("help")) {
       std::cout << "Usage: " << usage_ << "\n\n" << visible << "\n";
+      return 0;
+    }
+    if (vm_.count("version")) {
+      std::cout << program_ << " (ringkv) " << Version() << "\n";
       return 0;
     }
     if (vm_.count("list-options")) {

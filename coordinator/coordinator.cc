@@ -28,6 +28,7 @@
 #include <cstdint>
 
 #include "common/logging.h"
+#include "common/net/systemd_notify.h"
 #include "common/net/zmq_util.h"
 #include "common/token.h"
 #include "coordinator/coordinator_state.h"
@@ -115,6 +116,7 @@ Status Coordinator::Start() {
   }
   RINGKV_RETURN_IF_ERROR(StartGossipFeed());
   StartTimers();
+  net::NotifyStatus("waiting for the gossip view and the storage agents before serving");
   RINGKV_LOG(kInfo) << "node " << opts_.node_id << " serving clients on " << listen << " (" << client_->transport() << "), ring "
                     << ring_source_->Describe() << ", " << ring_.nodes().size() << " nodes, N="
                     << ring_.N() << ", r=" << QuorumSpecName(opts_.r) << " w="
@@ -138,6 +140,7 @@ void Coordinator::StartTimers() {
   // end-of-pass hook asks) or this timer.
   reactor_.AddTimer(opts_.startup_wait_ms, [this] { StartServing(); });
   reactor_.AddPassHook([this] { EndOfPass(); });
+  net::ArmWatchdog(reactor_);
 }
 
 void Coordinator::StartServing() {
@@ -147,7 +150,10 @@ void Coordinator::StartServing() {
   if (!s.ok()) {
     fatal_ = s;  // Run returns it
     reactor_.Stop();
+    return;
   }
+  net::NotifyReady("serving clients on " + client_->endpoint() + " (node " + opts_.node_id +
+                   ", " + std::to_string(ring_.nodes().size()) + " nodes in the ring)");
 }
 
 void Coordinator::OnTick() {
@@ -175,6 +181,7 @@ Status Coordinator::WatchStopSignals() {
     const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
     if (draining_ || !client_) {
       RINGKV_LOG(kInfo) << name << ": stopping now" << (draining_ ? " (drain cut short)" : "");
+      net::NotifyStopping("stopping");
       reactor_.Stop();
       return;
     }
@@ -184,6 +191,7 @@ Status Coordinator::WatchStopSignals() {
 
 void Coordinator::BeginDrain(const char* why) {
   draining_ = true;
+  net::NotifyStopping(std::string(why) + ": draining accepted requests");
   drain_start_ms_ = Now();
   // Reads every request clients had sent already (they become ops now), then nothing more.
   client_->StopAccepting();

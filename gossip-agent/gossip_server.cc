@@ -22,6 +22,7 @@
 
 #include "common/logging.h"
 #include "common/net/reactor.h"
+#include "common/net/systemd_notify.h"
 #include "common/net/zmq_util.h"
 #include "common/ring/ring_store.h"
 #include "gossip-agent/gossip_service.h"
@@ -480,6 +481,7 @@ Status Agent::Run() {
 
   RINGKV_RETURN_IF_ERROR(reactor_.WatchStopSignals([this](int signo) {
     RINGKV_LOG(kInfo) << "stopping on " << (signo == SIGINT ? "SIGINT" : "SIGTERM");
+    net::NotifyStopping("stopping (saving the heartbeats)");
     reactor_.Stop();
   }));
   RINGKV_RETURN_IF_ERROR(reactor_.AddZmq(router_, [this](int b) { return OnListen(b); }));
@@ -517,6 +519,12 @@ Status Agent::Run() {
   reactor_.AddTimer(eval_ms, [this] { Evaluate(); }, eval_ms);
   reactor_.AddTimer(kMinPushGapMs, [this] { Save(false); }, kMinPushGapMs);
   reactor_.AddTimer(0, [this] { HintTick(); });
+  net::ArmWatchdog(reactor_);
+  // Ready from the loop's first pass: requests queued on the bound ROUTER are answered by then.
+  reactor_.AddTimer(0, [this] {
+    net::NotifyReady("serving on " + opts_.listen + " (node " + opts_.cluster.node_id + ", " +
+                     std::to_string(gossiper_.membership().size()) + " members)");
+  });
 
   Status s = reactor_.Run();
   Save(/*force=*/true);  // the heartbeats as they stop

@@ -9,6 +9,8 @@ packages=(
   libleveldb-dev librocksdb-dev
   python3 python3-zmq python3-msgpack
   iproute2 procps
+  help2man dpkg-dev fakeroot  # man pages from --help; cpack -G DEB (dpkg-shlibdeps) and its test
+  python3-venv python3-pip python3-setuptools  # the Python client as a package, tested in a venv
   nftables  # tests/fault: partitions and packet loss inside the lab's network namespaces
   libfuse3-dev fuse3  # tests/fault/lazyfs: the FUSE file system that simulates power loss
   clang libclang-rt-14-dev  # the libFuzzer targets of fuzz/ (scripts/fuzz.sh): clang's libFuzzer

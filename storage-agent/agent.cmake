@@ -3,10 +3,6 @@
 # ringkv-storage program.
 ringkv_glob_library(ringkv_storage_agent ${CMAKE_CURRENT_SOURCE_DIR}
   LIBS ringkv_engine ringkv_version ringkv_protocol ringkv_net ringkv_common)
-if(TARGET PkgConfig::SYSTEMD)
-  target_link_libraries(ringkv_storage_agent PUBLIC PkgConfig::SYSTEMD)
-  target_compile_definitions(ringkv_storage_agent PUBLIC RINGKV_HAVE_SYSTEMD=1)
-endif()
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/storage_main.cc)
   add_executable(ringkv-storage ${CMAKE_CURRENT_SOURCE_DIR}/storage_main.cc)
   target_link_libraries(ringkv-storage PRIVATE ringkv_storage_agent)

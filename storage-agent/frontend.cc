@@ -3,6 +3,7 @@
 
 #include "common/logging.h"
 #include "common/net/stream_conn.h"
+#include "common/net/systemd_notify.h"
 #include "common/protocol/storage_protocol.h"
 #include "storage-agent/error_body.h"
 #include "storage-agent/server.h"
@@ -83,6 +84,8 @@ void Frontend::Run(std::promise<Status> bound) {
   Status s = Bind();
   bound.set_value(s);
   if (!s.ok()) return;
+  // The serving loop is the one whose stall must get the agent restarted.
+  net::ArmWatchdog(reactor_);
   s = reactor_.Run();
   if (!s.ok()) {
     RINGKV_LOG(kError) << "frontend poll failed: " << s.ToString();

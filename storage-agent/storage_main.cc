@@ -11,12 +11,9 @@
 #include <iostream>
 #include <memory>
 
-#ifdef RINGKV_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "common/logging.h"
 #include "common/net/reactor.h"
+#include "common/net/systemd_notify.h"
 #include "storage-agent/data_repair.h"
 #include "storage-agent/replica_store.h"
 #include "storage-agent/server.h"
@@ -34,12 +31,6 @@ const char* SyncName(ringkv::engine::SyncMode m) {
       return "none";
   }
   return "?";
-}
-
-void Notify([[maybe_unused]] const char* state) {
-#ifdef RINGKV_HAVE_SYSTEMD
-  sd_notify(0, state);
-#endif
 }
 
 }  // namespace
@@ -73,6 +64,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  net::NotifyStatus("opening data directory " + opts.engine.dir + " (commit log replay)");
   auto store = storage::ReplicaStore::Open(opts.engine, opts.open);
   if (!store.ok()) {
     RINGKV_LOG(kError) << "cannot open data directory " << opts.engine.dir << ": "
@@ -99,12 +91,13 @@ int main(int argc, char** argv) {
                     << ") node '" << opts.server.node_id << "' sync "
                     << SyncName(opts.engine.sync_mode) << " threads " << opts.server.threads
                     << (opts.security ? " link security on (CURVE)" : "");
-  Notify("READY=1");
+  net::NotifyReady("serving " + server.endpoint() + " (node " + opts.server.node_id + ", data " +
+                   opts.engine.dir + ")");
 
   if (Status rs = signals.Run(); !rs.ok()) {
     RINGKV_LOG(kError) << "waiting for a stop signal failed: " << rs.ToString();
   }
-  Notify("STOPPING=1");
+  net::NotifyStopping("stopping: finishing in-flight requests, flushing the memtable");
   RINGKV_LOG(kInfo) << "signal " << sig << ": stopping (finishing in-flight requests)";
   server.Stop();
   int rc = 0;

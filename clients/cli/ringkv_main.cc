@@ -11,6 +11,7 @@
 
 #include "clients/cli/cli_security.h"
 #include "clients/cpp/client.h"
+#include "common/build_info.h"
 
 namespace {
 
@@ -284,7 +285,8 @@ int main(int argc, char** argv) {
       ("consistency", po::value<std::string>(), "strong or eventual (default: the cluster's)")
       ("blind", po::bool_switch(), "put: write without reading the key's context first")
       ("pick", po::value<int>(), "resolve: keep sibling number N as `ringkv get` lists them")
-      ("help,h", "print this help and exit");
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit");
   ringkv::cli::AddCurveOptions(desc);
   po::options_description hidden;
   hidden.add_options()
@@ -303,6 +305,10 @@ int main(int argc, char** argv) {
   }
   if (vm.count("help")) {
     std::cout << "Usage: " << kUsage << "\n\n" << desc << "\n";
+    return kExitOk;
+  }
+  if (vm.count("version")) {
+    std::cout << "ringkv " << ringkv::Version() << "\n";
     return kExitOk;
   }
   if (!vm.count("command")) return Usage("missing command");
