@@ -1,25 +1,40 @@
 // AaeTree (see aae_tree.h).
 #include "storage-agent/aae_tree.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 
 namespace ringkv::storage {
 
+namespace {
+
+constexpr size_t kHugePage = 2u << 20;
+
+}  // namespace
+
+void AaeTree::FreeLeaves::operator()(Cell* p) const {
+  for (uint32_t i = 0; i < aae::kLeafCount; ++i) p[i].~Cell();
+  std::free(p);
+}
+
+AaeTree::Cell* AaeTree::AllocateLeaves() {
+  const size_t bytes = sizeof(Cell) * aae::kLeafCount;  // a multiple of kHugePage
+  void* mem = std::aligned_alloc(kHugePage, bytes);
+  if (mem == nullptr) throw std::bad_alloc();
+  madvise(mem, bytes, MADV_HUGEPAGE);  // a hint: without it the tree works the same
+  auto* cells = static_cast<Cell*>(mem);
+  for (uint32_t i = 0; i < aae::kLeafCount; ++i) new (&cells[i]) Cell();
+  return cells;
+}
+
 AaeTree::AaeTree()
-    : leaf_hash_(new std::atomic<uint64_t>[aae::kLeafCount]),
-      leaf_count_(new std::atomic<uint64_t>[aae::kLeafCount]),
-      seg_hash_(new std::atomic<uint64_t>[kSegments]),
-      seg_count_(new std::atomic<uint64_t>[kSegments]),
+    : leaves_(AllocateLeaves()),
+      segments_(new Cell[kSegments]),
       chunk_mu_(new std::mutex[kChunks]),
       chunk_done_(new std::atomic<bool>[kChunks]) {
-  for (uint32_t i = 0; i < aae::kLeafCount; ++i) {
-    leaf_hash_[i].store(0, std::memory_order_relaxed);
-    leaf_count_[i].store(0, std::memory_order_relaxed);
-  }
-  for (uint32_t i = 0; i < kSegments; ++i) {
-    seg_hash_[i].store(0, std::memory_order_relaxed);
-    seg_count_[i].store(0, std::memory_order_relaxed);
-  }
   for (uint32_t i = 0; i < kChunks; ++i) chunk_done_[i].store(false, std::memory_order_relaxed);
 }
 
@@ -47,13 +62,13 @@ AaeTree::WriteGuard::WriteGuard(AaeTree* tree, uint32_t leaf) {
 void AaeTree::Apply(uint32_t leaf, uint64_t xor_hash, int64_t count_delta) {
   const uint32_t seg = leaf >> kLeavesPerSegmentBits;
   if (xor_hash != 0) {
-    leaf_hash_[leaf].fetch_xor(xor_hash, std::memory_order_relaxed);
-    seg_hash_[seg].fetch_xor(xor_hash, std::memory_order_relaxed);
+    leaves_[leaf].hash.fetch_xor(xor_hash, std::memory_order_relaxed);
+    segments_[seg].hash.fetch_xor(xor_hash, std::memory_order_relaxed);
   }
   if (count_delta != 0) {
     // Unsigned wrap-around adds a negative delta.
-    leaf_count_[leaf].fetch_add(static_cast<uint64_t>(count_delta), std::memory_order_relaxed);
-    seg_count_[seg].fetch_add(static_cast<uint64_t>(count_delta), std::memory_order_relaxed);
+    leaves_[leaf].count.fetch_add(static_cast<uint64_t>(count_delta), std::memory_order_relaxed);
+    segments_[seg].count.fetch_add(static_cast<uint64_t>(count_delta), std::memory_order_relaxed);
   }
 }
 
@@ -65,15 +80,15 @@ void AaeTree::Change(uint32_t leaf, std::optional<uint64_t> old_hash,
 }
 
 AaeTree::Sum AaeTree::Leaf(uint32_t leaf) const {
-  return Sum{leaf_hash_[leaf].load(std::memory_order_relaxed),
-             leaf_count_[leaf].load(std::memory_order_relaxed)};
+  return Sum{leaves_[leaf].hash.load(std::memory_order_relaxed),
+             leaves_[leaf].count.load(std::memory_order_relaxed)};
 }
 
 AaeTree::Sum AaeTree::SumLeaves(uint32_t first, uint32_t last) const {
   Sum s;
   auto add_leaf = [&](uint32_t l) {
-    s.hash ^= leaf_hash_[l].load(std::memory_order_relaxed);
-    s.count += leaf_count_[l].load(std::memory_order_relaxed);
+    s.hash ^= leaves_[l].hash.load(std::memory_order_relaxed);
+    s.count += leaves_[l].count.load(std::memory_order_relaxed);
   };
   uint32_t l = first;
   constexpr uint32_t kPerSeg = 1u << kLeavesPerSegmentBits;
@@ -81,8 +96,8 @@ AaeTree::Sum AaeTree::SumLeaves(uint32_t first, uint32_t last) const {
     const uint32_t seg = l >> kLeavesPerSegmentBits;
     const uint32_t seg_last = (seg + 1) * kPerSeg - 1;
     if (l % kPerSeg == 0 && seg_last <= last) {
-      s.hash ^= seg_hash_[seg].load(std::memory_order_relaxed);
-      s.count += seg_count_[seg].load(std::memory_order_relaxed);
+      s.hash ^= segments_[seg].hash.load(std::memory_order_relaxed);
+      s.count += segments_[seg].count.load(std::memory_order_relaxed);
       if (seg_last == aae::kLeafCount - 1) break;
       l = seg_last + 1;
       continue;

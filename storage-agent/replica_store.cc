@@ -102,11 +102,12 @@ Result<ReplicaStore::UpdateResult> ReplicaStore::Update(std::string_view key,
     RINGKV_RETURN_IF_ERROR(engine_->Put(key, up->encoded));
     return up;
   }
-  const uint32_t leaf = aae::LeafOf(TokenOf(key));
-  const std::optional<uint64_t> old_hash = TreeOldHash(key, raw);
+  const Token token = TokenOf(key);
+  const uint32_t leaf = aae::LeafOf(token);
+  const std::optional<uint64_t> old_hash = TreeOldHash(key, token, raw);
   AaeTree::WriteGuard guard(tree_.get(), leaf);
   RINGKV_RETURN_IF_ERROR(engine_->Put(key, up->encoded));
-  tree_->Change(leaf, old_hash, aae::AaeKeyHash(key, up->encoded));
+  tree_->Change(leaf, old_hash, aae::AaeKeyHash(token, key.size(), up->encoded));
   return up;
 }
 
@@ -136,8 +137,9 @@ Result<version::KeyState> ReplicaStore::LockAndLoadForBatch(WriteBatch* batch,
 void ReplicaStore::AddToBatch(WriteBatch* batch, std::string_view key, std::string encoded,
                               const std::optional<std::string>& raw) {
   if (tree_) {
-    batch->tree_.push_back(WriteBatch::TreeDelta{aae::LeafOf(TokenOf(key)), TreeOldHash(key, raw),
-                                                 aae::AaeKeyHash(key, encoded)});
+    const Token token = TokenOf(key);
+    batch->tree_.push_back(WriteBatch::TreeDelta{aae::LeafOf(token), TreeOldHash(key, token, raw),
+                                                 aae::AaeKeyHash(token, key.size(), encoded)});
   }
   batch->bytes_ += key.size() + encoded.size();
   batch->writes_.emplace_back(std::string(key), std::move(encoded));
@@ -222,11 +224,12 @@ Status ReplicaStore::Sync(std::string_view key, const version::KeyState& state, 
   std::optional<std::string> merged = MergedEncoding(*cur, state);
   if (!merged) return Status::OK();
   if (tree_) {
-    const uint32_t leaf = aae::LeafOf(TokenOf(key));
-    const std::optional<uint64_t> old_hash = TreeOldHash(key, raw);
+    const Token token = TokenOf(key);
+    const uint32_t leaf = aae::LeafOf(token);
+    const std::optional<uint64_t> old_hash = TreeOldHash(key, token, raw);
     AaeTree::WriteGuard guard(tree_.get(), leaf);
     RINGKV_RETURN_IF_ERROR(engine_->Put(key, *merged));
-    tree_->Change(leaf, old_hash, aae::AaeKeyHash(key, *merged));
+    tree_->Change(leaf, old_hash, aae::AaeKeyHash(token, key.size(), *merged));
   } else {
     RINGKV_RETURN_IF_ERROR(engine_->Put(key, *merged));
   }

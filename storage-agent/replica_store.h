@@ -199,7 +199,8 @@ class ReplicaStore {
                                  std::optional<std::string>* raw = nullptr);
   // The tree's view of a key about to be overwritten (its stripe held): the hash of `raw`, or
   // when absent the hash of a tombstone compaction just dropped and the tree still counts.
-  std::optional<uint64_t> TreeOldHash(std::string_view key, const std::optional<std::string>& raw);
+  std::optional<uint64_t> TreeOldHash(std::string_view key, Token token,
+                                      const std::optional<std::string>& raw);
   // Engine callbacks (engine::Options): the gate on dropping a tombstone, and the two sides of
   // installing a compaction that dropped some (the tree follows).
   bool MayDropTombstone(std::string_view key, int64_t write_time_ms) const;

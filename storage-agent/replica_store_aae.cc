@@ -47,10 +47,10 @@ bool ReplicaStore::MayDropTombstone(std::string_view key, int64_t write_time_ms)
   return marks_->Covers(TokenOf(key), write_time_ms);
 }
 
-std::optional<uint64_t> ReplicaStore::TreeOldHash(std::string_view key,
+std::optional<uint64_t> ReplicaStore::TreeOldHash(std::string_view key, Token token,
                                                   const std::optional<std::string>& raw) {
   std::optional<uint64_t> old_hash;
-  if (raw) old_hash = aae::AaeKeyHash(key, *raw);
+  if (raw) old_hash = aae::AaeKeyHash(token, key.size(), *raw);
   if (pending_count_.load(std::memory_order_acquire) == 0) return old_hash;
   std::lock_guard<std::mutex> l(pending_mu_);
   auto it = pending_drops_.find(std::string(key));

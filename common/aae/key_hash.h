@@ -18,9 +18,12 @@ namespace ringkv::aae {
 // length so that two keys holding the same state do not cancel out. KeyState::Encode is
 // canonical (equal states encode to equal bytes, and Decode refuses anything else), so two
 // replicas holding the same logical state get the same hash.
-inline uint64_t AaeKeyHash(std::string_view key, std::string_view encoded_state) {
+inline uint64_t AaeKeyHash(Token token, size_t key_size, std::string_view encoded_state) {
   return XXH3_64bits_withSeed(encoded_state.data(), encoded_state.size(),
-                              TokenOf(key) ^ static_cast<uint64_t>(key.size()));
+                              token ^ static_cast<uint64_t>(key_size));
+}
+inline uint64_t AaeKeyHash(std::string_view key, std::string_view encoded_state) {
+  return AaeKeyHash(TokenOf(key), key.size(), encoded_state);
 }
 
 // The storage agent's tree: 2^20 leaves, a token's leaf is its top 20 bits.
