@@ -67,7 +67,10 @@ void ReplicaStore::BeforeDrop(const std::vector<engine::KeyValue>& dropped) {
   if (!tree_) return;
   std::lock_guard<std::mutex> l(pending_mu_);
   for (const auto& kv : dropped) {
-    if (pending_drops_.emplace(kv.key, aae::AaeKeyHash(kv.key, kv.value)).second) {
+    // A key still pending from an earlier drop holds a stale entry: that record was shadowed
+    // by this one (a writer finding the key absent would have taken the entry), and the tree
+    // counts this one. The newest drop's hash is the one the tree holds.
+    if (pending_drops_.insert_or_assign(kv.key, aae::AaeKeyHash(kv.key, kv.value)).second) {
       pending_count_.fetch_add(1, std::memory_order_release);
     }
   }
