@@ -6,19 +6,13 @@
 #include <functional>
 
 #include "common/msgpack_util.h"
+#include "common/protocol/storage_protocol_test_util.h"
 #include "common/protocol/storage_protocol.h"
 
 namespace ringkv::storage_protocol {
 namespace {
 
-Request RoundTrip(const Request& r) {
-  uint64_t rid = 0;
-  std::string code;
-  auto d = DecodeRequest(EncodeRequest(r), &rid, &code);
-  EXPECT_TRUE(d.ok()) << d.status().ToString();
-  EXPECT_EQ(rid, r.rid);
-  return d.ok() ? *d : Request{};
-}
+using testing::RoundTrip;
 
 Reply RoundTrip(const Reply& r) {
   auto d = DecodeReply(EncodeReply(r));
