@@ -1,6 +1,7 @@
 // Shared option parsing: --help, --config, --log-level and clear errors.
 #include "common/options.h"
 
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 
@@ -71,6 +72,28 @@ bool ParseByteSize(const std::string& text, uint64_t* out) {
   else if (suffix == "G" || suffix == "GiB") mult = 1024ull * 1024 * 1024;
   else return false;
   *out = n * mult;
+  return true;
+}
+
+bool ParseDurationMs(const std::string& text, int64_t* out_ms) {
+  if (text.empty() || text[0] < '0' || text[0] > '9') return false;
+  size_t pos = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(text, &pos);
+  } catch (...) {
+    return false;
+  }
+  const std::string unit = text.substr(pos);
+  int64_t mult = 0;
+  if (unit == "ms") mult = 1;
+  else if (unit == "s") mult = 1000;
+  else if (unit == "m" || unit == "min") mult = 60 * 1000;
+  else if (unit == "h") mult = 3600 * 1000;
+  else if (unit == "d") mult = 86400 * 1000;
+  else return false;
+  if (n > static_cast<unsigned long long>(INT64_MAX / mult)) return false;
+  *out_ms = static_cast<int64_t>(n) * mult;
   return true;
 }
 
