@@ -16,6 +16,7 @@ struct StorageOptions {
   ServerOptions server;
   ReplicaStore::OpenOptions open;
   bool repair = false;  // --repair: rebuild the MANIFEST and exit (data_repair.h)
+  double aae_rebuild_mbps = 50;  // --aae-rebuild-mbps: the tree's rebuild scan at start
 };
 
 // Parses argv (and --config FILE). Returns the options, or the exit code main should return:
