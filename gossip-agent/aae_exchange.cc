@@ -310,6 +310,17 @@ void Exchange::Marks(std::vector<bool>* complete) {
     const size_t end = std::min(done.size(), begin + step);
     std::vector<AaeRange> chunk;
     for (size_t i = begin; i < end; ++i) chunk.push_back(ranges_[done[i]]);
+    // Adjacent ranges go as one: a mark is per token, and these share their replicas.
+    std::sort(chunk.begin(), chunk.end());
+    std::vector<AaeRange> merged;
+    for (const AaeRange& r : chunk) {
+      if (!merged.empty() && merged.back().last != UINT64_MAX && merged.back().last + 1 == r.first) {
+        merged.back().last = r.last;
+      } else {
+        merged.push_back(r);
+      }
+    }
+    chunk = std::move(merged);
     bool ok = true;
     for (size_t r = 0; r < replicas_.size(); ++r) {
       Status s = replicas_[r]->Mark(chunk, as_of_[r]);

@@ -15,6 +15,13 @@
 
 namespace ringkv::gossip {
 
+// The encoded state of one write of `value` by `actor`, concurrent with any other actor's.
+inline std::string FakeValue(const std::string& value, version::ActorId actor) {
+  version::KeyState s;
+  s.Update(version::CausalContext(), value, actor);
+  return s.Encode();
+}
+
 class FakeAaeReplica : public AaeReplica {
  public:
   explicit FakeAaeReplica(std::string node) : node_(std::move(node)) {}

@@ -7,6 +7,11 @@ namespace ringkv::gossip {
 
 namespace {
 
+std::vector<std::string> SortedIds(std::vector<std::string> ids) {
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 void Add(std::vector<PlannedRange>* out, Token first, Token last,
          const std::vector<std::string>& replicas, const RepairScope& scope) {
   if (scope.has_range) {
@@ -19,12 +24,35 @@ void Add(std::vector<PlannedRange>* out, Token first, Token last,
     return;
   }
   if (!scope.driver.empty() && (replicas.empty() || replicas[0] != scope.driver)) return;
-  if (!out->empty() && out->back().replicas == replicas && out->back().range.last + 1 == first &&
-      out->back().range.last != UINT64_MAX) {
-    out->back().range.last = last;  // adjacent, same preference list: one range
+  // Adjacent, held by the same replicas (in whatever order): one range, compared at once.
+  if (!out->empty() && out->back().range.last != UINT64_MAX &&
+      out->back().range.last + 1 == first &&
+      SortedIds(out->back().replicas) == SortedIds(replicas)) {
+    out->back().range.last = last;
     return;
   }
   out->push_back({{first, last}, replicas, false});
+}
+
+// Splits ranges at every multiple of kPieceTokens, so that a job has a few pieces to report
+// and checkpoint even when one replica set holds the whole ring (a small cluster).
+constexpr Token kPieceTokens = Token{1} << 60;  // 16 pieces of the token space
+
+std::vector<PlannedRange> Pieces(const std::vector<PlannedRange>& in) {
+  std::vector<PlannedRange> out;
+  for (const PlannedRange& p : in) {
+    Token first = p.range.first;
+    for (;;) {
+      const Token boundary_last = first | (kPieceTokens - 1);  // end of first's piece
+      if (boundary_last >= p.range.last) {
+        out.push_back({{first, p.range.last}, p.replicas, p.done});
+        break;
+      }
+      out.push_back({{first, boundary_last}, p.replicas, p.done});
+      first = boundary_last + 1;
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> Ids(const std::vector<const NodeInfo*>& list) {
@@ -49,7 +77,7 @@ std::vector<PlannedRange> PlanRanges(const Ring& ring, const RepairScope& scope)
     Add(&out, tokens[i - 1] + 1, tokens[i], Ids(ring.PreferenceList(tokens[i])), scope);
   }
   if (tokens.back() != UINT64_MAX) Add(&out, tokens.back() + 1, UINT64_MAX, first_list, scope);
-  return out;
+  return Pieces(out);
 }
 
 std::string ScopeName(const RepairScope& scope) {

@@ -1,7 +1,9 @@
 // The ranges an anti-entropy repair covers, planned from the ring: every interval between two
 // consecutive tokens of the ring, (previous token, token], with the natural preference list of
-// its tokens (not the sloppy one), adjacent intervals with the same list merged, the interval
-// that wraps past the top of the token space split in two. A scope narrows it to the ranges
+// its tokens (not the sloppy one), the interval that wraps past the top of the token space split
+// in two; adjacent intervals held by the same set of replicas merged (one comparison covers
+// them: in a 3-node ring with N = 3 that is the whole ring), then cut at every 1/16 of the token
+// space (pieces to report and checkpoint). A scope narrows it to the ranges
 // one node replicates, to a part of the token space, or to the ranges this node drives (those
 // where it is the first replica: the periodic exchange, so that each range has one driver).
 #pragma once

@@ -5,12 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 namespace ringkv::gossip {
 namespace {
 
-Ring ThreeNodes(int rf) {
+Ring FourNodes(int rf) {
   std::vector<NodeInfo> nodes;
   for (const char* id : {"n1", "n2", "n3", "n4"}) {
     NodeInfo n;
@@ -23,6 +24,11 @@ Ring ThreeNodes(int rf) {
   return std::move(*r);
 }
 
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
 std::vector<std::string> ListOf(const Ring& ring, Token t) {
   std::vector<std::string> out;
   for (const NodeInfo* n : ring.PreferenceList(t)) out.push_back(n->id);
@@ -30,7 +36,7 @@ std::vector<std::string> ListOf(const Ring& ring, Token t) {
 }
 
 TEST(RepairPlan, CoversTheTokenSpaceOnceWithEachRangesPreferenceList) {
-  const Ring ring = ThreeNodes(3);
+  const Ring ring = FourNodes(3);
   const auto plan = PlanRanges(ring, {});
   ASSERT_FALSE(plan.empty());
   EXPECT_EQ(plan.front().range.first, 0u);
@@ -42,17 +48,36 @@ TEST(RepairPlan, CoversTheTokenSpaceOnceWithEachRangesPreferenceList) {
       EXPECT_EQ(plan[i - 1].range.last + 1, p.range.first);
     }
     EXPECT_EQ(p.replicas.size(), 3u);
-    // Both ends of the range are placed on its list.
-    EXPECT_EQ(ListOf(ring, p.range.first), p.replicas) << i;
-    EXPECT_EQ(ListOf(ring, p.range.last), p.replicas) << i;
-    if (i > 0 && plan[i - 1].range.last != UINT64_MAX) {
-      EXPECT_NE(plan[i - 1].replicas, p.replicas) << "adjacent ranges with one list not merged";
+    // Both ends of the range are held by its replicas.
+    EXPECT_EQ(Sorted(ListOf(ring, p.range.first)), Sorted(p.replicas)) << i;
+    EXPECT_EQ(Sorted(ListOf(ring, p.range.last)), Sorted(p.replicas)) << i;
+    // Ranges are cut at every 1/16 of the token space, and merged otherwise.
+    EXPECT_EQ(p.range.first >> 60, p.range.last >> 60) << i;
+    if (i > 0 && (p.range.first >> 60) == (plan[i - 1].range.last >> 60)) {
+      EXPECT_NE(Sorted(plan[i - 1].replicas), Sorted(p.replicas)) << "adjacent, same set";
     }
   }
 }
 
+TEST(RepairPlan, OneReplicaSetForTheWholeRingIsSixteenPieces) {
+  std::vector<NodeInfo> nodes;
+  for (const char* id : {"n1", "n2", "n3"}) {
+    NodeInfo n;
+    n.id = id;
+    n.vnodes = 64;
+    nodes.push_back(n);
+  }
+  const Ring ring = *Ring::Build(nodes, *Replication::Parse("3"));
+  const auto plan = PlanRanges(ring, {});
+  ASSERT_EQ(plan.size(), 16u);
+  for (size_t i = 0; i < plan.size(); ++i) {
+    EXPECT_EQ(plan[i].range.first, Token{i} << 60);
+    EXPECT_EQ(plan[i].range.last, (Token{i} << 60) | ((Token{1} << 60) - 1));
+  }
+}
+
 TEST(RepairPlan, ScopesNarrowThePlan) {
-  const Ring ring = ThreeNodes(2);
+  const Ring ring = FourNodes(2);
   const auto all = PlanRanges(ring, {});
   RepairScope node;
   node.node = "n2";

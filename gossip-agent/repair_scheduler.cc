@@ -29,6 +29,20 @@ constexpr double kBurstMs = 100;
 
 // A checkpoint write that fails is logged; the job goes on (what it did is redone after a
 // restart, which the version model makes harmless).
+RepairScope ScopeOf(const gp::RepairStartRequest& r) {
+  return {r.node, r.has_range, r.first, r.last, ""};
+}
+
+// What a request not taken by the thread yet reports.
+gp::RepairJobStatus Queued(const gp::RepairStartRequest& r) {
+  gp::RepairJobStatus q;
+  q.req = r.req;
+  q.kind = "manual";
+  q.scope = ScopeName(ScopeOf(r));
+  q.state = "queued";
+  return q;
+}
+
 void Checked(const Status& s) {
   if (!s.ok()) {
     RINGKV_LOG(kError) << "repair checkpoint: " << s.ToString();
@@ -80,12 +94,7 @@ std::vector<gp::RepairJobStatus> RepairScheduler::Request(const gp::RepairStartR
     bool queued = false;
     for (const auto& p : pending_) queued = queued || p.req == r.req;
     if (!queued) pending_.push_back(r);
-    gp::RepairJobStatus q;
-    q.req = r.req;
-    q.kind = "manual";
-    q.scope = ScopeName({r.node, r.has_range, r.first, r.last, ""});
-    q.state = "queued";
-    out.push_back(q);
+    out.push_back(Queued(r));
     wake_ = true;
   }
   cv_.notify_all();
@@ -101,12 +110,7 @@ std::vector<gp::RepairJobStatus> RepairScheduler::Jobs(uint64_t req) const {
   for (const auto& p : pending_) {
     if (req != 0 && p.req != req) continue;
     if (req != 0 && !out.empty()) break;
-    gp::RepairJobStatus q;
-    q.req = p.req;
-    q.kind = "manual";
-    q.scope = ScopeName({p.node, p.has_range, p.first, p.last, ""});
-    q.state = "queued";
-    out.push_back(q);
+    out.push_back(Queued(p));
   }
   return out;
 }
@@ -223,7 +227,7 @@ void RepairScheduler::TakeRequests() {
       if (pending_.empty()) return;
       r = pending_.front();
     }
-    const RepairScope scope{r.node, r.has_range, r.first, r.last, ""};
+    const RepairScope scope = ScopeOf(r);
     auto existing = store_->ByReq(r.req);
     std::string error;
     if (existing.ok() && existing->has_value()) {

@@ -17,14 +17,8 @@ namespace ringkv::gossip {
 namespace {
 
 namespace gp = gossip_protocol;
-using version::CausalContext;
-using version::KeyState;
 
-std::string Value(const std::string& v, version::ActorId actor) {
-  KeyState s;
-  s.Update(CausalContext(), v, actor);
-  return s.Encode();
-}
+std::string Value(const std::string& v, version::ActorId actor) { return FakeValue(v, actor); }
 
 // Forwards to a shared fake (the scheduler owns its clients; the test keeps the data).
 class Proxy : public AaeReplica {

@@ -203,7 +203,8 @@ class PeriodicExchangeTest(unittest.TestCase):
 
 class TombstoneTest(unittest.TestCase):
     def test_e_a_delete_stays_deleted_after_grace_repairs_and_compactions(self):
-        c = cluster(29260, gossip_args=["--aae-interval", "0s", "--hint-window", "1s"],
+        c = cluster(29260, gossip_args=["--aae-interval", "0s", "--hint-window", "1s",
+                                         "--repair-timeout-ms", "1000"],
                     storage_args=["--tombstone-grace", "2s"])
         with c:
             n1, n2, n3 = c.nodes
@@ -251,10 +252,11 @@ class HintWindowTest(unittest.TestCase):
             def hints():
                 return sum(n.gossip_req({"op": "hints"})["count"] for n in c.nodes)
 
-            self.assertGreater(hints(), 0)
+            held = hints()
+            self.assertGreater(held, 0)
             wait_until("the hints expire", lambda: hints() == 0, timeout=20)
             expired = sum(n.gossip_req({"op": "stats"})["hints_expired"] for n in c.nodes)
-            self.assertEqual(expired, 5)
+            self.assertEqual(expired, held)
             n3.start_storage()
             wait_until("n3 answers", lambda: storage_up(n3))
             time.sleep(2)
