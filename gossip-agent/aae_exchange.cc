@@ -44,6 +44,10 @@ class Exchange {
     failed_[range] = true;
     if (error_.empty()) error_ = why;
   }
+  // The first replica that failed a call (not ready, no answer, an error reply).
+  void Unreachable(const AaeReplica& r) {
+    if (failed_node_.empty()) failed_node_ = r.node();
+  }
   void FailAll(const std::string& why) {
     for (size_t i = 0; i < ranges_.size(); ++i) Fail(i, why);
   }
@@ -60,6 +64,7 @@ class Exchange {
   std::vector<bool> failed_;
   std::vector<int64_t> as_of_;
   std::string error_;
+  std::string failed_node_;
   ExchangeCounters c_;
   uint64_t io_start_ = 0;
   uint64_t io_last_ = 0;
@@ -102,6 +107,7 @@ bool Exchange::Roots(std::vector<Piece>* differing) {
       }
       if (!why.empty()) {
         // Without this replica no range of the set can be compared completely.
+        Unreachable(*replicas_[r]);
         FailAll(why);
         return false;
       }
@@ -162,6 +168,7 @@ bool Exchange::Descend(std::vector<Piece> work, std::vector<Piece>* leaves) {
               (!tree.ok() ? tree.status().ToString()
                           : !tree->ready ? std::string("no longer ready") : "malformed aae_tree");
           for (size_t i = begin; i < end; ++i) Fail(splittable[i].range, why);
+          Unreachable(*rep);
           ok = false;
           break;
         }
@@ -215,6 +222,7 @@ bool Exchange::CompareKeys(const std::vector<Piece>& leaves) {
         if (!Paced()) return false;
         if (!keys.ok()) {
           Fail(p.range, replicas_[r]->node() + ": " + keys.status().ToString());
+          Unreachable(*replicas_[r]);
           break;
         }
         for (AaeKeyHash& kh : keys->items) {
@@ -255,6 +263,7 @@ bool Exchange::Repair(const std::vector<std::pair<size_t, std::string>>& keys) {
                               (got.ok() ? "aae_states answered the wrong count"
                                         : got.status().ToString());
       for (const auto& [range, key] : keys) Fail(range, why);
+      Unreachable(*replicas_[r]);
       return true;
     }
     states[r] = std::move(*got);
@@ -293,6 +302,7 @@ bool Exchange::Repair(const std::vector<std::pair<size_t, std::string>>& keys) {
     if (!Paced()) return false;
     if (!s.ok()) {
       for (size_t range : sent_ranges[r]) Fail(range, replicas_[r]->node() + ": " + s.ToString());
+      Unreachable(*replicas_[r]);
       continue;
     }
     c_.keys_sent += to_send[r].size();
@@ -327,6 +337,7 @@ void Exchange::Marks(std::vector<bool>* complete) {
       if (!Paced()) return;
       if (!s.ok()) {
         if (error_.empty()) error_ = replicas_[r]->node() + ": repair_mark: " + s.ToString();
+        Unreachable(*replicas_[r]);
         ok = false;
         break;
       }
@@ -347,6 +358,7 @@ ExchangeResult Exchange::Run() {
   c_.bytes = io_last_ - io_start_;
   res.counters = c_;
   res.error = error_;
+  res.failed_node = failed_node_;
   return res;
 }
 

@@ -59,6 +59,7 @@ struct ExchangeResult {
   std::vector<bool> complete;  // per input range: compared completely and marked on every replica
   ExchangeCounters counters;
   std::string error;           // why some range is incomplete (the first reason), else empty
+  std::string failed_node;     // the first replica that was not ready or failed a call, if any
 };
 
 // Bytes moved since the last call; false stops the exchange (the rest is incomplete).

@@ -41,6 +41,7 @@ class FakeAaeReplica : public AaeReplica {
   int64_t clock_ms = 1000;
   std::vector<std::pair<std::vector<AaeRange>, int64_t>> marks;
   uint64_t syncs = 0;
+  uint64_t calls = 0;
 
   const std::string& node() const override { return node_; }
 
@@ -128,6 +129,7 @@ class FakeAaeReplica : public AaeReplica {
 
  private:
   Status Call() {
+    ++calls;
     if (fail_after_calls == 0) return Status::Unavailable(node_ + " does not answer");
     if (fail_after_calls > 0) --fail_after_calls;
     return Status::OK();

@@ -341,9 +341,13 @@ void RepairScheduler::RunPass(RepairJob& job) {
     if (!job.ranges[i].done) groups[job.ranges[i].replicas].push_back(i);
   }
   std::map<std::string, std::unique_ptr<AaeReplica>> clients;
-  const size_t step = std::max<uint32_t>(1, opts_.ranges_per_exchange);
+  std::map<std::string, std::string> failed;  // node -> why, for this pass
   for (const auto& [replicas, idx] : groups) {
     if (!ring.ok()) break;
+    // At least 16 exchanges per group (when it has the ranges), so that progress is reported
+    // and checkpointed as it goes; at most ranges_per_exchange ranges in one.
+    const size_t step = std::clamp<size_t>((idx.size() + 15) / 16, 1,
+                                           std::max<uint32_t>(1, opts_.ranges_per_exchange));
     for (size_t begin = 0; begin < idx.size(); begin += step) {
       if (stop_) return;
       if (job.kind == "periodic" && ManualPending()) return;  // an operator's repair goes first
@@ -353,6 +357,12 @@ void RepairScheduler::RunPass(RepairJob& job) {
         const NodeInfo* n = ring->Find(id);
         if (n == nullptr) {
           missing = "node " + id + " is no longer in the ring";
+          break;
+        }
+        if (auto d = failed.find(id); d != failed.end()) {
+          // Failed earlier in this pass: the rest of its ranges wait for the next pass rather
+          // than each waiting for its timeout.
+          missing = d->second;
           break;
         }
         auto& c = clients[id];
@@ -373,6 +383,7 @@ void RepairScheduler::RunPass(RepairJob& job) {
         if (res.complete[i]) done.push_back(idx[begin + i]);
       }
       if (!res.error.empty() && error.empty()) error = res.error;
+      if (!res.failed_node.empty()) failed.emplace(res.failed_node, res.error);
       Checked(store_->Progress(job.id, done, res.counters, res.error));
       for (size_t i : done) job.ranges[i].done = true;
       job.counters.Add(res.counters);

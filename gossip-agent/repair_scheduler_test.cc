@@ -165,6 +165,23 @@ TEST_F(RepairSchedulerTest, AReplicaNotReadyEndsTheJobIncompleteAndUnmarked) {
   ExpectIdentical();
 }
 
+TEST_F(RepairSchedulerTest, AReplicaThatDoesNotAnswerIsAskedOncePerPass) {
+  fakes_["n3"]->fail_after_calls = 0;
+  RepairOptions o;
+  o.interval_ms = 0;
+  o.max_attempts = 2;
+  StartScheduler(o);
+  gp::RepairStartRequest r;
+  r.req = 4;
+  sched_->Request(r);
+  const auto done = WaitFinished(4);
+  EXPECT_EQ(done.state, "incomplete");
+  EXPECT_GT(done.total, 2u);
+  // The first exchange of each pass finds it silent; the pass's other exchanges skip it.
+  EXPECT_EQ(fakes_["n3"]->calls, 2u);
+  EXPECT_NE(done.error.find("n3 does not answer"), std::string::npos) << done.error;
+}
+
 TEST_F(RepairSchedulerTest, AnUnknownNodeIsRefusedClearly) {
   RepairOptions o;
   o.interval_ms = 0;
