@@ -17,6 +17,7 @@ namespace {
 struct Piece {
   size_t range = 0;  // index into the input ranges
   AaeRange span;
+  uint64_t most = 0;  // the most keys any replica holds in it
 };
 
 uint64_t Tokens(const AaeRange& r) {
@@ -127,78 +128,87 @@ bool Exchange::Roots(std::vector<Piece>* differing) {
       if (equal) {
         ++c_.ranges_equal;
       } else {
-        differing->push_back({begin + i, chunk[i]});
+        differing->push_back({begin + i, chunk[i], most});
       }
     }
   }
   return true;
 }
 
-// Level by level: each differing piece split into parts on every replica; the parts that
-// differ either are small enough to compare key by key or are split again. Bounded: every level
-// divides the pieces by descend_parts (>= 2), so at most 64 levels for a 64-bit range.
+// How many parts to split a piece holding up to `most` keys into: about sqrt(most), which
+// balances the bytes of the parts' sums against those of the keys listed below them (a sum and
+// a listed key cost about the same), within [2, max_parts] and at most the piece's tokens.
+uint32_t PartsFor(uint64_t most, const AaeRange& span, uint32_t max_parts) {
+  uint64_t p = 2;
+  while (p < max_parts && p * p < most) ++p;
+  return static_cast<uint32_t>(std::min<uint64_t>(p, Tokens(span)));
+}
+
+// Level by level: each differing piece is split into parts on every replica; the parts that
+// differ either hold few enough keys to compare key by key or are split again. Bounded: every
+// level divides the pieces by at least 2, so at most 64 levels for a 64-bit range.
 bool Exchange::Descend(std::vector<Piece> work, std::vector<Piece>* leaves) {
-  const uint32_t parts = std::max<uint32_t>(2, opts_.descend_parts);
+  const uint32_t max_parts = std::max<uint32_t>(2, opts_.descend_parts);
   for (int level = 0; !work.empty() && level < 64; ++level) {
     std::vector<Piece> next;
-    std::vector<Piece> splittable;
+    // Pieces by their number of parts: one aae_tree asks for one number of parts.
+    std::map<uint32_t, std::vector<Piece>> by_parts;
     for (const Piece& p : work) {
-      if (Tokens(p.span) < parts) {
-        leaves->push_back(p);  // a handful of tokens: just list its keys
+      if (failed_[p.range]) continue;
+      const uint32_t parts = PartsFor(p.most, p.span, max_parts);
+      if (p.most <= opts_.leaf_keys || parts < 2) {
+        leaves->push_back(p);  // few keys, or a handful of tokens: list its keys
       } else {
-        splittable.push_back(p);
+        by_parts[parts].push_back(p);
       }
     }
-    const size_t step = std::max<size_t>(1, opts_.tree_entries / parts);
-    for (size_t begin = 0; begin < splittable.size(); begin += step) {
-      const size_t end = std::min(splittable.size(), begin + step);
-      std::vector<AaeRange> chunk;
-      for (size_t i = begin; i < end; ++i) {
-        if (!failed_[splittable[i].range]) chunk.push_back(splittable[i].span);
-      }
-      if (chunk.empty()) continue;
-      std::vector<std::vector<std::vector<AaeSum>>> per_replica;
-      bool ok = true;
-      for (AaeReplica* rep : replicas_) {
-        auto tree = rep->Tree(chunk, parts);
-        if (!Paced()) return false;
-        if (!tree.ok() || !tree->ready || tree->trees.size() != chunk.size()) {
-          const std::string why =
-              rep->node() + ": " +
-              (!tree.ok() ? tree.status().ToString()
-                          : !tree->ready ? std::string("no longer ready") : "malformed aae_tree");
-          for (size_t i = begin; i < end; ++i) Fail(splittable[i].range, why);
-          Unreachable(*rep);
-          ok = false;
-          break;
+    for (const auto& [parts, splittable] : by_parts) {
+      const size_t step = std::max<size_t>(1, opts_.tree_entries / parts);
+      for (size_t begin = 0; begin < splittable.size(); begin += step) {
+        const size_t end = std::min(splittable.size(), begin + step);
+        std::vector<AaeRange> chunk;
+        for (size_t i = begin; i < end; ++i) {
+          if (!failed_[splittable[i].range]) chunk.push_back(splittable[i].span);
         }
-        per_replica.push_back(std::move(tree->trees));
-      }
-      if (!ok) continue;
-      size_t k = 0;
-      for (size_t i = begin; i < end; ++i) {
-        const Piece& p = splittable[i];
-        if (failed_[p.range]) continue;
-        for (uint32_t part = 0; part < parts; ++part) {
-          uint64_t most = 0;
-          bool equal = true;
-          std::optional<AaeSum> first;
-          for (const auto& trees : per_replica) {
-            const AaeSum s = part < trees[k].size() ? trees[k][part] : AaeSum{};
-            most = std::max(most, s.count);
-            if (!first) first = s;
-            equal = equal && s == *first;
+        if (chunk.empty()) continue;
+        std::vector<std::vector<std::vector<AaeSum>>> per_replica;
+        bool ok = true;
+        for (AaeReplica* rep : replicas_) {
+          auto tree = rep->Tree(chunk, parts);
+          if (!Paced()) return false;
+          if (!tree.ok() || !tree->ready || tree->trees.size() != chunk.size()) {
+            const std::string why =
+                rep->node() + ": " +
+                (!tree.ok() ? tree.status().ToString()
+                            : !tree->ready ? std::string("no longer ready") : "malformed aae_tree");
+            for (size_t i = begin; i < end; ++i) Fail(splittable[i].range, why);
+            Unreachable(*rep);
+            ok = false;
+            break;
           }
-          if (equal) continue;
-          const auto [lo, hi] = aae::PartBounds(p.span.first, p.span.last, parts, part);
-          Piece sub{p.range, {lo, hi}};
-          if (most <= opts_.leaf_keys) {
-            leaves->push_back(sub);
-          } else {
-            next.push_back(sub);
-          }
+          per_replica.push_back(std::move(tree->trees));
         }
-        ++k;
+        if (!ok) continue;
+        size_t k = 0;
+        for (size_t i = begin; i < end; ++i) {
+          const Piece& p = splittable[i];
+          if (failed_[p.range]) continue;
+          for (uint32_t part = 0; part < parts; ++part) {
+            uint64_t most = 0;
+            bool equal = true;
+            std::optional<AaeSum> first;
+            for (const auto& trees : per_replica) {
+              const AaeSum s = part < trees[k].size() ? trees[k][part] : AaeSum{};
+              most = std::max(most, s.count);
+              if (!first) first = s;
+              equal = equal && s == *first;
+            }
+            if (equal) continue;
+            const auto [lo, hi] = aae::PartBounds(p.span.first, p.span.last, parts, part);
+            next.push_back({p.range, {lo, hi}, most});
+          }
+          ++k;
+        }
       }
     }
     work = std::move(next);

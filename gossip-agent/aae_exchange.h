@@ -3,9 +3,9 @@
 //
 //   1. roots: aae_tree with one part per range, many ranges per request, on every replica;
 //      a range whose (hash, count) is equal on all is done;
-//   2. descend: the differing ranges are split into `descend_parts` parts, again on every
-//      replica, level by level (batched), only into parts that differ, until a part holds at
-//      most `leaf_keys` keys on every replica;
+//   2. descend: the differing ranges are split into about sqrt(keys) parts (at most
+//      `descend_parts`), again on every replica, level by level (batched), only into parts that
+//      differ, until a part holds at most `leaf_keys` keys on every replica;
 //   3. keys: aae_keys of those parts from every replica; a key whose hash is not the same on
 //      all (or is missing on one) differs;
 //   4. states: aae_states of the differing keys from every replica, merged with the version
@@ -30,8 +30,8 @@
 namespace ringkv::gossip {
 
 struct ExchangeOptions {
-  uint32_t descend_parts = 64;
-  uint64_t leaf_keys = 256;        // a part with at most this many keys is compared key by key
+  uint32_t descend_parts = 64;     // the most parts a piece is split into at once
+  uint64_t leaf_keys = 16;         // a part with at most this many keys is compared key by key
   uint32_t keys_page = 1000;       // aae_keys page
   uint32_t states_batch = 500;     // keys per aae_states and per sync burst
   uint32_t ranges_per_tree = 1024;  // ranges per aae_tree of the roots (protocol bound 1024)

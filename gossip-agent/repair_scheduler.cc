@@ -344,9 +344,10 @@ void RepairScheduler::RunPass(RepairJob& job) {
   std::map<std::string, std::string> failed;  // node -> why, for this pass
   for (const auto& [replicas, idx] : groups) {
     if (!ring.ok()) break;
-    // At least 16 exchanges per group (when it has the ranges), so that progress is reported
-    // and checkpointed as it goes; at most ranges_per_exchange ranges in one.
-    const size_t step = std::clamp<size_t>((idx.size() + 15) / 16, 1,
+    // At least 4 exchanges per group (when it has the ranges), so that progress is reported
+    // and checkpointed as it goes (each costs a few hundred bytes of roots and marks per
+    // replica); at most ranges_per_exchange ranges in one.
+    const size_t step = std::clamp<size_t>((idx.size() + 3) / 4, 1,
                                            std::max<uint32_t>(1, opts_.ranges_per_exchange));
     for (size_t begin = 0; begin < idx.size(); begin += step) {
       if (stop_) return;
