@@ -85,6 +85,20 @@ class RepairSchedulerTest : public ::testing::Test {
     ADD_FAILURE() << "job " << req << " did not finish: state " << last.state;
     return last;
   }
+  // Manual jobs only (no periodic pass), at most `attempts` passes each.
+  void StartManualOnly(int attempts = 6) {
+    RepairOptions o;
+    o.interval_ms = 0;
+    o.max_attempts = attempts;
+    StartScheduler(o);
+  }
+  // Asks for a repair of everything and waits until it ends.
+  gp::RepairJobStatus RepairAll(uint64_t req) {
+    gp::RepairStartRequest r;
+    r.req = req;
+    sched_->Request(r);
+    return WaitFinished(req);
+  }
   void ExpectIdentical() {
     EXPECT_EQ(fakes_["n2"]->data(), fakes_["n1"]->data());
     EXPECT_EQ(fakes_["n3"]->data(), fakes_["n1"]->data());
@@ -101,9 +115,7 @@ TEST_F(RepairSchedulerTest, ARequestedRepairCompletesAndIsIdempotent) {
     fakes_["n1"]->Put("k" + std::to_string(i), Value("v", 1));
     fakes_["n2"]->Put("k" + std::to_string(i), Value("v", 1));
   }
-  RepairOptions o;
-  o.interval_ms = 0;
-  StartScheduler(o);
+  StartManualOnly();
   gp::RepairStartRequest r;
   r.req = 77;
   auto first = sched_->Request(r);
@@ -145,36 +157,22 @@ TEST_F(RepairSchedulerTest, ACheckpointedJobResumesWithOnlyItsRemainingRanges) {
 TEST_F(RepairSchedulerTest, AReplicaNotReadyEndsTheJobIncompleteAndUnmarked) {
   fakes_["n3"]->ready = false;
   fakes_["n1"]->Put("a", Value("v", 1));
-  RepairOptions o;
-  o.interval_ms = 0;
-  o.max_attempts = 3;
-  StartScheduler(o);
-  gp::RepairStartRequest r;
-  r.req = 9;
-  sched_->Request(r);
-  const auto done = WaitFinished(9);
+  StartManualOnly(3);
+  const auto done = RepairAll(9);
   EXPECT_EQ(done.state, "incomplete");
   EXPECT_EQ(done.attempts, 3u);
   EXPECT_NE(done.error.find("n3 is not ready"), std::string::npos) << done.error;
   EXPECT_TRUE(fakes_["n1"]->marks.empty());
   // Once n3 is ready, a new request completes.
   fakes_["n3"]->ready = true;
-  r.req = 10;
-  sched_->Request(r);
-  EXPECT_EQ(WaitFinished(10).state, "complete");
+  EXPECT_EQ(RepairAll(10).state, "complete");
   ExpectIdentical();
 }
 
 TEST_F(RepairSchedulerTest, AReplicaThatDoesNotAnswerIsAskedOncePerPass) {
   fakes_["n3"]->fail_after_calls = 0;
-  RepairOptions o;
-  o.interval_ms = 0;
-  o.max_attempts = 2;
-  StartScheduler(o);
-  gp::RepairStartRequest r;
-  r.req = 4;
-  sched_->Request(r);
-  const auto done = WaitFinished(4);
+  StartManualOnly(2);
+  const auto done = RepairAll(4);
   EXPECT_EQ(done.state, "incomplete");
   EXPECT_GT(done.total, 2u);
   // The first exchange of each pass finds it silent; the pass's other exchanges skip it.
@@ -183,9 +181,7 @@ TEST_F(RepairSchedulerTest, AReplicaThatDoesNotAnswerIsAskedOncePerPass) {
 }
 
 TEST_F(RepairSchedulerTest, AnUnknownNodeIsRefusedClearly) {
-  RepairOptions o;
-  o.interval_ms = 0;
-  StartScheduler(o);
+  StartManualOnly();
   gp::RepairStartRequest r;
   r.req = 3;
   r.node = "n9";
