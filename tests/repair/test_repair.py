@@ -129,6 +129,15 @@ class SiblingsTest(unittest.TestCase):
             p = repair(c.nodes[1])
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn(" 0 sent", p.stdout)
+            # Scopes: a node's ranges, a token interval; clear refusals.
+            p = repair(c.nodes[1], "--node", "n2", "--range", "0:1000000")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("(node n2, tokens 0:1000000)", p.stdout)
+            p = repair(c.nodes[1], "--node", "n9")
+            self.assertEqual(p.returncode, 9, p.stdout + p.stderr)
+            self.assertIn("n9 is not in the ring", p.stderr)
+            p = repair(c.nodes[1], "--range", "5:1")
+            self.assertEqual(p.returncode, 2, p.stderr)
 
 
 class KilledMidRepairTest(unittest.TestCase):
