@@ -1,6 +1,7 @@
 // ReplicaStore's anti-entropy side (docs/anti-entropy.md, "Trees (storage agent)"): the tree's
 // rebuild, exact sums of token ranges, the keys and hashes of a range, repair marks, and the
 // tombstone rule with the engine callbacks that keep the tree right when compaction drops one.
+#include <algorithm>
 #include <chrono>
 
 #include "common/aae/key_hash.h"
@@ -11,6 +12,8 @@ namespace ringkv::storage {
 
 namespace {
 constexpr size_t kScanPage = 1000;
+// Upper bound of the margin by which a repair mark is moved back (AddRepairMarks).
+constexpr int64_t kRepairMarkMarginMs = 60000;
 }  // namespace
 
 ReplicaStore::~ReplicaStore() {
@@ -248,7 +251,14 @@ Status ReplicaStore::AaeKeys(Token first, Token last,
 
 Status ReplicaStore::AddRepairMarks(const std::vector<std::pair<Token, Token>>& ranges,
                                     uint64_t as_of_ms) {
-  return marks_->Add(ranges, as_of_ms);
+  // A write's record time is taken before it is durable and only then enters the tree, so a
+  // write stamped just before as_of_ms may have been missing from the tree the exchange
+  // compared. The mark is moved back by a margin far longer than that window (a group commit
+  // and its fsync), but short next to the grace period, which tests set to seconds.
+  const uint64_t margin = static_cast<uint64_t>(
+      std::min<int64_t>(kRepairMarkMarginMs, std::max<int64_t>(grace_ms_ / 10, 0)));
+  if (as_of_ms <= margin) return Status::OK();
+  return marks_->Add(ranges, as_of_ms - margin);
 }
 
 }  // namespace ringkv::storage
