@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -303,17 +304,28 @@ std::optional<int> ParseProgramOptions(int argc, char** argv, const std::string&
   return config.Finish();
 }
 
-bool ParseByteSize(const std::string& text, uint64_t* out) {
-  if (text.empty()) return false;
+namespace {
+
+// "<digits><suffix>": the count and the suffix. False unless the text starts with a digit and
+// the count fits 64 bits.
+bool SplitCount(const std::string& text, unsigned long long* n, std::string* suffix) {
+  if (text.empty() || text[0] < '0' || text[0] > '9') return false;
   size_t pos = 0;
-  unsigned long long n = 0;
   try {
-    n = std::stoull(text, &pos);
+    *n = std::stoull(text, &pos);
   } catch (...) {
     return false;
   }
-  if (text[0] == '-') return false;
-  std::string suffix = text.substr(pos);
+  *suffix = text.substr(pos);
+  return true;
+}
+
+}  // namespace
+
+bool ParseByteSize(const std::string& text, uint64_t* out) {
+  unsigned long long n = 0;
+  std::string suffix;
+  if (!SplitCount(text, &n, &suffix)) return false;
   uint64_t mult = 1;
   if (suffix.empty() || suffix == "B") mult = 1;
   else if (suffix == "K" || suffix == "KiB" || suffix == "k") mult = 1024ull;
@@ -321,6 +333,22 @@ bool ParseByteSize(const std::string& text, uint64_t* out) {
   else if (suffix == "G" || suffix == "GiB") mult = 1024ull * 1024 * 1024;
   else return false;
   *out = n * mult;
+  return true;
+}
+
+bool ParseDurationMs(const std::string& text, int64_t* out_ms) {
+  unsigned long long n = 0;
+  std::string unit;
+  if (!SplitCount(text, &n, &unit)) return false;
+  int64_t mult = 0;
+  if (unit == "ms") mult = 1;
+  else if (unit == "s") mult = 1000;
+  else if (unit == "m" || unit == "min") mult = 60 * 1000;
+  else if (unit == "h") mult = 3600 * 1000;
+  else if (unit == "d") mult = 86400 * 1000;
+  else return false;
+  if (n > static_cast<unsigned long long>(INT64_MAX / mult)) return false;
+  *out_ms = static_cast<int64_t>(n) * mult;
   return true;
 }
 

@@ -104,4 +104,9 @@ std::optional<int> ParseProgramOptions(int argc, char** argv, const std::string&
 // Size with an optional suffix K, M, G (powers of 1024): "64M" -> 67108864. False if malformed.
 bool ParseByteSize(const std::string& text, uint64_t* out);
 
+// Duration with a required unit ms, s, m, h or d: "3h" -> 10800000 (ms), "250ms" -> 250. The
+// unit is required so that a bare count given to a duration option is an error, not a guess.
+// False if malformed or negative.
+bool ParseDurationMs(const std::string& text, int64_t* out_ms);
+
 }  // namespace ringkv

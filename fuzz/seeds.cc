@@ -152,6 +152,22 @@ std::vector<std::string> StorageRequests() {
     o.op = std::string(op);
     out.push_back(sp::EncodeRequest(o));
   }
+  // Anti-entropy (docs/anti-entropy.md).
+  sp::Request aae;
+  aae.op = std::string(sp::kAaeTree);
+  aae.ranges = {{0, UINT64_MAX}, {10, 1000}};
+  aae.parts = 4;
+  out.push_back(sp::EncodeRequest(aae));
+  aae.op = std::string(sp::kRepairMark);
+  aae.as_of_ms = 1700000000000;
+  out.push_back(sp::EncodeRequest(aae));
+  aae.op = std::string(sp::kAaeKeys);
+  aae.after_token = 20;
+  aae.after_key = "k";
+  out.push_back(sp::EncodeRequest(aae));
+  aae.op = std::string(sp::kAaeStates);
+  aae.keys = {"a", "b"};
+  out.push_back(sp::EncodeRequest(aae));
   return out;
 }
 
@@ -184,6 +200,18 @@ void Storage() {
   ping.stats = {{"puts", 3}, {"gets", 4}};
   replies.push_back(sp::EncodeReply(ping));
   replies.push_back(sp::EncodeReply(sp::ErrorReply(6, sp::kErrBusy, "queue full")));
+  sp::Reply tree;
+  tree.ready = true;
+  tree.now_ms = 1700000000000;
+  tree.trees = {{{1, 2}, {3, 4}}};
+  replies.push_back(sp::EncodeReply(tree));
+  sp::Reply keys;
+  keys.key_hashes = {{"a", 7}, {"b", 8}};
+  keys.more = true;
+  replies.push_back(sp::EncodeReply(keys));
+  sp::Reply states;
+  states.states = {SomeState().Encode(), std::nullopt};
+  replies.push_back(sp::EncodeReply(states));
   Seed("storage_reply", replies);
 }
 

@@ -17,6 +17,8 @@
 int main(int argc, char** argv) {
   namespace po = ringkv::po;
   ringkv::gossip::GossipOptions opts;
+  std::string hint_window;
+  std::string aae_interval;
   ringkv::ProgramOptions config(
       "ringkv-gossip",
       "ringkv-gossip --node-id ID --node SPEC [--node SPEC ...] [--replication 3|dc1:3,dc2:2]"
@@ -28,7 +30,9 @@ int main(int argc, char** argv) {
       "node's entry and the ring coordinators read. Answers MessagePack requests {op:\"ping\"},\n"
       "{op:\"ring\"}, {op:\"view\"}, {op:\"watch\"}, {op:\"stats\"}, {op:\"hint\"} and\n"
       "{op:\"hints\"} on --listen; hands the hints in DIR/hints.db to their nodes' storage\n"
-      "agents when they answer again. See docs/gossip-protocol.md.",
+      "agents when they answer again. Compares and repairs replicas (anti-entropy) every\n"
+      "--aae-interval and on {op:\"repair_start\"} (ringkv repair), checkpointed in\n"
+      "DIR/repair.db. See docs/gossip-protocol.md and docs/anti-entropy.md.",
       "Options (membership by gossip: the --node options are the initial membership and, by\n"
       "default, the seeds; nodes learn of each other and of every change by gossip)");
   po::options_description& desc = config.options();
@@ -56,8 +60,23 @@ int main(int argc, char** argv) {
        "bound of DATA_DIR/hints.db (keys + states of hints held for nodes that were down); "
        "past it a hint is refused with `busy` (coordinators then try another holder); its "
        "room left is in every ping and hint reply")
-      ("hint-window", po::value(&opts.delivery.window)->default_value(opts.delivery.window),
+      ("hint-inflight", po::value(&opts.delivery.window)->default_value(opts.delivery.window),
        "hint delivery: syncs in flight per target node (the receiver's replies pace the rest)")
+      ("hint-window", po::value(&hint_window)->default_value("3h"),
+       "hints first stored longer ago than this are dropped undelivered and counted "
+       "(hints_expired): anti-entropy repairs what they carried. Keep it below the storage "
+       "agents' --tombstone-grace. A unit is required: ms, s, m, h, d; 0s: never drop")
+      ("aae-interval", po::value(&aae_interval)->default_value("1h"),
+       "anti-entropy: every this long, compare and repair the ranges this node drives (where it "
+       "is the first replica) with their other replicas, so every range of the ring is checked "
+       "within it; 0s: only on demand (ringkv repair). A unit is required")
+      ("repair-mbps", po::value(&opts.repair.mbps)->default_value(opts.repair.mbps),
+       "anti-entropy: bytes of the exchanges (requests and replies), in MB (10^6 bytes) per "
+       "second; 0: unthrottled")
+      ("repair-timeout-ms",
+       po::value(&opts.repair_timeout_ms)->default_value(opts.repair_timeout_ms),
+       "anti-entropy: a storage agent not answering a round trip within this is left out and "
+       "its ranges retried later")
       ("hint-timeout-ms",
        po::value(&opts.delivery.timeout_ms)->default_value(opts.delivery.timeout_ms),
        "hint delivery: a target that does not reply for this long is retried later, with a "
@@ -67,6 +86,17 @@ int main(int argc, char** argv) {
   auto cluster = ringkv::ClusterConfigFromOptions(vm);
   if (!cluster.ok()) return config.Fail(cluster.status().message());
   opts.cluster = std::move(*cluster);
+  if (!ringkv::ParseDurationMs(hint_window, &opts.delivery.max_age_ms)) {
+    return config.Fail("--hint-window '" + hint_window +
+                       "' is not a duration with a unit (e.g. 3h, 90s; the count of syncs in "
+                       "flight is --hint-inflight)");
+  }
+  if (!ringkv::ParseDurationMs(aae_interval, &opts.repair.interval_ms)) {
+    return config.Fail("--aae-interval '" + aae_interval +
+                       "' is not a duration with a unit (e.g. 1h, 30s)");
+  }
+  if (opts.repair.mbps < 0) return config.Fail("--repair-mbps must be >= 0");
+  if (opts.repair_timeout_ms < 100) return config.Fail("--repair-timeout-ms must be >= 100");
   if (opts.listen.empty()) {
     opts.listen = opts.cluster.self().gossip_endpoint;
     config.NoteDerived("listen", opts.listen, "this node's gossip= endpoint");
@@ -82,7 +112,7 @@ int main(int argc, char** argv) {
   }
   if (opts.health_timeout_ms < 0) return config.Fail("--health-timeout-ms must be >= 0");
   if (opts.delivery.window < 1 || opts.delivery.window > 100000) {
-    return config.Fail("--hint-window must be from 1 to 100000");
+    return config.Fail("--hint-inflight must be from 1 to 100000");
   }
   if (opts.delivery.timeout_ms < 1) return config.Fail("--hint-timeout-ms must be positive");
   for (const std::string& s : opts.seeds) {

@@ -25,6 +25,7 @@
 #include "common/net/systemd_notify.h"
 #include "common/net/zmq_util.h"
 #include "common/ring/ring_store.h"
+#include "gossip-agent/aae_replica_zmq.h"
 #include "gossip-agent/gossip_service.h"
 #include "gossip-agent/gossiper.h"
 #include "gossip-agent/hint_store.h"
@@ -79,7 +80,7 @@ int64_t WallSeconds() {
 class Agent {
  public:
   Agent(const GossipOptions& opts, zmq::context_t& ctx, RingStore* store, HintStore* hints,
-        uint64_t generation)
+        RepairStore* repairs, uint64_t generation)
       : opts_(opts),
         ctx_(ctx),
         store_(store),
@@ -93,7 +94,24 @@ class Agent {
                                             : std::max<int64_t>(2000, 2 * opts.interval_ms)}),
         deliverer_(ctx, hints, [this](const std::string& id) { return StorageEndpoint(id); },
                    opts.delivery),
-        service_(opts.cluster.node_id, store, hints, &deliverer_) {}
+        service_(opts.cluster.node_id, store, hints, &deliverer_),
+        // The repair thread reads the ring from ring.db (RingStore is thread-safe), which this
+        // agent writes from its membership, and talks to storage agents over its own sockets.
+        repair_(
+            opts.cluster.node_id, repairs,
+            [store]() -> Result<Ring> {
+              auto snap = store->Load();
+              if (!snap.ok()) return snap.status();
+              return snap->BuildRing();
+            },
+            [this](const NodeInfo& n) -> std::unique_ptr<AaeReplica> {
+              ZmqReplicaOptions o;
+              o.timeout_ms = opts_.repair_timeout_ms;
+              return std::make_unique<ZmqAaeReplica>(ctx_, n.id, n.storage_endpoint, o,
+                                                     repair_.stop_flag());
+            },
+            opts.repair) {}
+  ~Agent() { repair_.Stop(); }
 
   Status Run();
 
@@ -142,6 +160,7 @@ class Agent {
   LocalHealth health_;
   HintDeliverer deliverer_;
   GossipService service_;
+  RepairScheduler repair_;
   ViewWatchers watchers_;
   net::Reactor reactor_;
   zmq::socket_t router_;
@@ -419,6 +438,7 @@ std::vector<std::pair<std::string, uint64_t>> Agent::Stats() const {
   const auto& gc = gossiper_.counters();
   const auto& mc = gossiper_.membership().counters();
   const auto& dc = gossiper_.detector().counters();
+  const RepairCounters repair_counters = repair_.counters();
   return {{"rounds", gc.rounds},
           {"sent_messages", gc.sent_messages},
           {"sent_bytes", gc.sent_bytes},
@@ -443,7 +463,16 @@ std::vector<std::pair<std::string, uint64_t>> Agent::Stats() const {
           {"local_health", static_cast<uint64_t>(gossiper_.detector().local_health())},
           {"transitions", transitions_},
           {"saves", saver_.saves()},
-          {"watchers", watchers_.watchers().size()}};
+          {"watchers", watchers_.watchers().size()},
+          {"hints_delivered", deliverer_.stats().delivered},
+          {"hints_expired", deliverer_.stats().expired},
+          {"repair_exchanges", repair_counters.exchanges},
+          {"repair_ranges_complete", repair_counters.ranges_complete},
+          {"repair_ranges_incomplete", repair_counters.ranges_incomplete},
+          {"repair_keys_sent", repair_counters.keys_sent},
+          {"repair_bytes", repair_counters.bytes},
+          {"repair_jobs_complete", repair_counters.jobs_complete},
+          {"repair_jobs_incomplete", repair_counters.jobs_incomplete}};
 }
 
 Status Agent::Run() {
@@ -468,7 +497,9 @@ Status Agent::Run() {
            SchedulePush();
          }
        },
-       [this] { return Stats(); }});
+       [this] { return Stats(); },
+       [this](const gp::RepairStartRequest& r) { return repair_.Request(r); },
+       [this](uint64_t req) { return repair_.Jobs(req); }});
 
   auto router = net::MakeSocket(ctx_, zmq::socket_type::router,
                                 {.send_hwm = 1000, .recv_hwm = 1000, .max_msg_size = kMaxFrameBytes});
@@ -525,8 +556,10 @@ Status Agent::Run() {
     net::NotifyReady("serving on " + opts_.listen + " (node " + opts_.cluster.node_id + ", " +
                      std::to_string(gossiper_.membership().size()) + " members)");
   });
+  repair_.Start();
 
   Status s = reactor_.Run();
+  repair_.Stop();
   Save(/*force=*/true);  // the heartbeats as they stop
   return s;
 }
@@ -547,8 +580,11 @@ Status RunGossipAgent(const GossipOptions& opts, zmq::context_t& ctx) {
     RINGKV_LOG(kInfo) << (*hints)->count() << " hints pending (" << (*hints)->bytes()
                       << " bytes)";
   }
+  auto repairs = RepairStore::Open(opts.data_dir + "/repair.db");
+  if (!repairs.ok()) return repairs.status();
   try {
-    auto agent = std::make_unique<Agent>(opts, ctx, store->get(), hints->get(), *generation);
+    auto agent = std::make_unique<Agent>(opts, ctx, store->get(), hints->get(), repairs->get(),
+                                         *generation);
     Status s = agent->Run();
     if (!s.ok()) return s;
   } catch (const zmq::error_t& e) {

@@ -14,6 +14,7 @@
 #include "common/ring/cluster_config.h"
 #include "common/status.h"
 #include "gossip-agent/hint_deliverer.h"
+#include "gossip-agent/repair_scheduler.h"
 
 namespace ringkv::gossip {
 
@@ -28,6 +29,9 @@ struct GossipOptions {
   std::vector<std::string> seeds;
   double phi_threshold = 8.0;
   int64_t health_timeout_ms = 0;   // local health: 0 = max(2000, 2 rounds)
+  // Anti-entropy (docs/anti-entropy.md): the periodic pass, the throttle, DATA/repair.db.
+  RepairOptions repair;
+  int repair_timeout_ms = 5000;    // each round trip to a storage agent during a repair
 };
 
 // Frames and sizes the agent accepts; anything bigger is refused, so a peer cannot make it
@@ -37,7 +41,8 @@ inline constexpr size_t kMaxFrames = 8;
 inline constexpr int64_t kMaxFrameBytes = (16 << 20) + (64 << 10);
 
 // Creates DATA_DIR, opens DATA_DIR/ring.db (resuming the membership saved there, then adding
-// the configured nodes), takes a new generation, opens DATA_DIR/hints.db, binds, and serves
+// the configured nodes), takes a new generation, opens DATA_DIR/hints.db and DATA_DIR/repair.db
+// (resuming an unfinished repair in its own thread), binds, and serves
 // until SIGTERM or SIGINT. REQUIRES: SIGTERM and SIGINT are blocked in every thread (block them
 // in main before creating `ctx`). Returns OK after a clean stop, or the error that stopped it
 // (bind failure, store failure).

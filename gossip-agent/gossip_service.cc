@@ -223,8 +223,26 @@ std::string GossipService::Answer(std::string_view body) {
     }
     return std::string(buf.data(), buf.size());
   }
+  if ((name == gp::kOpRepairStart && hooks_.repair_start) ||
+      (name == gp::kOpRepairStatus && hooks_.repair_status)) {
+    std::vector<gp::RepairJobStatus> jobs;
+    if (name == gp::kOpRepairStart) {
+      auto r = gp::DecodeRepairStart(body);
+      if (!r.ok()) return Error(echo, kErrBadRequest, r.status().message());
+      jobs = hooks_.repair_start(*r);
+    } else {
+      auto r = gp::DecodeRepairStatus(body);
+      if (!r.ok()) return Error(echo, kErrBadRequest, r.status().message());
+      jobs = hooks_.repair_status(r->req);
+    }
+    PackHeader(p, echo, true, 1);
+    mp::PackStr(p, "jobs");
+    const std::string array = gp::EncodeRepairJobs(jobs);
+    buf.write(array.data(), array.size());
+    return std::string(buf.data(), buf.size());
+  }
   std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
-  return Error(echo, kErrUnknownOp, "unknown op '" + shown + "' (the gossip agent answers ping, ring, hint, hints, view, watch and stats)");
+  return Error(echo, kErrUnknownOp, "unknown op '" + shown + "' (the gossip agent answers ping, ring, hint, hints, view, watch, stats, repair_start and repair_status)");
 }
 
 }  // namespace ringkv::gossip

@@ -20,6 +20,8 @@
 //   {op:"view", rid}           -> the view (gp::EncodeView)
 //   {op:"watch", rid}          -> the view now; the agent then pushes it (gossip_server.h)
 //   {op:"stats"}               -> {v:1, ok:true, node, COUNTER:U64, ...} (gossip counters)
+//   {op:"repair_start", req, node?, first?, last?} / {op:"repair_status", req?}
+//                              -> {v:1, ok:true, jobs:[...]} (common/protocol/repair_protocol.h)
 //   anything else              -> {v:1, ok:false, error:{code, message}} with code
 //                                 bad_request (not MessagePack, not a map, op missing or not a
 //                                 string, bad field type), unknown_op, or internal (store error).
@@ -32,6 +34,7 @@
 #include <string_view>
 
 #include "common/protocol/gossip_protocol.h"
+#include "common/protocol/repair_protocol.h"
 #include "common/ring/ring_store.h"
 #include "gossip-agent/hint_deliverer.h"
 #include "gossip-agent/hint_store.h"
@@ -52,6 +55,11 @@ struct ServiceHooks {
   std::function<void(uint64_t rid)> watch;
   // Counters for the `stats` reply, in order.
   std::function<std::vector<std::pair<std::string, uint64_t>>()> stats;
+  // repair_start / repair_status (repair_scheduler.h): the jobs to report.
+  std::function<std::vector<gossip_protocol::RepairJobStatus>(
+      const gossip_protocol::RepairStartRequest&)>
+      repair_start;
+  std::function<std::vector<gossip_protocol::RepairJobStatus>(uint64_t req)> repair_status;
 };
 
 class GossipService {

@@ -2,6 +2,8 @@
 #include "gossip-agent/hint_deliverer.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <set>
 
 #include "common/logging.h"
@@ -11,6 +13,15 @@
 namespace ringkv::gossip {
 
 namespace sp = storage_protocol;
+
+namespace {
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 
 struct HintDeliverer::Target {
   std::string node;
@@ -101,9 +112,11 @@ void HintDeliverer::Fill(Target& t, int64_t now_ms) {
     Fail(t, now_ms, hints.status().ToString());
     return;
   }
+  const int64_t cutoff = opts_.max_age_ms > 0 ? WallMs() - opts_.max_age_ms : INT64_MIN;
   for (Hint& h : *hints) {
     if (t.inflight.size() >= window) break;
     if (t.inflight_ids.count(h.id)) continue;
+    if (h.created_ms < cutoff) continue;  // past the window: the next Expire() drops it
     sp::Request req;
     req.op = std::string(sp::kSync);
     req.rid = next_rid_++;
@@ -124,9 +137,27 @@ void HintDeliverer::Fill(Target& t, int64_t now_ms) {
   }
 }
 
+// Hints are stamped with the wall clock of the holder when first stored (GossipService), so the
+// window is measured on the same clock.
+void HintDeliverer::Expire() {
+  if (opts_.max_age_ms <= 0) return;
+  auto n = store_->Expire(WallMs() - opts_.max_age_ms);
+  if (!n.ok()) {
+    RINGKV_LOG(kWarn) << "hint expiry: " << n.status().ToString();
+    return;
+  }
+  if (*n > 0) {
+    stats_.expired += *n;
+    RINGKV_LOG(kInfo) << *n << " hints older than " << opts_.max_age_ms
+                      << " ms dropped undelivered (anti-entropy repairs them); "
+                      << stats_.expired << " so far";
+  }
+}
+
 void HintDeliverer::Tick(int64_t now_ms) {
   if (now_ms >= next_rescan_ms_) {
     next_rescan_ms_ = now_ms + opts_.rescan_ms;
+    Expire();
     auto nodes = store_->Targets();
     if (!nodes.ok()) {
       RINGKV_LOG(kWarn) << "hint delivery: " << nodes.status().ToString();

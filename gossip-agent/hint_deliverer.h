@@ -29,11 +29,16 @@ struct HintDeliveryOptions {
   int backoff_min_ms = 250;        // first retry delay after a failure
   int backoff_max_ms = 10000;      // retry delay cap
   int rescan_ms = 500;             // how often the store is asked for targets with hints
+  // Hints first stored longer ago than this (wall clock) are dropped, not delivered: anti-entropy
+  // repairs what they carried. Must stay below the storage agents' tombstone grace
+  // (docs/hinted-handoff.md, "Hint window"). 0: hints never expire.
+  int64_t max_age_ms = 3 * 3600 * 1000;
 };
 
 struct HintDeliveryStats {
   uint64_t delivered = 0;  // hints acknowledged by their target and removed
   uint64_t failures = 0;   // timeouts and error replies
+  uint64_t expired = 0;    // hints dropped undelivered, older than max_age_ms
 };
 
 class HintDeliverer {
@@ -62,6 +67,7 @@ class HintDeliverer {
   Target& TargetFor(const std::string& node);
   void Fill(Target& t, int64_t now_ms);
   void Fail(Target& t, int64_t now_ms, const std::string& why);
+  void Expire();
 
   zmq::context_t& ctx_;
   HintStore* const store_;

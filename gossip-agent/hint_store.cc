@@ -155,6 +155,23 @@ Status HintStore::Remove(int64_t id, int64_t seq) {
   return Status::OK();
 }
 
+Result<uint64_t> HintStore::Expire(int64_t cutoff_ms) {
+  sqlite::Stmt st(db_,
+                  "DELETE FROM hints WHERE created_ms < ?1 RETURNING LENGTH(key) + LENGTH(state)");
+  RINGKV_RETURN_IF_ERROR(st.status(std::string(kWhat) + ": expire"));
+  st.Int(1, cutoff_ms);
+  uint64_t n = 0;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    const uint64_t size = static_cast<uint64_t>(st.ColInt(0));
+    bytes_ = bytes_ >= size ? bytes_ - size : 0;
+    if (count_ > 0) --count_;
+    ++n;
+  }
+  if (rc != SQLITE_DONE) return Err(db_, "expire", rc);
+  return n;
+}
+
 Result<std::vector<std::string>> HintStore::Targets() {
   sqlite::Stmt st(db_, "SELECT DISTINCT target FROM hints ORDER BY target");
   RINGKV_RETURN_IF_ERROR(st.status(std::string(kWhat) + ": targets"));

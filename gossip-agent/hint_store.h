@@ -48,6 +48,9 @@ class HintStore {
   Result<std::vector<Hint>> Oldest(const std::string& target, size_t limit);
   // Deletes the hint if it still has `seq` (a hint merged into since it was read stays).
   Status Remove(int64_t id, int64_t seq);
+  // Deletes every hint first stored before `cutoff_ms` (wall clock; a merge into a hint keeps
+  // its first time, so a row is judged by the oldest write it carries). Returns how many.
+  Result<uint64_t> Expire(int64_t cutoff_ms);
   // Pending hints for one target.
   Result<size_t> CountFor(const std::string& target);
   // Node ids with at least one pending hint.

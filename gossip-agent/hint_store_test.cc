@@ -116,5 +116,26 @@ TEST_F(HintStoreTest, UndecodableStateIsRefused) {
   EXPECT_EQ(store->count(), 0u);
 }
 
+TEST_F(HintStoreTest, ExpireDropsHintsByTheirFirstTime) {
+  auto store = Open();
+  ASSERT_TRUE(store->Add("n2", "old", StateWith("v1", 7), 100).ok());
+  ASSERT_TRUE(store->Add("n2", "new", StateWith("v2", 7), 500).ok());
+  // A merge into the old row later does not make it young: it still carries the write of 100.
+  ASSERT_TRUE(store->Add("n2", "old", StateWith("v3", 8), 900).ok());
+  const uint64_t bytes_before = store->bytes();
+  auto n = store->Expire(400);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1u);
+  EXPECT_EQ(store->count(), 1u);
+  EXPECT_LT(store->bytes(), bytes_before);
+  auto left = store->Oldest("n2", 10);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].key, "new");
+  auto none = store->Expire(400);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+}
+
 }  // namespace
 }  // namespace ringkv::gossip

@@ -19,7 +19,11 @@ Status DecodeError(std::string_view key, const Status& s) {
 
 ReplicaStore::ReplicaStore(std::unique_ptr<engine::Engine> engine, version::ActorId actor,
                            std::unique_ptr<DotAllocator> dots)
-    : engine_(std::move(engine)), actor_(actor), dots_(std::move(dots)) {
+    : engine_(std::move(engine)),
+      actor_(actor),
+      dots_(std::move(dots)),
+      tree_(std::make_shared<AaeTree>()),
+      marks_(std::make_shared<RepairMarks>()) {
   assert(actor_ != 0);
   assert(dots_ != nullptr);
 }
@@ -33,12 +37,17 @@ bool ReplicaStore::StateIsOnlyTombstones(std::string_view encoded) {
 }
 
 Result<version::KeyState> ReplicaStore::Load(std::string_view key,
-                                             const engine::ReadOptions& options) {
+                                             const engine::ReadOptions& options,
+                                             std::optional<std::string>* raw_out) {
   auto raw = engine_->Get(options, key);
   if (!raw.ok()) return raw.status();
-  if (!raw->has_value()) return version::KeyState();
+  if (!raw->has_value()) {
+    if (raw_out) raw_out->reset();
+    return version::KeyState();
+  }
   auto st = version::KeyState::Decode(**raw);
   if (!st.ok()) return DecodeError(key, st.status());
+  if (raw_out) *raw_out = std::move(*raw);
   return std::move(*st);
 }
 
@@ -84,11 +93,21 @@ Result<ReplicaStore::UpdateResult> ReplicaStore::Update(std::string_view key,
                                                         uint64_t max_siblings) {
   RINGKV_RETURN_IF_ERROR(CheckCtxCounters(ctx));
   std::lock_guard<std::mutex> lock(StripeFor(key));
-  auto cur = Load(key);
+  std::optional<std::string> raw;
+  auto cur = Load(key, engine::ReadOptions(), tree_ ? &raw : nullptr);
   if (!cur.ok()) return cur.status();
   auto up = ApplyUpdate(std::move(*cur), ctx, value, max_siblings);
   if (!up.ok()) return up.status();
+  if (!tree_) {
+    RINGKV_RETURN_IF_ERROR(engine_->Put(key, up->encoded));
+    return up;
+  }
+  const Token token = TokenOf(key);
+  const uint32_t leaf = aae::LeafOf(token);
+  const std::optional<uint64_t> old_hash = TreeOldHash(key, token, raw);
+  AaeTree::WriteGuard guard(tree_.get(), leaf);
   RINGKV_RETURN_IF_ERROR(engine_->Put(key, up->encoded));
+  tree_->Change(leaf, old_hash, aae::AaeKeyHash(token, key.size(), up->encoded));
   return up;
 }
 
@@ -101,20 +120,27 @@ bool ReplicaStore::BatchHoldsStripe(const WriteBatch& batch, std::string_view ke
 }
 
 Result<version::KeyState> ReplicaStore::LockAndLoadForBatch(WriteBatch* batch,
-                                                            std::string_view key) {
+                                                            std::string_view key,
+                                                            std::optional<std::string>* raw) {
   assert(!BatchHoldsStripe(*batch, key));
   std::unique_lock<std::mutex> lock(StripeFor(key), std::try_to_lock);
   if (!lock.owns_lock()) return Status::Incomplete("stripe busy: another write of it runs");
   engine::ReadOptions ro;
   ro.memory_only = true;
-  auto cur = Load(key, ro);
+  auto cur = Load(key, ro, raw);
   if (!cur.ok()) return cur.status();  // Incomplete when the state is on disk only
   batch->stripes_.push_back(StripeIndex(key));
   batch->locks_.push_back(std::move(lock));
   return cur;
 }
 
-void ReplicaStore::AddToBatch(WriteBatch* batch, std::string_view key, std::string encoded) {
+void ReplicaStore::AddToBatch(WriteBatch* batch, std::string_view key, std::string encoded,
+                              const std::optional<std::string>& raw) {
+  if (tree_) {
+    const Token token = TokenOf(key);
+    batch->tree_.push_back(WriteBatch::TreeDelta{aae::LeafOf(token), TreeOldHash(key, token, raw),
+                                                 aae::AaeKeyHash(token, key.size(), encoded)});
+  }
   batch->bytes_ += key.size() + encoded.size();
   batch->writes_.emplace_back(std::string(key), std::move(encoded));
 }
@@ -123,24 +149,26 @@ Result<ReplicaStore::UpdateResult> ReplicaStore::PrepareUpdate(
     WriteBatch* batch, std::string_view key, const version::CausalContext& ctx,
     std::optional<std::string_view> value, uint64_t max_siblings) {
   RINGKV_RETURN_IF_ERROR(CheckCtxCounters(ctx));
-  auto cur = LockAndLoadForBatch(batch, key);
+  std::optional<std::string> raw;
+  auto cur = LockAndLoadForBatch(batch, key, tree_ ? &raw : nullptr);
   if (!cur.ok()) return cur.status();
   // The stripe stays held (by the batch) even when the update is refused: harmless, and it
   // keeps the batch's lock list in step with its stripes.
   auto up = ApplyUpdate(std::move(*cur), ctx, value, max_siblings);
   if (!up.ok()) return up.status();
-  AddToBatch(batch, key, up->encoded);
+  AddToBatch(batch, key, up->encoded, raw);
   return up;
 }
 
 Status ReplicaStore::PrepareSync(WriteBatch* batch, std::string_view key,
                                  const version::KeyState& state, bool* changed) {
   *changed = false;
-  auto cur = LockAndLoadForBatch(batch, key);
+  std::optional<std::string> raw;
+  auto cur = LockAndLoadForBatch(batch, key, tree_ ? &raw : nullptr);
   if (!cur.ok()) return cur.status();
   std::optional<std::string> merged = MergedEncoding(*cur, state);
   if (!merged) return Status::OK();
-  AddToBatch(batch, key, std::move(*merged));
+  AddToBatch(batch, key, std::move(*merged), raw);
   *changed = true;
   return Status::OK();
 }
@@ -151,7 +179,20 @@ Status ReplicaStore::CommitBatch(WriteBatch* batch) {
     std::vector<engine::WriteOp> ops;
     ops.reserve(batch->writes_.size());
     for (const auto& [k, v] : batch->writes_) ops.push_back(engine::WriteOp{k, v});
-    s = engine_->WriteBatch(ops);
+    if (tree_ && !tree_->ready()) {
+      std::vector<uint32_t> leaves;
+      for (const auto& d : batch->tree_) leaves.push_back(d.leaf);
+      AaeTree::WriteGuard guard(tree_.get(), std::move(leaves));
+      s = engine_->WriteBatch(ops);
+      if (s.ok()) {
+        for (const auto& d : batch->tree_) tree_->Change(d.leaf, d.old_hash, d.new_hash);
+      }
+    } else {
+      s = engine_->WriteBatch(ops);
+      if (s.ok() && tree_) {
+        for (const auto& d : batch->tree_) tree_->Change(d.leaf, d.old_hash, d.new_hash);
+      }
+    }
     // Before the locks go: a writer waiting for one of these keys must not build on a state
     // that lacks what this batch replied with early (docs/versioning.md, "Actor ids").
     if (!s.ok() && batch->replied_early_) batch_write_failed_.store(true, std::memory_order_release);
@@ -160,6 +201,7 @@ Status ReplicaStore::CommitBatch(WriteBatch* batch) {
   batch->locks_.clear();
   batch->stripes_.clear();
   batch->writes_.clear();
+  batch->tree_.clear();
   batch->bytes_ = 0;
   batch->replied_early_ = false;
   return s;
@@ -176,11 +218,21 @@ std::optional<std::string> ReplicaStore::MergedEncoding(const version::KeyState&
 Status ReplicaStore::Sync(std::string_view key, const version::KeyState& state, bool* changed) {
   if (changed) *changed = false;
   std::lock_guard<std::mutex> lock(StripeFor(key));
-  auto cur = Load(key);
+  std::optional<std::string> raw;
+  auto cur = Load(key, engine::ReadOptions(), tree_ ? &raw : nullptr);
   if (!cur.ok()) return cur.status();
   std::optional<std::string> merged = MergedEncoding(*cur, state);
   if (!merged) return Status::OK();
-  RINGKV_RETURN_IF_ERROR(engine_->Put(key, *merged));
+  if (tree_) {
+    const Token token = TokenOf(key);
+    const uint32_t leaf = aae::LeafOf(token);
+    const std::optional<uint64_t> old_hash = TreeOldHash(key, token, raw);
+    AaeTree::WriteGuard guard(tree_.get(), leaf);
+    RINGKV_RETURN_IF_ERROR(engine_->Put(key, *merged));
+    tree_->Change(leaf, old_hash, aae::AaeKeyHash(token, key.size(), *merged));
+  } else {
+    RINGKV_RETURN_IF_ERROR(engine_->Put(key, *merged));
+  }
   if (changed) *changed = true;
   return Status::OK();
 }

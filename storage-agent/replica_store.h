@@ -7,19 +7,25 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
 #include "common/token.h"
 #include "common/version/causal_context.h"
 #include "common/version/key_state.h"
+#include "storage-agent/aae_tree.h"
 #include "storage-agent/dot_allocator.h"
 #include "storage-agent/engine/engine.h"
+#include "storage-agent/repair_marks.h"
 
 namespace ringkv::storage {
 
@@ -27,6 +33,9 @@ class ReplicaStore {
  public:
   struct OpenOptions {
     bool new_actor = false;  // take a new actor id even after a clean stop (a restored backup)
+    // Keep the anti-entropy tree (aae_tree.h). Off only to measure what it costs: the aae ops
+    // then answer an error and no tombstone is ever dropped.
+    bool aae = true;
   };
   // Opens the data directory: loads or creates DIR/IDENTITY (storage-agent/identity.h), then
   // opens the engine with `options` (its is_tombstone is set here), then consumes
@@ -46,6 +55,7 @@ class ReplicaStore {
                std::unique_ptr<DotAllocator> dots);
   // The same with DotAllocator::InMemory() (tests with a fake engine).
   ReplicaStore(std::unique_ptr<engine::Engine> engine, version::ActorId actor);
+  ~ReplicaStore();
 
   // The engine's is_tombstone callback: true when the stored state decodes and holds only
   // tombstones. An undecodable value is kept (false), never dropped.
@@ -87,6 +97,11 @@ class ReplicaStore {
     std::vector<size_t> stripes_;  // held: one lock per prepared key's stripe
     std::vector<std::unique_lock<std::mutex>> locks_;
     std::vector<std::pair<std::string, std::string>> writes_;  // key, encoded new state
+    struct TreeDelta {
+      uint32_t leaf;
+      std::optional<uint64_t> old_hash, new_hash;
+    };
+    std::vector<TreeDelta> tree_;  // one per write, applied once the batch is durable
     size_t bytes_ = 0;
     bool replied_early_ = false;
   };
@@ -138,6 +153,37 @@ class ReplicaStore {
   Status CompactAll() { return engine_->CompactAll(); }
   engine::EngineStats EngineStats() { return engine_->Stats(); }
 
+  // --- Anti-entropy (replica_store_aae.cc; docs/anti-entropy.md) ---
+  // nullptr when OpenOptions::aae is off.
+  AaeTree* aae_tree() { return tree_.get(); }
+  bool AaeReady() const { return tree_ != nullptr && tree_->ready(); }
+  // Rebuilds the tree from a token-ordered scan on a background thread, at most `mbps` MB/s of
+  // stored states read (0: unthrottled); `ready` once done. Once per store.
+  void StartAaeRebuild(double mbps);
+  // The same on this thread (tests).
+  Status RebuildAaeNow();
+  // The XOR of AaeKeyHash and the count of the keys stored with tokens in [first, last]:
+  // whole leaves from the tree, the partly covered edge leaves by a scan. REQUIRES: AaeReady().
+  Status AaeRangeSum(Token first, Token last, AaeTree::Sum* out);
+  struct AaeKeyHashEntry {
+    std::string key;
+    uint64_t hash;
+  };
+  // Keys of [first, last] in (token, key) order strictly after `after`, with their hashes,
+  // leaving out GC-eligible tombstones (TombstoneCollectable). Up to `limit` keys are examined
+  // per call; *more when entries remain. At least one entry unless none remain, so a peer can
+  // always resume after the last one.
+  Status AaeKeys(Token first, Token last, const std::optional<engine::ScanCursor>& after,
+                 size_t limit, size_t max_bytes, std::vector<AaeKeyHashEntry>* out, bool* more);
+  // Records a repair (repair_marks.h); durable before it returns.
+  Status AddRepairMarks(const std::vector<std::pair<Token, Token>>& ranges, uint64_t as_of_ms);
+  RepairMarks& repair_marks() { return *marks_; }
+  // The rule of section 3 of the issue: a tombstone-only state written at write_time_ms may be
+  // dropped: its grace period has passed and a repair mark newer than it covers its token.
+  bool TombstoneCollectable(Token token, std::string_view encoded, int64_t write_time_ms) const;
+  // The grace period and clock of that rule (Open takes them from the engine options).
+  void SetTombstoneRule(int64_t grace_ms, engine::ClockFn clock);
+
   version::ActorId actor() const { return actor_; }
   // True when Open replaced the directory's actor id (the last stop was not provably clean).
   bool renewed_actor() const { return renewed_actor_; }
@@ -146,9 +192,26 @@ class ReplicaStore {
   static constexpr size_t kStripes = 1024;
   static size_t StripeIndex(std::string_view key) { return TokenOf(key) % kStripes; }
   std::mutex& StripeFor(std::string_view key) { return stripes_[StripeIndex(key)]; }
-  // Reads and decodes the stored state; an absent key is an empty state.
+  // Reads and decodes the stored state; an absent key is an empty state. *raw (when given)
+  // gets the stored bytes (nullopt: absent).
   Result<version::KeyState> Load(std::string_view key,
-                                 const engine::ReadOptions& options = engine::ReadOptions());
+                                 const engine::ReadOptions& options = engine::ReadOptions(),
+                                 std::optional<std::string>* raw = nullptr);
+  // The tree's view of a key about to be overwritten (its stripe held): the hash of `raw`, or
+  // when absent the hash of a tombstone compaction just dropped and the tree still counts.
+  std::optional<uint64_t> TreeOldHash(std::string_view key, Token token,
+                                      const std::optional<std::string>& raw);
+  // Engine callbacks (engine::Options): the gate on dropping a tombstone, and the two sides of
+  // installing a compaction that dropped some (the tree follows).
+  bool MayDropTombstone(std::string_view key, int64_t write_time_ms) const;
+  void BeforeDrop(const std::vector<engine::KeyValue>& dropped);
+  void AfterDrop(const std::vector<engine::KeyValue>& dropped, bool installed);
+  // Settles one pending drop of `key` (its stripe held).
+  void SettlePendingDrop(std::string_view key);
+  // Settles every pending drop (taking the stripes; never on the compaction thread).
+  void SettleAllPendingDrops();
+  Status ScanHashes(Token first, Token last, const std::function<void(Token, uint64_t)>& add,
+                    uint64_t* bytes);
   // The checks and state change of Update on `cur` (the key's state, its stripe held): the
   // new state with its dot, or TooManySiblings / an allocator error.
   Result<UpdateResult> ApplyUpdate(version::KeyState cur, const version::CausalContext& ctx,
@@ -159,8 +222,11 @@ class ReplicaStore {
                                                    const version::KeyState& incoming);
   // Locks the stripe of `key` for `batch` without waiting and reads its state from memory;
   // Incomplete (lock released) when either is not possible.
-  Result<version::KeyState> LockAndLoadForBatch(WriteBatch* batch, std::string_view key);
-  void AddToBatch(WriteBatch* batch, std::string_view key, std::string encoded);
+  Result<version::KeyState> LockAndLoadForBatch(WriteBatch* batch, std::string_view key,
+                                                std::optional<std::string>* raw);
+  // `raw`: the key's stored bytes before (for the tree).
+  void AddToBatch(WriteBatch* batch, std::string_view key, std::string encoded,
+                  const std::optional<std::string>& raw);
 
   std::unique_ptr<engine::Engine> engine_;
   const version::ActorId actor_;
@@ -171,6 +237,27 @@ class ReplicaStore {
   // more dots are issued.
   std::atomic<bool> batch_write_failed_{false};
   std::array<std::mutex, kStripes> stripes_;
+
+  // Anti-entropy.
+  std::shared_ptr<AaeTree> tree_;
+  std::shared_ptr<RepairMarks> marks_;
+  int64_t grace_ms_ = 10LL * 24 * 3600 * 1000;
+  engine::ClockFn clock_;
+  // The engine's callbacks reach this store through `hooks_` (set by Open), cleared by the
+  // destructor under its lock so that no callback runs into a store being destroyed.
+  struct Hooks {
+    std::shared_mutex mu;
+    ReplicaStore* store = nullptr;
+  };
+  std::shared_ptr<Hooks> hooks_;
+  // Tombstones a compaction is dropping or dropped while the tree still counts them: key ->
+  // its hash. A writer of such a key that finds it absent takes the hash as the old one.
+  std::mutex pending_mu_;
+  std::unordered_map<std::string, uint64_t> pending_drops_;
+  std::atomic<size_t> pending_count_{0};
+  std::thread rebuild_thread_;
+  std::atomic<bool> stop_rebuild_{false};
+  double rebuild_mbps_ = 0;
 };
 
 }  // namespace ringkv::storage

@@ -39,13 +39,16 @@ std::unique_ptr<ReplicaStore> OpenStore(const engine::Options& o) {
   return s.ok() ? std::move(*s) : nullptr;
 }
 
-// Deletes `key` with its full context and lets compaction drop it (grace passed).
+// Deletes `key` with its full context and lets compaction drop it (grace passed and a repair
+// mark covering it, with the anti-entropy tree ready: docs/anti-entropy.md).
 void DeleteAndCompactAway(ReplicaStore* store, FakeClock* clock, const std::string& key) {
+  ASSERT_TRUE(store->RebuildAaeNow().ok());
   auto st = store->GetState(key);
   ASSERT_TRUE(st.ok() && st->has_value());
   ASSERT_TRUE(store->Update(key, (*st)->context(), std::nullopt, 64).ok());
   ASSERT_TRUE(store->Flush().ok());
   clock->now += 20000;
+  ASSERT_TRUE(store->AddRepairMarks({{0, UINT64_MAX}}, static_cast<uint64_t>(clock->now.load())).ok());
   ASSERT_TRUE(store->Update("unrelated", CausalContext(), "x", 64).ok());
   ASSERT_TRUE(store->Flush().ok());
   ASSERT_TRUE(store->CompactAll().ok());

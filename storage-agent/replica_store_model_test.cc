@@ -238,6 +238,7 @@ TEST(ReplicaStoreEngine, OnlyTombstoneStatesDroppedAfterGrace) {
   auto opened = ReplicaStore::Open(o);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   auto& store = *opened;
+  ASSERT_TRUE(store->RebuildAaeNow().ok());  // no drop while the tree is not ready
 
   auto put = store->Update("dead", CausalContext(), "v", 64);
   ASSERT_TRUE(put.ok());
@@ -262,6 +263,12 @@ TEST(ReplicaStoreEngine, OnlyTombstoneStatesDroppedAfterGrace) {
   now += 20000;
   ASSERT_TRUE(store->Update("other2", CausalContext(), "x", 64).ok());
   ASSERT_TRUE(store->Flush().ok());
+  ASSERT_TRUE(store->CompactAll().ok());
+  dead = store->GetState("dead");
+  ASSERT_TRUE(dead.ok());
+  ASSERT_TRUE(dead->has_value()) << "past grace but no repair mark: must be kept";
+  // A repair confirmed every replica holds the tombstone (docs/anti-entropy.md).
+  ASSERT_TRUE(store->AddRepairMarks({{0, UINT64_MAX}}, static_cast<uint64_t>(now.load())).ok());
   ASSERT_TRUE(store->CompactAll().ok());
   dead = store->GetState("dead");
   ASSERT_TRUE(dead.ok());

@@ -37,6 +37,21 @@ Result<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(engine::Options options
   auto actor = LoadOrCreateIdentity(options.dir, &new_dir);
   if (!actor.ok()) return actor.status();
   options.is_tombstone = &ReplicaStore::StateIsOnlyTombstones;
+  // The engine reaches the store (built below) through `hooks`; until then, and with the tree
+  // off or not ready yet, no tombstone is dropped.
+  auto hooks = std::make_shared<Hooks>();
+  options.may_drop_tombstone = [hooks](std::string_view key, int64_t write_time_ms) {
+    std::shared_lock<std::shared_mutex> l(hooks->mu);
+    return hooks->store != nullptr && hooks->store->MayDropTombstone(key, write_time_ms);
+  };
+  options.before_drop = [hooks](const std::vector<engine::KeyValue>& dropped) {
+    std::shared_lock<std::shared_mutex> l(hooks->mu);
+    if (hooks->store != nullptr) hooks->store->BeforeDrop(dropped);
+  };
+  options.after_drop = [hooks](const std::vector<engine::KeyValue>& dropped, bool installed) {
+    std::shared_lock<std::shared_mutex> l(hooks->mu);
+    if (hooks->store != nullptr) hooks->store->AfterDrop(dropped, installed);
+  };
   // An IDENTITY from an earlier start means the engine's MANIFEST must be there too: without
   // it the engine refuses to open rather than take the directory for a new one.
   if (!new_dir) options.prior_files.push_back(kIdentityFile);
@@ -69,6 +84,14 @@ Result<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(engine::Options options
   auto store = std::make_unique<ReplicaStore>(std::move(*eng), id, std::move(*dots));
   store->dir_ = options.dir;
   store->renewed_actor_ = why != nullptr;
+  if (!open.aae) store->tree_.reset();
+  store->marks_ = RepairMarks::Load(options.dir);
+  store->SetTombstoneRule(options.tombstone_grace_ms, options.clock);
+  {
+    std::unique_lock<std::shared_mutex> l(hooks->mu);
+    hooks->store = store.get();
+  }
+  store->hooks_ = std::move(hooks);
   return store;
 }
 

@@ -115,6 +115,11 @@ class Server {
   storage_protocol::Reply OpStats(const storage_protocol::Request& req);
   storage_protocol::Reply OpFlush(const storage_protocol::Request& req);
   storage_protocol::Reply OpCompact(const storage_protocol::Request& req);
+  // Anti-entropy (server_aae_ops.cc).
+  storage_protocol::Reply OpAaeTree(const storage_protocol::Request& req);
+  storage_protocol::Reply OpAaeKeys(const storage_protocol::Request& req);
+  storage_protocol::Reply OpAaeStates(const storage_protocol::Request& req);
+  storage_protocol::Reply OpRepairMark(const storage_protocol::Request& req);
   // The `expired` answer to a request past its deadline; counts it (and logs now and then).
   storage_protocol::Reply ExpiredReply(const storage_protocol::Request& req);
 

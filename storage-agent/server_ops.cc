@@ -59,6 +59,10 @@ std::optional<sp::Reply> Server::Handle(const sp::Request& req, WriteBatcher* fr
   if (req.op == sp::kStats) return OpStats(req);
   if (req.op == sp::kFlush) return OpFlush(req);
   if (req.op == sp::kCompact) return OpCompact(req);
+  if (req.op == sp::kAaeTree) return OpAaeTree(req);
+  if (req.op == sp::kAaeKeys) return OpAaeKeys(req);
+  if (req.op == sp::kAaeStates) return OpAaeStates(req);
+  if (req.op == sp::kRepairMark) return OpRepairMark(req);
   return sp::ErrorReply(req.rid, sp::kErrUnknownOp, "unknown op '" + req.op + "'");
 }
 

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
     RINGKV_LOG(kError) << "cannot serve: " << s.ToString();
     return 1;
   }
+  (*store)->StartAaeRebuild(opts.aae_rebuild_mbps);
   char actor[32];
   std::snprintf(actor, sizeof(actor), "%016" PRIx64, (*store)->actor());
   RINGKV_LOG(kInfo) << "serving data dir " << opts.engine.dir << " actor " << actor << " on "

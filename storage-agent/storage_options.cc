@@ -68,6 +68,12 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
       ("tombstone-grace", po::value<std::string>()->default_value("864000s"),
        "how long a key holding only tombstones is kept before compaction may drop it; "
        "a number with suffix ms, s (default), m, h or d")
+      ("aae", po::value<std::string>()->default_value("on"),
+       "keep the anti-entropy tree (on) or not (off: only to measure what it costs; the "
+       "anti-entropy ops then answer an error and no tombstone is ever dropped)")
+      ("aae-rebuild-mbps", po::value<double>()->default_value(50),
+       "MB/s of stored states the anti-entropy tree's rebuild at start may read (0: no limit); "
+       "until it is done the agent answers aae_tree with ready: false")
       ("threads", po::value<int>()->default_value(8), "worker threads running requests")
       ("max-queue", po::value<int>()->default_value(1024),
        "requests waiting for a worker; past it requests get error `busy` at once")
@@ -147,6 +153,13 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
   }
   if (!ParseDurationMs(vm["tombstone-grace"].as<std::string>(), &o.engine.tombstone_grace_ms)) {
     return bad("--tombstone-grace must be a duration such as 864000s, 10d or 500ms");
+  }
+  const std::string aae = vm["aae"].as<std::string>();
+  if (aae != "on" && aae != "off") return bad("--aae must be on or off");
+  o.open.aae = aae == "on";
+  o.aae_rebuild_mbps = vm["aae-rebuild-mbps"].as<double>();
+  if (!(o.aae_rebuild_mbps >= 0 && o.aae_rebuild_mbps <= 1e6)) {
+    return bad("--aae-rebuild-mbps must be 0..1000000");
   }
   o.server.threads = vm["threads"].as<int>();
   if (o.server.threads < 1 || o.server.threads > 256) return bad("--threads must be 1..256");

@@ -20,6 +20,7 @@ struct StorageOptions {
   ReplicaStore::OpenOptions open;
   bool repair = false;  // --repair: rebuild the MANIFEST and exit (data_repair.h)
   std::optional<net::LinkSecurity> security;  // --curve-secret-key (docs/security.md)
+  double aae_rebuild_mbps = 50;  // --aae-rebuild-mbps: the tree's rebuild scan at start
 };
 
 // Parses argv (and --config FILE) and validates every value. Returns the options, or the exit

@@ -105,6 +105,9 @@ TEST(StorageOptions, BadValuesExit2) {
       {"--data-dir", "d", "--deadline-tolerance-ms", "soon"},
       {"--data-dir", "d", "--unknown"},
       {"--data-dir", "d", "--listen", "127.0.0.1:7100"},
+      {"--data-dir", "d", "--aae", "maybe"},
+      {"--data-dir", "d", "--aae-rebuild-mbps", "-1"},
+      {"--data-dir", "d", "--aae-rebuild-mbps", "fast"},
   };
   for (const auto& args : bad) {
     auto p = Parse(args);
@@ -147,6 +150,15 @@ TEST(StorageOptions, FinishProbesTheListenEndpoint) {
             "(from command line)\n");
   ::close(fd);
   std::filesystem::remove_all(dir);
+TEST(StorageOptions, AntiEntropy) {
+  auto def = Parse({"--data-dir", "d"});
+  ASSERT_TRUE(def.options.has_value());
+  EXPECT_TRUE(def.options->open.aae);
+  EXPECT_EQ(def.options->aae_rebuild_mbps, 50);
+  auto set = Parse({"--data-dir", "d", "--aae", "off", "--aae-rebuild-mbps", "0"});
+  ASSERT_TRUE(set.options.has_value());
+  EXPECT_FALSE(set.options->open.aae);
+  EXPECT_EQ(set.options->aae_rebuild_mbps, 0);
 }
 
 }  // namespace

@@ -5,3 +5,4 @@ ringkv_add_py_test(storage_shutdown ${CMAKE_CURRENT_SOURCE_DIR}/storage/shutdown
 ringkv_add_py_test(storage_corruption ${CMAKE_CURRENT_SOURCE_DIR}/storage/corruption_test.py)
 ringkv_add_py_test(storage_crash ${CMAKE_CURRENT_SOURCE_DIR}/storage/crash_test.py)
 ringkv_add_py_test(storage_repair ${CMAKE_CURRENT_SOURCE_DIR}/storage/repair_test.py)
+ringkv_add_py_test(storage_aae ${CMAKE_CURRENT_SOURCE_DIR}/storage/aae_test.py)

@@ -1,6 +1,6 @@
 // `ringkv`: the command-line client. put/get/del/resolve/status/ping through the C++ client
-// library; one clear line on stderr and a distinct exit code for every kind of failure
-// (docs/clients.md lists them).
+// library, and `repair` through a gossip agent (ringkv_repair.cc); one clear line on stderr and
+// a distinct exit code for every kind of failure (docs/clients.md lists them).
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cstdlib>
@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "clients/cli/cli_security.h"
+#include "clients/cli/repair_command.h"
 #include "clients/cpp/client.h"
 #include "common/build_info.h"
 
@@ -29,6 +30,7 @@ constexpr int kExitUnavailable = 5;  // too few live replicas for the quorum
 constexpr int kExitRejected = 6;     // bad_request, too_large, unknown_op, unsupported_version
 constexpr int kExitSiblings = 7;     // too_many_siblings: resolve first
 constexpr int kExitInternal = 8;     // internal error or malformed reply
+// 9: repair incomplete (repair_command.h)
 
 const char* kUsage =
     "ringkv [OPTIONS] COMMAND [ARGS]\n"
@@ -48,10 +50,15 @@ const char* kUsage =
     "  ping                 the id of the node whose coordinator answers\n"
     "  keygen BASE          write a new CURVE key pair: BASE.key (mode 0600) and BASE.pub;\n"
     "                       print the public key (docs/security.md)\n"
+    "  repair               anti-entropy now: the gossip agent of the node whose coordinator\n"
+    "                       answers (or --gossip) compares every range's replicas and repairs\n"
+    "                       what differs; waits, drawing progress, then a summary (--node N:\n"
+    "                       only N's ranges; --range FIRST:LAST: only those tokens)\n"
     "\n"
     "Exit codes: 0 ok, 1 key not found, 2 bad usage, 3 no coordinator answered, 4 timeout\n"
     "(quorum not reached in time), 5 unavailable (too few live replicas), 6 request rejected\n"
-    "(bad_request, too_large, unknown_op, unsupported_version), 7 too_many_siblings, 8 internal.";
+    "(bad_request, too_large, unknown_op, unsupported_version), 7 too_many_siblings, 8 internal,\n"
+    "9 repair incomplete (some range could not be compared on every replica).";
 
 int ExitCodeFor(ErrorCode c) {
   switch (c) {
@@ -285,6 +292,10 @@ int main(int argc, char** argv) {
       ("consistency", po::value<std::string>(), "strong or eventual (default: the cluster's)")
       ("blind", po::bool_switch(), "put: write without reading the key's context first")
       ("pick", po::value<int>(), "resolve: keep sibling number N as `ringkv get` lists them")
+      ("node", po::value<std::string>(), "repair: only the ranges this node replicates")
+      ("range", po::value<std::string>(), "repair: only the tokens FIRST:LAST (decimal or 0x hex)")
+      ("gossip", po::value<std::string>(), "repair: the gossip agent to ask (default: the one "
+       "of the node whose coordinator answers `status`)")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit");
   ringkv::cli::AddCurveOptions(desc);
@@ -375,6 +386,34 @@ int main(int argc, char** argv) {
   if (cmd == "ping") {
     if (!want_args(0, 0, "ping")) return kExitUsage;
     return CmdPing(client);
+  }
+  if (cmd == "repair") {
+    if (!want_args(0, 0, "repair [--node N] [--range FIRST:LAST] [--gossip ENDPOINT]")) {
+      return kExitUsage;
+    }
+    ringkv::cli::RepairArgs ra;
+    if (vm.count("node")) ra.node = vm["node"].as<std::string>();
+    if (vm.count("range")) {
+      if (!ringkv::cli::ParseTokenRange(vm["range"].as<std::string>(), &ra.first, &ra.last)) {
+        return Usage("--range takes FIRST:LAST, two tokens (decimal or 0x hex) with FIRST <= LAST");
+      }
+      ra.has_range = true;
+    }
+    if (vm.count("gossip")) {
+      ra.gossip = vm["gossip"].as<std::string>();
+    } else {
+      Error err;
+      auto st = client.Status(&err);
+      if (!st) return Fail(err);
+      if (!st->gossip) {
+        std::cerr << "ringkv: the coordinator at " << client.current_endpoint()
+                  << " has no gossip agent; give --gossip ENDPOINT\n";
+        return kExitUsage;
+      }
+      ra.gossip = st->gossip->endpoint;
+    }
+    ra.timeout_ms = o.timeout_ms;
+    return ringkv::cli::RunRepair(ra);
   }
   return Usage("unknown command '" + cmd + "'");
 }

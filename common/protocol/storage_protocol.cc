@@ -1,6 +1,7 @@
 // MessagePack encoding of the storage protocol. Field names are short and fixed forever:
-//   request: op rid k ctx ts v ms early st first last at ak lim dl
-//   reply:   rid ok code msg st da dc dur items more actor node dport stats
+//   request: op rid k ctx ts v ms early st first last at ak lim dl ranges parts keys asof
+//   reply:   rid ok code msg st da dc dur items more actor node dport stats ready now trees
+//            states
 // docs/storage-protocol.md is the reference for peers written in other languages.
 #include "common/protocol/storage_protocol.h"
 
@@ -14,7 +15,8 @@ namespace ringkv::storage_protocol {
 
 namespace {
 
-constexpr std::string_view kOps[] = {kPing, kGet, kUpdate, kSync, kScan, kStats, kFlush, kCompact};
+constexpr std::string_view kOps[] = {kPing,  kGet,     kUpdate,  kSync,      kScan,      kStats,
+                                     kFlush, kCompact, kAaeTree, kAaeKeys, kAaeStates, kRepairMark};
 
 bool HasKey(std::string_view op) { return op == kGet || op == kUpdate || op == kSync; }
 // The ops a deadline applies to (HasKey's, as it happens): the others are admin or liveness.
@@ -26,12 +28,68 @@ uint32_t RequestFieldCount(const Request& r) {
   if (HasKey(r.op)) ++n;
   if (r.op == kUpdate) n += r.early ? 4 : 3;  // ctx, ts|v, ms, early
   if (r.op == kSync) n += 1;
-  if (r.op == kScan) n += r.after_token ? 5 : 3;
+  if (r.op == kScan || r.op == kAaeKeys) n += r.after_token ? 5 : 3;
+  if (r.op == kAaeTree) n += 2;     // ranges, parts
+  if (r.op == kAaeStates) n += 1;   // keys
+  if (r.op == kRepairMark) n += 2;  // ranges, asof
   if (r.deadline_ms != 0 && HasDeadline(r.op)) ++n;
   return n;
 }
 
 Status Bad(std::string m) { return Status::InvalidArgument(std::move(m)); }
+
+void PackRanges(mp::Packer& p, const std::vector<TokenRange>& ranges) {
+  mp::PackStr(p, "ranges");
+  p.pack_array(static_cast<uint32_t>(ranges.size()));
+  for (const auto& rg : ranges) {
+    p.pack_array(2);
+    p.pack_uint64(rg.first);
+    p.pack_uint64(rg.last);
+  }
+}
+
+// `ranges` of aae_tree and repair_mark: 1..kMaxAaeRanges [first, last] pairs, first <= last.
+Status DecodeRanges(const mp::MapView& map, std::vector<TokenRange>* out) {
+  const msgpack::object* o = map.Find("ranges");
+  if (!o) return Bad("missing field 'ranges'");
+  if (o->type != msgpack::type::ARRAY) return Bad("field 'ranges' must be an array");
+  const auto& a = o->via.array;
+  if (a.size == 0 || a.size > kMaxAaeRanges) {
+    return Bad("'ranges' must hold 1.." + std::to_string(kMaxAaeRanges) + " ranges");
+  }
+  for (uint32_t i = 0; i < a.size; ++i) {
+    const msgpack::object& e = a.ptr[i];
+    if (e.type != msgpack::type::ARRAY || e.via.array.size != 2 ||
+        e.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER ||
+        e.via.array.ptr[1].type != msgpack::type::POSITIVE_INTEGER) {
+      return Bad("each of 'ranges' must be a [first, last] pair of unsigned integers");
+    }
+    TokenRange rg{e.via.array.ptr[0].via.u64, e.via.array.ptr[1].via.u64};
+    if (rg.first > rg.last) return Bad("a range's first token is after its last");
+    out->push_back(rg);
+  }
+  return Status::OK();
+}
+
+// `keys` of aae_states: 1..kMaxAaeStatesKeys keys, each 1..kMaxKeyBytes bytes.
+Status DecodeKeys(const mp::MapView& map, std::vector<std::string>* out) {
+  const msgpack::object* o = map.Find("keys");
+  if (!o) return Bad("missing field 'keys'");
+  if (o->type != msgpack::type::ARRAY) return Bad("field 'keys' must be an array");
+  const auto& a = o->via.array;
+  if (a.size == 0 || a.size > kMaxAaeStatesKeys) {
+    return Bad("'keys' must hold 1.." + std::to_string(kMaxAaeStatesKeys) + " keys");
+  }
+  for (uint32_t i = 0; i < a.size; ++i) {
+    auto k = mp::AsBytes(a.ptr[i]);
+    if (!k) return Bad("each of 'keys' must be a byte string");
+    if (k->empty() || k->size() > kMaxKeyBytes) {
+      return Bad("each of 'keys' must be 1.." + std::to_string(kMaxKeyBytes) + " bytes");
+    }
+    out->emplace_back(*k);
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -75,7 +133,7 @@ std::string EncodeRequest(const Request& r) {
     mp::PackStr(p, "st");
     mp::PackBin(p, r.state);
   }
-  if (r.op == kScan) {
+  if (r.op == kScan || r.op == kAaeKeys) {
     mp::PackStr(p, "first");
     p.pack_uint64(r.first);
     mp::PackStr(p, "last");
@@ -88,6 +146,20 @@ std::string EncodeRequest(const Request& r) {
       mp::PackStr(p, "ak");
       mp::PackBin(p, r.after_key);
     }
+  }
+  if (r.op == kAaeTree || r.op == kRepairMark) PackRanges(p, r.ranges);
+  if (r.op == kAaeTree) {
+    mp::PackStr(p, "parts");
+    p.pack_uint32(r.parts);
+  }
+  if (r.op == kRepairMark) {
+    mp::PackStr(p, "asof");
+    p.pack_uint64(r.as_of_ms);
+  }
+  if (r.op == kAaeStates) {
+    mp::PackStr(p, "keys");
+    p.pack_array(static_cast<uint32_t>(r.keys.size()));
+    for (const auto& k : r.keys) mp::PackBin(p, k);
   }
   if (r.deadline_ms != 0 && HasDeadline(r.op)) {
     mp::PackStr(p, "dl");
@@ -146,9 +218,12 @@ Result<Request> DecodeRequest(std::string_view body, uint64_t* rid, std::string*
   auto ak = map->Bytes("ak");
   auto lim = map->Uint("lim");
   auto dl = map->Uint("dl");
+  auto parts = map->Uint("parts");
+  auto asof = map->Uint("asof");
   for (const Status* s : {&key.status(), &ctx.status(), &ts.status(), &value.status(),
                           &ms.status(), &early.status(), &st.status(), &first.status(), &last.status(),
-                          &at.status(), &ak.status(), &lim.status(), &dl.status()}) {
+                          &at.status(), &ak.status(), &lim.status(), &dl.status(),
+                          &parts.status(), &asof.status()}) {
     if (!s->ok()) return fail(kErrBadRequest, *s);
   }
 
@@ -181,14 +256,15 @@ Result<Request> DecodeRequest(std::string_view body, uint64_t* rid, std::string*
     if (!*st) return fail(kErrBadRequest, Bad("missing field 'st' (state)"));
     r.state = std::move(**st);
   }
-  if (r.op == kScan) {
+  if (r.op == kScan || r.op == kAaeKeys) {
+    const uint32_t max_lim = r.op == kScan ? kMaxScanLimit : kMaxAaeKeysLimit;
+    if (r.op == kAaeKeys) r.limit = kDefaultAaeKeysLimit;
     if (*first) r.first = **first;
     if (*last) r.last = **last;
-    if (r.first > r.last) return fail(kErrBadRequest, Bad("scan 'first' is after 'last'"));
+    if (r.first > r.last) return fail(kErrBadRequest, Bad(r.op + " 'first' is after 'last'"));
     if (*lim) {
-      if (**lim == 0 || **lim > kMaxScanLimit) {
-        return fail(kErrBadRequest,
-                    Bad("'lim' must be 1.." + std::to_string(kMaxScanLimit)));
+      if (**lim == 0 || **lim > max_lim) {
+        return fail(kErrBadRequest, Bad("'lim' must be 1.." + std::to_string(max_lim)));
       }
       r.limit = static_cast<uint32_t>(**lim);
     }
@@ -199,6 +275,35 @@ Result<Request> DecodeRequest(std::string_view body, uint64_t* rid, std::string*
       return fail(kErrBadRequest, Bad("'ak' (after key) without 'at' (after token)"));
     }
   }
+  if (r.op == kAaeTree || r.op == kRepairMark) {
+    Status s = DecodeRanges(*map, &r.ranges);
+    if (!s.ok()) return fail(kErrBadRequest, s);
+  }
+  if (r.op == kAaeTree) {
+    if (*parts) {
+      if (**parts == 0 || **parts > kMaxAaeParts) {
+        return fail(kErrBadRequest, Bad("'parts' must be 1.." + std::to_string(kMaxAaeParts)));
+      }
+      r.parts = static_cast<uint32_t>(**parts);
+    }
+    if (static_cast<uint64_t>(r.parts) * r.ranges.size() > kMaxAaeTreeEntries) {
+      return fail(kErrBadRequest, Bad("'ranges' x 'parts' exceeds " +
+                                      std::to_string(kMaxAaeTreeEntries)));
+    }
+    for (const auto& rg : r.ranges) {
+      if (rg.last - rg.first < r.parts - 1) {
+        return fail(kErrBadRequest, Bad("'parts' exceeds the tokens of a range"));
+      }
+    }
+  }
+  if (r.op == kRepairMark) {
+    if (!*asof || **asof == 0) return fail(kErrBadRequest, Bad("missing field 'asof'"));
+    r.as_of_ms = **asof;
+  }
+  if (r.op == kAaeStates) {
+    Status s = DecodeKeys(*map, &r.keys);
+    if (!s.ok()) return fail(kErrBadRequest, s);
+  }
   return r;
 }
 
@@ -208,12 +313,17 @@ std::string EncodeReply(const Reply& r) {
   if (r.state) ++n;
   if (r.dot) n += 2;
   if (r.durable) ++n;
-  if (!r.items.empty()) ++n;
+  if (!r.items.empty() && r.key_hashes.empty()) ++n;
   if (r.more) ++n;
   if (r.actor != 0) ++n;
   if (!r.node.empty()) ++n;
   if (r.direct_port != 0) ++n;
   if (!r.stats.empty()) ++n;
+  if (r.ready) ++n;
+  if (r.now_ms != 0) ++n;
+  if (!r.trees.empty()) ++n;
+  if (!r.key_hashes.empty()) ++n;
+  if (!r.states.empty()) ++n;
 
   mp::Buffer buf;
   mp::Packer p(buf);
@@ -244,7 +354,7 @@ std::string EncodeReply(const Reply& r) {
     mp::PackStr(p, "dur");
     p.pack(*r.durable);
   }
-  if (!r.items.empty()) {
+  if (!r.items.empty() && r.key_hashes.empty()) {
     mp::PackStr(p, "items");
     p.pack_array(static_cast<uint32_t>(r.items.size()));
     for (const auto& it : r.items) {
@@ -277,6 +387,47 @@ std::string EncodeReply(const Reply& r) {
       p.pack_uint64(v);
     }
   }
+  if (r.ready) {
+    mp::PackStr(p, "ready");
+    p.pack(*r.ready);
+  }
+  if (r.now_ms != 0) {
+    mp::PackStr(p, "now");
+    p.pack_uint64(r.now_ms);
+  }
+  if (!r.trees.empty()) {
+    mp::PackStr(p, "trees");
+    p.pack_array(static_cast<uint32_t>(r.trees.size()));
+    for (const auto& tree : r.trees) {
+      p.pack_array(static_cast<uint32_t>(tree.size()));
+      for (const auto& part : tree) {
+        p.pack_array(2);
+        p.pack_uint64(part.hash);
+        p.pack_uint64(part.count);
+      }
+    }
+  }
+  // aae_keys' items: [key, hash] (a scan's are [key, state]; one reply never has both).
+  if (!r.key_hashes.empty()) {
+    mp::PackStr(p, "items");
+    p.pack_array(static_cast<uint32_t>(r.key_hashes.size()));
+    for (const auto& it : r.key_hashes) {
+      p.pack_array(2);
+      mp::PackBin(p, it.key);
+      p.pack_uint64(it.hash);
+    }
+  }
+  if (!r.states.empty()) {
+    mp::PackStr(p, "states");
+    p.pack_array(static_cast<uint32_t>(r.states.size()));
+    for (const auto& st : r.states) {
+      if (st) {
+        mp::PackBin(p, *st);
+      } else {
+        p.pack_nil();
+      }
+    }
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -299,9 +450,12 @@ Result<Reply> DecodeReply(std::string_view body) {
   auto actor = map->Uint("actor");
   auto node = map->Str("node");
   auto dport = map->Uint("dport");
+  auto ready = map->Bool("ready");
+  auto now = map->Uint("now");
   for (const Status* s : {&rid.status(), &ok.status(), &code.status(), &msg.status(),
                           &st.status(), &da.status(), &dc.status(), &more.status(), &dur.status(),
-                          &actor.status(), &node.status(), &dport.status()}) {
+                          &actor.status(), &node.status(), &dport.status(), &ready.status(),
+                          &now.status()}) {
     if (!s->ok()) return *s;
   }
   if (!*ok) return Bad("reply has no 'ok' field");
@@ -322,18 +476,59 @@ Result<Reply> DecodeReply(std::string_view body) {
   const uint64_t direct_port = dport->value_or(0);
   if (direct_port > 65535) return Bad("reply 'dport' is not a port");
   r.direct_port = static_cast<uint32_t>(direct_port);
+  r.ready = *ready;
+  r.now_ms = now->value_or(0);
 
   if (const msgpack::object* items = map->Find("items")) {
     if (items->type != msgpack::type::ARRAY) return Bad("field 'items' must be an array");
     for (uint32_t i = 0; i < items->via.array.size; ++i) {
       const msgpack::object& it = items->via.array.ptr[i];
       if (it.type != msgpack::type::ARRAY || it.via.array.size != 2) {
-        return Bad("each of 'items' must be a [key, state] array");
+        return Bad("each of 'items' must be a [key, state] or [key, hash] array");
       }
       auto k = mp::AsBytes(it.via.array.ptr[0]);
-      auto s = mp::AsBytes(it.via.array.ptr[1]);
-      if (!k || !s) return Bad("each of 'items' must hold two byte strings");
+      const msgpack::object& second = it.via.array.ptr[1];
+      // A scan's items hold states, aae_keys' hold hashes; all items of a reply are alike.
+      if (k && second.type == msgpack::type::POSITIVE_INTEGER && r.items.empty()) {
+        r.key_hashes.push_back(AaeKeyItem{std::string(*k), second.via.u64});
+        continue;
+      }
+      auto s = mp::AsBytes(second);
+      if (!k || !s || !r.key_hashes.empty()) {
+        return Bad("each of 'items' must hold two byte strings or a byte string and a hash");
+      }
       r.items.push_back(ScanItem{std::string(*k), std::string(*s)});
+    }
+  }
+  if (const msgpack::object* trees = map->Find("trees")) {
+    if (trees->type != msgpack::type::ARRAY) return Bad("field 'trees' must be an array");
+    for (uint32_t i = 0; i < trees->via.array.size; ++i) {
+      const msgpack::object& t = trees->via.array.ptr[i];
+      if (t.type != msgpack::type::ARRAY) return Bad("each of 'trees' must be an array");
+      std::vector<AaePart> tree;
+      for (uint32_t j = 0; j < t.via.array.size; ++j) {
+        const msgpack::object& e = t.via.array.ptr[j];
+        if (e.type != msgpack::type::ARRAY || e.via.array.size != 2 ||
+            e.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER ||
+            e.via.array.ptr[1].type != msgpack::type::POSITIVE_INTEGER) {
+          return Bad("each part of 'trees' must be a [hash, count] pair of unsigned integers");
+        }
+        tree.push_back(AaePart{e.via.array.ptr[0].via.u64, e.via.array.ptr[1].via.u64});
+      }
+      r.trees.push_back(std::move(tree));
+    }
+  }
+  if (const msgpack::object* states = map->Find("states")) {
+    if (states->type != msgpack::type::ARRAY) return Bad("field 'states' must be an array");
+    for (uint32_t i = 0; i < states->via.array.size; ++i) {
+      const msgpack::object& e = states->via.array.ptr[i];
+      if (e.type == msgpack::type::NIL) {
+        r.states.emplace_back(std::nullopt);
+        continue;
+      }
+      auto b = mp::AsBytes(e);
+      if (!b) return Bad("each of 'states' must be a byte string or nil");
+      r.states.emplace_back(std::string(*b));
     }
   }
   if (const msgpack::object* stats = map->Find("stats")) {

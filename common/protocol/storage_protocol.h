@@ -29,6 +29,11 @@ inline constexpr std::string_view kStats = "stats";    // -> stats
 // Admin ops (tests and operators): force the memtable to an SSTable / compact everything.
 inline constexpr std::string_view kFlush = "flush";    // -> (nothing)
 inline constexpr std::string_view kCompact = "compact";  // -> (nothing)
+// Anti-entropy (docs/anti-entropy.md; the gossip agent drives them):
+inline constexpr std::string_view kAaeTree = "aae_tree";      // ranges, parts -> ready, now, trees
+inline constexpr std::string_view kAaeKeys = "aae_keys";      // first, last, at?, lim -> hitems, more
+inline constexpr std::string_view kAaeStates = "aae_states";  // keys -> states, more
+inline constexpr std::string_view kRepairMark = "repair_mark";  // ranges, asof -> (nothing)
 
 // Error codes a storage agent replies with.
 inline constexpr std::string_view kErrBadRequest = "bad_request";
@@ -49,6 +54,22 @@ inline constexpr size_t kMaxBodyBytes = 16u << 20;
 // between kMaxBodyBytes and this is answered with too_large.
 inline constexpr size_t kMaxFrameBytes = kMaxBodyBytes + (64u << 10);
 inline constexpr uint32_t kMaxScanLimit = 10000;
+// Anti-entropy limits: ranges per aae_tree or repair_mark, parts per range, ranges x parts per
+// aae_tree (each part is at most 20 bytes in the reply), keys per aae_keys page (default
+// kDefaultAaeKeysLimit) and per aae_states.
+inline constexpr uint32_t kMaxAaeRanges = 1024;
+inline constexpr uint32_t kMaxAaeParts = 4096;
+inline constexpr uint32_t kMaxAaeTreeEntries = 1u << 16;
+inline constexpr uint32_t kMaxAaeKeysLimit = 10000;
+inline constexpr uint32_t kDefaultAaeKeysLimit = 1000;
+inline constexpr uint32_t kMaxAaeStatesKeys = 1000;
+
+// An inclusive token range [first, last].
+struct TokenRange {
+  Token first = 0;
+  Token last = UINT64_MAX;
+  bool operator==(const TokenRange&) const = default;
+};
 
 struct Request {
   std::string op;
@@ -71,6 +92,32 @@ struct Request {
   // clock (DeadlineClockMs); 0: none. An agent drops the request (kErrExpired) once its own
   // clock is past it by more than its tolerance. docs/storage-protocol.md, "Deadlines".
   uint64_t deadline_ms = 0;
+  // aae_tree, repair_mark: 1..kMaxAaeRanges ranges, each first <= last.
+  std::vector<TokenRange> ranges;
+  // aae_tree: parts per range, 1..kMaxAaeParts and at most the tokens of the smallest range;
+  // ranges.size() * parts <= kMaxAaeTreeEntries.
+  uint32_t parts = 1;
+  // aae_keys uses first, last, after_token/after_key and limit (1..kMaxAaeKeysLimit, default
+  // kDefaultAaeKeysLimit when the request has no `lim`).
+  // aae_states: 1..kMaxAaeStatesKeys keys, each 1..kMaxKeyBytes bytes.
+  std::vector<std::string> keys;
+  // repair_mark: the time (ms since the epoch, on the receiving agent's clock: the `now` of its
+  // aae_tree reply when the exchange began) as of which every replica held this agent's states.
+  uint64_t as_of_ms = 0;
+};
+
+// aae_tree: one part of a range: the XOR of AaeKeyHash over its keys, and their count.
+struct AaePart {
+  uint64_t hash = 0;
+  uint64_t count = 0;
+  bool operator==(const AaePart&) const = default;
+};
+
+// aae_keys: one key of the range and its AaeKeyHash.
+struct AaeKeyItem {
+  std::string key;
+  uint64_t hash = 0;
+  bool operator==(const AaeKeyItem&) const = default;
 };
 
 struct ScanItem {
@@ -94,6 +141,15 @@ struct Reply {
   std::string node;                    // ping
   uint32_t direct_port = 0;            // ping: the agent's direct transport port (0: none)
   std::map<std::string, uint64_t> stats;  // stats
+  // aae_tree: false while the agent's tree is still being rebuilt (then `trees` is empty and
+  // the replica must not be compared). Absent on other replies.
+  std::optional<bool> ready;
+  uint64_t now_ms = 0;                 // aae_tree: the agent's wall clock when it answered
+  std::vector<std::vector<AaePart>> trees;  // aae_tree: per requested range, `parts` entries
+  std::vector<AaeKeyItem> key_hashes;  // aae_keys (with `more` as for scan)
+  // aae_states: one per requested key in order (nullopt: no state), for the first
+  // states.size() keys; with `more` the rest did not fit the reply: ask again for them.
+  std::vector<std::optional<std::string>> states;
 };
 
 std::string EncodeRequest(const Request& r);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/msgpack_util.h"
+#include "common/protocol/storage_protocol_test_util.h"
 
 namespace ringkv::storage_protocol {
 namespace {
@@ -18,14 +19,7 @@ bool SameRequest(const Request& a, const Request& b) {
          a.deadline_ms == b.deadline_ms;
 }
 
-Request RoundTrip(const Request& r) {
-  uint64_t rid = 0;
-  std::string code;
-  auto d = DecodeRequest(EncodeRequest(r), &rid, &code);
-  EXPECT_TRUE(d.ok()) << d.status().ToString();
-  EXPECT_EQ(rid, r.rid);
-  return d.ok() ? *d : Request{};
-}
+using testing::RoundTrip;
 
 TEST(StorageProtocol, RequestRoundTrips) {
   Request ping;

@@ -66,6 +66,12 @@ bool TombstoneDroppable(std::string_view ikey, std::string_view record, const Co
                    (job.is_tombstone && job.is_tombstone(r.value));
   if (!tombstone) return false;
   if (r.write_time_ms + job.tombstone_grace_ms >= job.now_ms) return false;
+  if (job.may_drop_tombstone) {
+    Token token;
+    std::string_view user_key;
+    if (!ParseInternalKey(ikey, &token, &user_key)) return false;
+    if (!job.may_drop_tombstone(user_key, r.write_time_ms)) return false;
+  }
   // An older table holding the key would resurface once the tombstone is gone.
   const uint64_t key_hash = Table::KeyHash(ikey);
   for (const auto& t : job.older) {
@@ -88,6 +94,14 @@ Status RunCompaction(const CompactionJob& job, TableBuilder* out, CompactionStat
     std::string_view k = it->key(), v = it->value();
     if (TombstoneDroppable(k, v, job)) {
       ++stats->tombstones_dropped;
+      if (job.collect_dropped) {
+        Token token;
+        std::string_view user_key;
+        Record r;
+        if (ParseInternalKey(k, &token, &user_key) && DecodeRecord(v, &r)) {
+          stats->dropped.push_back(KeyValue{std::string(user_key), std::string(r.value), r.write_time_ms});
+        }
+      }
       continue;
     }
     Record r;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "storage-agent/engine/engine.h"
 #include "storage-agent/engine/manifest.h"
 #include "storage-agent/engine/table.h"
 
@@ -49,6 +50,9 @@ struct CompactionJob {
   int64_t now_ms = 0;
   int64_t tombstone_grace_ms = 0;
   std::function<bool(std::string_view)> is_tombstone;  // may be empty
+  // Options::may_drop_tombstone (may be empty), and whether to list what was dropped.
+  std::function<bool(std::string_view key, int64_t write_time_ms)> may_drop_tombstone;
+  bool collect_dropped = false;
   const std::atomic<bool>* cancel = nullptr;           // stop early (shutdown)
 };
 
@@ -58,6 +62,7 @@ struct CompactionStats {
   uint64_t tombstones_dropped = 0;
   uint64_t min_seq = UINT64_MAX;
   uint64_t max_seq = 0;
+  std::vector<KeyValue> dropped;  // user key and value of each dropped tombstone (collect_dropped)
 };
 
 // Merges job.inputs into `out` (not finished here). Corruption in an input stops the merge.

@@ -648,7 +648,7 @@ Status DBImpl::Scan(Token first, Token last, const std::optional<ScanCursor>& af
       *more = true;
       break;
     }
-    out->push_back(KeyValue{std::string(user_key), std::string(r.value)});
+    out->push_back(KeyValue{std::string(user_key), std::string(r.value), r.write_time_ms});
   }
   return it->status();
 }
@@ -869,6 +869,8 @@ Status DBImpl::DoCompaction(bool all, bool* did_work) {
   job.now_ms = NowMs();
   job.tombstone_grace_ms = opt_.tombstone_grace_ms;
   job.is_tombstone = opt_.is_tombstone;
+  job.may_drop_tombstone = opt_.may_drop_tombstone;
+  job.collect_dropped = static_cast<bool>(opt_.before_drop) || static_cast<bool>(opt_.after_drop);
   job.cancel = &shutting_down_;
   if (!all && job.inputs.size() < 2) {
     // A pick is always >= 2 tables; guard anyway so the thread cannot spin.
@@ -906,6 +908,7 @@ Status DBImpl::DoCompaction(bool all, bool* did_work) {
     meta.max_seq = cs.max_seq;
   }
 
+  if (!cs.dropped.empty() && opt_.before_drop) opt_.before_drop(cs.dropped);
   {
     std::lock_guard<std::mutex> il(install_mu_);
     std::shared_ptr<Version> nv = std::make_shared<Version>();
@@ -933,9 +936,10 @@ Status DBImpl::DoCompaction(bool all, bool* did_work) {
     s = InstallVersion(nv, log_number);
     if (!s.ok()) {
       if (out != nullptr) out->MarkObsolete();
-      return s;
     }
   }
+  if (!cs.dropped.empty() && opt_.after_drop) opt_.after_drop(cs.dropped, s.ok());
+  RINGKV_RETURN_IF_ERROR(s);
   // Old files go once the last reader drops them (Table deletes itself when obsolete).
   for (auto& t : job.inputs) {
     retired_bloom_negatives_.fetch_add(t->bloom_negatives());

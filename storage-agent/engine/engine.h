@@ -31,6 +31,12 @@ bool ParseCompression(const std::string& s, Compression* out);
 // Wall-clock milliseconds; a seam so tests can move time (tombstone grace period).
 using ClockFn = std::function<int64_t()>;
 
+struct KeyValue {
+  std::string key;
+  std::string value;
+  int64_t write_time_ms = 0;  // when the record was written (scans fill it in)
+};
+
 struct Options {
   std::string dir;                                  // created when missing
   SyncMode sync_mode = SyncMode::kBatch;
@@ -56,6 +62,16 @@ struct Options {
   // True when a stored value holds only tombstones: compaction may drop it once its write
   // time is older than the grace period and no older table may still hold the key.
   std::function<bool(std::string_view value)> is_tombstone;
+  // A further gate on dropping a tombstone whose grace period has passed (the storage agent:
+  // a repair mark must cover it, docs/anti-entropy.md): false keeps it. Empty: grace alone.
+  std::function<bool(std::string_view key, int64_t write_time_ms)> may_drop_tombstone;
+  // Told about every compaction that drops tombstones (key and value of each), so that an
+  // owner keeping a digest of the stored states (the anti-entropy tree) can follow:
+  // `before_drop` right before the compaction's result is installed, `after_drop` right after
+  // (installed false: it was not, nothing changed). Called on the compaction thread with no
+  // engine lock held; they must not wait for a write (a write may wait for this thread).
+  std::function<void(const std::vector<KeyValue>& dropped)> before_drop;
+  std::function<void(const std::vector<KeyValue>& dropped, bool installed)> after_drop;
   ClockFn clock;                                    // default: system clock
 };
 
@@ -73,11 +89,6 @@ struct ReadOptions {
 struct WriteOp {
   std::string_view key;
   std::optional<std::string_view> value;
-};
-
-struct KeyValue {
-  std::string key;
-  std::string value;
 };
 
 // A position in (token, key) order; scans resume strictly after it.

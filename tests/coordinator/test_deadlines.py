@@ -116,7 +116,7 @@ class PeerBacklogTest(unittest.TestCase):
         c = Cluster(21650, n=3, gossip=True, coord_args=["--max-peer-backlog", str(bound),
                                                          "--suspect-ms", "20000"])
         for n in c.nodes:
-            n.gossip_args = ["--hint-window", "1"]
+            n.gossip_args = ["--hint-inflight", "1"]
         with c:
             n1, n2, n3 = c.nodes
             before = n3.storage_stats()["requests"]

@@ -5,8 +5,9 @@ A phase: fresh keys; the set and register workloads start; after `pre` seconds t
 applied and healed `cycles` times (held `hold` seconds, then `gap` seconds of healed running);
 the workloads stop at the last heal; then the run waits until hints are delivered and every
 coordinator returns the same read for every key of the phase (converge-s: from the last heal),
-and reads the set keys at r=all and the register keys under strong. After the last phase every
-set key of the run is read again at r=all.
+runs `ringkv repair` (repair-s: its time; repaired-s: from the last heal to its end, every
+replica compared and repaired), and reads the set keys at r=all and the register keys under
+strong. After the last phase every set key of the run is read again at r=all.
 """
 
 import os
@@ -110,6 +111,7 @@ class Run:
         phase["t_quiesce"] = self.now()
         self.check_agents(phase)
         self.settle(phase)
+        self.repair_step(phase)
         phase["set_final"] = {k: wl.read_once(self.history, endpoints, k, "all", "eventual",
                                               phase["name"], "set") for k in phase["set_keys"]}
         for k in phase["reg_keys"]:
@@ -190,6 +192,31 @@ class Run:
         else:
             self.event(phase, "converged", "%.2f s after the heal (%d polls)" % (
                 phase["converge_s"], polls))
+
+    def repair_step(self, phase):
+        """Anti-entropy after the phase (docs/anti-entropy.md): `ringkv repair` through the
+        first coordinator compares every range on every replica and repairs what read repair and
+        hints left. Records repair_s (the repair alone) and repaired_s (from the last heal to the
+        end of the repair: convergence of every replica, not only of what reads see). A repair
+        that does not complete is a problem of the run."""
+        endpoints = self.cluster.coordinator_endpoints()
+        t0 = self.now()
+        phase["repair_s"] = phase["repaired_s"] = None
+        try:
+            p = subprocess.run([os.path.join(self.cluster.bin_dir, "ringkv"), "--endpoints",
+                                endpoints[0], "--timeout", "5000", "repair"],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=self.profile.converge_wait_s + 120)
+        except subprocess.TimeoutExpired:
+            self.problem(phase, "ringkv repair did not end in time")
+            return
+        if p.returncode != 0:
+            self.problem(phase, "ringkv repair exited %d: %s" % (
+                p.returncode, (p.stdout + p.stderr).strip()[-400:]))
+            return
+        phase["repair_s"] = round(self.now() - t0, 3)
+        phase["repaired_s"] = round(self.now() - phase["t_heal"], 3)
+        self.event(phase, "repaired", p.stdout.strip())
 
     def lab_selftest(self):
         """A nemesis that cuts nothing would make every check pass: before the phases, a TCP
@@ -296,6 +323,7 @@ class Run:
                        phantom=len(phantom) + len(bad),
                        largest_siblings=checker.largest_siblings(set_ops),
                        converge_s=ph.get("converge_s"),
+                       repair_s=ph.get("repair_s"), repaired_s=ph.get("repaired_s"),
                        unknown_present=at_end["unknown_present"])
             rows.append(row)
             totals["set"].append(row)
@@ -315,6 +343,7 @@ class Run:
             row.update(acknowledged_lost=None, stale_reads=len(stale), phantom=len(rph),
                        largest_siblings=checker.largest_siblings(reg_ops),
                        converge_s=ph.get("converge_s"),
+                       repair_s=ph.get("repair_s"), repaired_s=ph.get("repaired_s"),
                        writes_ok=sum(1 for o in reg_ops
                                      if o["kind"] == "write" and o["outcome"] == "ok"))
             rows.append(row)
@@ -328,8 +357,9 @@ class Run:
                 vals = [r.get(k) for r in rs if r.get(k) is not None]
                 t[k] = sum(vals) if vals else None
             t["largest_siblings"] = max(r["largest_siblings"] for r in rs)
-            convs = [r["converge_s"] for r in rs]
-            t["converge_s"] = None if None in convs else max(convs)
+            for k in ("converge_s", "repair_s", "repaired_s"):
+                vals = [r.get(k) for r in rs]
+                t[k] = None if None in vals else max(vals)
             rows.append(t)
         return rows, violations
 

@@ -8,7 +8,8 @@ import os
 COLUMNS = (("workload", "workload"), ("nemesis", "nemesis"), ("attempted", "ops"),
            ("ok", "ok"), ("failed", "fail"), ("unknown", "unknown"),
            ("acknowledged_lost", "ack-lost"), ("stale_reads", "stale"), ("phantom", "phantom"),
-           ("largest_siblings", "max-sib"), ("converge_s", "converge-s"))
+           ("largest_siblings", "max-sib"), ("converge_s", "converge-s"),
+           ("repair_s", "repair-s"), ("repaired_s", "repaired-s"))
 
 
 def fmt(v):
