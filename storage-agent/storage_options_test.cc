@@ -150,6 +150,8 @@ TEST(StorageOptions, FinishProbesTheListenEndpoint) {
             "(from command line)\n");
   ::close(fd);
   std::filesystem::remove_all(dir);
+}
+
 TEST(StorageOptions, AntiEntropy) {
   auto def = Parse({"--data-dir", "d"});
   ASSERT_TRUE(def.options.has_value());
