@@ -300,8 +300,17 @@ bool Exchange::Repair(const std::vector<std::pair<size_t, std::string>>& keys) {
     if (bad || !any) continue;  // absent everywhere now (dropped since it was listed)
     ++c_.keys_differing;
     const std::string enc = merged.Encode();
+    const bool only_tombstones = merged.OnlyTombstones();
     for (size_t r = 0; r < replicas_.size(); ++r) {
       if (states[r][i] && *states[r][i] == enc) continue;
+      // A deletion is not copied to a replica that holds nothing of the key: to a reader both
+      // mean "not found", and a replica that dropped the tombstone after a complete repair
+      // would otherwise get it back with a new write time, restarting its grace; the replicas
+      // would then pass it back and forth one repair behind each other and never drop it. A
+      // replica holding a value of the key does get the tombstone. What could later bring a
+      // value to the empty replica is bounded: hints older than --hint-window (shorter than the
+      // grace) are dropped, and every other replica holds the tombstone or nothing.
+      if (!states[r][i] && only_tombstones) continue;
       to_send[r].emplace_back(names[i], enc);
       sent_ranges[r].push_back(keys[i].first);
     }

@@ -110,6 +110,34 @@ TEST(AaeExchange, SiblingsEndIdenticalOnEveryReplica) {
   EXPECT_EQ(again.counters.ranges_equal, 8u);
 }
 
+// A tombstone goes to a replica holding the value it deletes, never to one holding nothing of
+// the key (one that dropped it after a complete repair would get it back with a new write time,
+// and the replicas would pass it around one repair behind each other, never dropping it).
+TEST(AaeExchange, ATombstoneGoesToAValueNeverToAnEmptyReplica) {
+  Trio t;
+  version::KeyState live;
+  live.Update(version::CausalContext(), std::string_view("v"), 1);
+  version::KeyState dead = live;
+  dead.Update(live.context(), std::nullopt, 1);
+  ASSERT_TRUE(dead.OnlyTombstones());
+  t.reps[0]->Put("k", dead.Encode());  // deleted here
+  t.reps[2]->Put("k", live.Encode());  // missed the delete
+  // reps[1]: dropped its tombstone already (or never saw the key)
+  ExchangeResult r = ExchangeRanges(t.ptrs, Split(4));
+  EXPECT_EQ(r.complete, std::vector<bool>(4, true)) << r.error;
+  ASSERT_NE(t.reps[2]->Get("k"), nullptr);
+  auto now = KeyState::Decode(*t.reps[2]->Get("k"));
+  ASSERT_TRUE(now.ok());
+  EXPECT_FALSE(now->HasLive());
+  EXPECT_EQ(t.reps[1]->Get("k"), nullptr);
+  EXPECT_EQ(r.counters.keys_sent, 1u);
+  // Again: nothing moves, and the ranges are still complete (markable).
+  ExchangeResult again = ExchangeRanges(t.ptrs, Split(4));
+  EXPECT_EQ(again.complete, std::vector<bool>(4, true)) << again.error;
+  EXPECT_EQ(again.counters.keys_sent, 0u);
+  EXPECT_EQ(t.reps[1]->Get("k"), nullptr);
+}
+
 TEST(AaeExchange, OnlyTheDifferingKeysMove) {
   Trio t;
   for (int i = 0; i < 20000; ++i) t.PutAll("k" + std::to_string(i), Value("v", 1));

@@ -177,6 +177,10 @@ class ReplicaStore {
                  size_t limit, size_t max_bytes, std::vector<AaeKeyHashEntry>* out, bool* more);
   // Records a repair (repair_marks.h); durable before it returns.
   Status AddRepairMarks(const std::vector<std::pair<Token, Token>>& ranges, uint64_t as_of_ms);
+  // How far AddRepairMarks moves a mark back: min(60 s, grace / 10). A write's record time is
+  // taken before it is durable and it enters the tree only then, so a write stamped just before
+  // as_of may have been missing from the digests the exchange compared.
+  int64_t RepairMarkMarginMs() const;
   RepairMarks& repair_marks() { return *marks_; }
   // The rule of section 3 of the issue: a tombstone-only state written at write_time_ms may be
   // dropped: its grace period has passed and a repair mark newer than it covers its token.

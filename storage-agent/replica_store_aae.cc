@@ -249,14 +249,15 @@ Status ReplicaStore::AaeKeys(Token first, Token last,
   return Status::OK();
 }
 
+int64_t ReplicaStore::RepairMarkMarginMs() const {
+  // Far longer than the window it covers (a group commit and its fsync), short next to the
+  // grace period (which tests set to seconds).
+  return std::min<int64_t>(kRepairMarkMarginMs, std::max<int64_t>(grace_ms_ / 10, 0));
+}
+
 Status ReplicaStore::AddRepairMarks(const std::vector<std::pair<Token, Token>>& ranges,
                                     uint64_t as_of_ms) {
-  // A write's record time is taken before it is durable and only then enters the tree, so a
-  // write stamped just before as_of_ms may have been missing from the tree the exchange
-  // compared. The mark is moved back by a margin far longer than that window (a group commit
-  // and its fsync), but short next to the grace period, which tests set to seconds.
-  const uint64_t margin = static_cast<uint64_t>(
-      std::min<int64_t>(kRepairMarkMarginMs, std::max<int64_t>(grace_ms_ / 10, 0)));
+  const uint64_t margin = static_cast<uint64_t>(RepairMarkMarginMs());
   if (as_of_ms <= margin) return Status::OK();
   return marks_->Add(ranges, as_of_ms - margin);
 }

@@ -193,8 +193,18 @@ TEST(ReplicaStoreAae, TombstonesGoOnlyWithGraceAndAMark) {
   ASSERT_TRUE(store->CompactAll().ok());
   EXPECT_TRUE(store->Get("gone")->has_value());
 
-  // A mark after it does: aae_keys leaves it out at once, compaction drops it, the tree follows.
+  // Nor does one just after it, within the margin for writes not yet in the tree.
+  ASSERT_GT(store->RepairMarkMarginMs(), 0);
   ASSERT_TRUE(store->AddRepairMarks({{0, UINT64_MAX}}, static_cast<uint64_t>(deleted_at + 1)).ok());
+  ASSERT_TRUE(store->CompactAll().ok());
+  EXPECT_TRUE(store->Get("gone")->has_value());
+
+  // A mark after it and the margin does: aae_keys leaves it out at once, compaction drops it,
+  // the tree follows.
+  ASSERT_TRUE(store->AddRepairMarks({{0, UINT64_MAX}},
+                                    static_cast<uint64_t>(deleted_at + 1 +
+                                                          store->RepairMarkMarginMs()))
+                  .ok());
   EXPECT_EQ(keys(), (std::vector<std::string>{"kept"}));
   AaeTree::Sum before;
   ASSERT_TRUE(store->AaeRangeSum(0, UINT64_MAX, &before).ok());
@@ -219,7 +229,9 @@ TEST(ReplicaStoreAae, NothingIsDroppedWhileTheTreeRebuilds) {
     auto put = store->Update("d", CausalContext(), "v", 64);
     ASSERT_TRUE(put.ok());
     ASSERT_TRUE(store->Update("d", put->state.context(), std::nullopt, 64).ok());
-    ASSERT_TRUE(store->AddRepairMarks({{0, UINT64_MAX}}, clock.now.load() + 1).ok());
+    ASSERT_TRUE(store->AddRepairMarks({{0, UINT64_MAX}},
+                                      clock.now.load() + 1 + store->RepairMarkMarginMs())
+                    .ok());
     ASSERT_TRUE(store->CloseCleanly().ok());
   }
   clock.now += 5000;

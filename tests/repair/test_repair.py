@@ -246,6 +246,21 @@ class TombstoneTest(unittest.TestCase):
                         g = get(n, k, r="all")
                         self.assertTrue(g["ok"], g)
                         self.assertFalse(g["found"] and g["values"], (round_, n.id, k, g))
+            # The tombstones themselves are gone from every replica (so the test above also
+            # ran after they were dropped, not only while they were kept).
+            for n in c.nodes:
+                for k in keys:
+                    r = n.storage_req({"op": "get", "rid": 8, "k": k})
+                    self.assertTrue(r["ok"], r)
+                    self.assertIsNone(r.get("st"), (n.id, k, "still holds a state"))
+            # One more repair and read after the drop: still nothing comes back.
+            p = repair(n1)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            for n in c.nodes:
+                for k in keys:
+                    g = get(n, k, r="all")
+                    self.assertTrue(g["ok"], g)
+                    self.assertFalse(g["found"] and g["values"], (n.id, k, g))
 
 
 class HintWindowTest(unittest.TestCase):
