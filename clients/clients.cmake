@@ -2,7 +2,7 @@
 # the local cluster launcher (scripts/ringkv-local, copied next to the binaries it starts).
 ringkv_glob_library(ringkv_client ${CMAKE_CURRENT_SOURCE_DIR}/cpp LIBS ringkv_common PkgConfig::ZMQ)
 
-add_executable(ringkv ${CMAKE_CURRENT_SOURCE_DIR}/cli/ringkv_main.cc)
+add_executable(ringkv ${CMAKE_CURRENT_SOURCE_DIR}/cli/ringkv_main.cc ${CMAKE_CURRENT_SOURCE_DIR}/cli/top.cc)
 target_link_libraries(ringkv PRIVATE ringkv_client ringkv_common Boost::program_options)
 
 # ringkv-local finds ringkv-storage, -coordinator and -gossip in its own directory.

@@ -8,6 +8,8 @@
 #include <zmq.hpp>
 
 #include "common/logging.h"
+#include "common/metrics/http/http_exporter.h"
+#include "common/metrics/http/metrics_options.h"
 #include "common/net/reactor.h"
 #include "common/options.h"
 #include "coordinator/coordinator.h"
@@ -24,6 +26,7 @@ int main(int argc, char** argv) {
   }
   po::options_description desc("ringkv-coordinator options");
   coordinator::AddCoordinatorOptions(desc);
+  metrics::AddMetricsOptions(desc);
   po::variables_map vm;
   if (auto code = ParseProgramOptions(
           argc, argv, "ringkv-coordinator",
@@ -44,6 +47,13 @@ int main(int argc, char** argv) {
     std::cerr << "ringkv-coordinator: " << opts.status().message() << " (see --help)\n";
     return 2;
   }
+  auto mopts = metrics::MetricsOptionsFrom(vm);
+  if (!mopts.ok()) {
+    std::cerr << "ringkv-coordinator: " << mopts.status().message() << " (see --help)\n";
+    return 2;
+  }
+  opts->slow_request_ms = mopts->slow_request_ms;
+  log::SetNode(opts->node_id);
   auto source = coordinator::MakeRingSource(*opts);
   if (!source.ok()) {
     std::cerr << "ringkv-coordinator: " << source.status().message() << "\n";
@@ -66,12 +76,20 @@ int main(int argc, char** argv) {
       RINGKV_LOG(kError) << "cannot start: " << s.ToString();
       return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
     }
+    metrics::HttpExporter exporter([&coord] { return coord.registry().RenderPrometheus(); });
+    if (!mopts->listen.empty()) {
+      if (Status ms = exporter.Start(mopts->listen); !ms.ok()) {
+        RINGKV_LOG(kError) << "cannot start: " << ms.ToString();
+        return 2;
+      }
+      RINGKV_LOG(kInfo) << "metrics at http://" << mopts->listen << "/metrics";
+    }
     s = coord.Run();
     if (!s.ok()) {
       RINGKV_LOG(kError) << "stopped on error: " << s.ToString();
       rc = 1;
     } else {
-      RINGKV_LOG(kInfo) << "stopped (" << coord.stats().requests << " requests served)";
+      RINGKV_LOG(kInfo) << "stopped (" << coord.stats().requests.value() << " requests served)";
     }
   }
   ctx.close();

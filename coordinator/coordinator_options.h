@@ -35,6 +35,7 @@ struct CoordinatorOptions {
   int startup_wait_ms = 1000;               // at start, wait this long at most for the first
                                             //   view from the gossip agent (and connections
                                             //   to the storage agents it shows up) to serve
+  int64_t slow_request_ms = 0;              // log requests slower than this (0: never)
   int max_peer_backlog = 4096;              // requests sent to one agent and not answered yet,
                                             //   past which it is suspected
 };

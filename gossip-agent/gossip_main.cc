@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
        po::value(&opts.delivery.timeout_ms)->default_value(opts.delivery.timeout_ms),
        "hint delivery: a target that does not reply for this long is retried later, with a "
        "doubling backoff");
+  ringkv::metrics::AddMetricsOptions(desc);
   po::variables_map vm;
   if (auto rc = ringkv::ParseProgramOptions(
           argc, argv, "ringkv-gossip",
@@ -70,6 +71,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   opts.cluster = std::move(*cluster);
+  auto mopts = ringkv::metrics::MetricsOptionsFrom(vm);
+  if (!mopts.ok()) {
+    std::cerr << "ringkv-gossip: " << mopts.status().message() << " (see --help)\n";
+    return 2;
+  }
+  opts.metrics = *mopts;
+  ringkv::log::SetNode(opts.cluster.node_id);
   if (opts.listen.empty()) opts.listen = opts.cluster.self().gossip_endpoint;
   if (opts.interval_ms < 10 || opts.interval_ms > 60000) {
     std::cerr << "ringkv-gossip: --gossip-interval-ms must be from 10 to 60000 (see --help)\n";

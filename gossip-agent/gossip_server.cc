@@ -21,9 +21,11 @@
 #include <set>
 
 #include "common/logging.h"
+#include "common/metrics/http/http_exporter.h"
 #include "common/net/reactor.h"
 #include "common/net/zmq_util.h"
 #include "common/ring/ring_store.h"
+#include "gossip-agent/gossip_metrics.h"
 #include "gossip-agent/gossip_service.h"
 #include "gossip-agent/gossiper.h"
 #include "gossip-agent/hint_store.h"
@@ -92,7 +94,9 @@ class Agent {
                                             : std::max<int64_t>(2000, 2 * opts.interval_ms)}),
         deliverer_(ctx, hints, [this](const std::string& id) { return StorageEndpoint(id); },
                    opts.delivery),
-        service_(opts.cluster.node_id, store, hints, &deliverer_) {}
+        service_(opts.cluster.node_id, store, hints, &deliverer_),
+        hints_(hints),
+        metrics_(opts.cluster.node_id) {}
 
   Status Run();
 
@@ -130,6 +134,7 @@ class Agent {
   void Save(bool force);
   void HintTick();
   std::vector<std::pair<std::string, uint64_t>> Stats() const;
+  void PublishMetrics();  // Stats() and the view into metrics_, from the reactor thread
 
   const GossipOptions& opts_;
   zmq::context_t& ctx_;
@@ -141,6 +146,9 @@ class Agent {
   LocalHealth health_;
   HintDeliverer deliverer_;
   GossipService service_;
+  HintStore* const hints_;
+  GossipMetrics metrics_;
+  std::unique_ptr<metrics::HttpExporter> exporter_;
   ViewWatchers watchers_;
   net::Reactor reactor_;
   zmq::socket_t router_;
@@ -442,7 +450,15 @@ std::vector<std::pair<std::string, uint64_t>> Agent::Stats() const {
           {"local_health", static_cast<uint64_t>(gossiper_.detector().local_health())},
           {"transitions", transitions_},
           {"saves", saver_.saves()},
-          {"watchers", watchers_.watchers().size()}};
+          {"watchers", watchers_.watchers().size()},
+          {"hints_pending", hints_ ? hints_->count() : 0},
+          {"hints_pending_bytes", hints_ ? hints_->bytes() : 0},
+          {"hints_delivered", deliverer_.stats().delivered},
+          {"hint_delivery_failures", deliverer_.stats().failures}};
+}
+
+void Agent::PublishMetrics() {
+  metrics_.Publish(Stats(), BuildView(gossiper_, Now(), view_version_));
 }
 
 Status Agent::Run() {
@@ -467,7 +483,18 @@ Status Agent::Run() {
            SchedulePush();
          }
        },
-       [this] { return Stats(); }});
+       [this] {
+         PublishMetrics();
+         return Stats();
+       }});
+  if (!opts_.metrics.listen.empty()) {
+    PublishMetrics();
+    exporter_ = std::make_unique<metrics::HttpExporter>(
+        [this] { return metrics_.registry().RenderPrometheus(); });
+    RINGKV_RETURN_IF_ERROR(exporter_->Start(opts_.metrics.listen));
+    RINGKV_LOG(kInfo) << "metrics at http://" << opts_.metrics.listen << "/metrics";
+    reactor_.AddTimer(1000, [this] { PublishMetrics(); }, 1000);
+  }
 
   auto router = net::MakeSocket(ctx_, zmq::socket_type::router,
                                 {.send_hwm = 1000, .recv_hwm = 1000, .max_msg_size = kMaxFrameBytes});

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics/http/metrics_options.h"
 #include "common/ring/cluster_config.h"
 #include "common/status.h"
 #include "gossip-agent/hint_deliverer.h"
@@ -28,6 +29,7 @@ struct GossipOptions {
   std::vector<std::string> seeds;
   double phi_threshold = 8.0;
   int64_t health_timeout_ms = 0;   // local health: 0 = max(2000, 2 rounds)
+  metrics::MetricsOptions metrics;  // --metrics-listen (--slow-request-ms: unused here)
 };
 
 // Frames and sizes the agent accepts; anything bigger is refused, so a peer cannot make it

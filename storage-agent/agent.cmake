@@ -2,7 +2,7 @@
 # storage-agent/*.cc except *_test.cc/*_main.cc; each *_test.cc is a unit test) and the
 # ringkv-storage program.
 ringkv_glob_library(ringkv_storage_agent ${CMAKE_CURRENT_SOURCE_DIR}
-  LIBS ringkv_engine ringkv_version ringkv_protocol ringkv_net ringkv_common)
+  LIBS ringkv_engine ringkv_version ringkv_protocol ringkv_net ringkv_metrics_http ringkv_metrics ringkv_common)
 if(TARGET PkgConfig::SYSTEMD)
   target_link_libraries(ringkv_storage_agent PUBLIC PkgConfig::SYSTEMD)
   target_compile_definitions(ringkv_storage_agent PUBLIC RINGKV_HAVE_SYSTEMD=1)

@@ -37,6 +37,7 @@
 #include "common/status.h"
 #include "storage-agent/replica_store.h"
 #include "storage-agent/server_counters.h"
+#include "storage-agent/storage_metrics.h"
 
 namespace ringkv::storage {
 
@@ -57,6 +58,7 @@ struct ServerOptions {
   // is dropped with `expired`: the slack for the clocks of coordinators on other hosts
   // (docs/storage-protocol.md, "Deadlines").
   uint64_t deadline_tolerance_ms = 1000;
+  int64_t slow_request_ms = 0;  // log requests that take at least this long (0: never)
 };
 
 class Server {
@@ -64,6 +66,8 @@ class Server {
   // `store` must outlive the server.
   Server(ReplicaStore* store, ServerOptions options);
   ~Server();
+  // The agent's figures (docs/metrics.md); safe to render from any thread.
+  const metrics::Registry& registry() const { return metrics_->registry(); }
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -130,6 +134,7 @@ class Server {
   std::atomic<bool> workers_stop_{false};
   bool started_ = false;
   ServerCounters counters_;  // for the stats op
+  std::unique_ptr<StorageMetrics> metrics_;  // reads counters_ and store_; the stats op's too
 };
 
 }  // namespace ringkv::storage

@@ -16,6 +16,7 @@
 #endif
 
 #include "common/logging.h"
+#include "common/metrics/http/http_exporter.h"
 #include "common/net/reactor.h"
 #include "storage-agent/data_repair.h"
 #include "storage-agent/replica_store.h"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   if (!parsed.options) return parsed.exit_code;
   storage::StorageOptions opts = std::move(*parsed.options);
   if (opts.repair) return storage::RunRepair(opts.engine, std::cout);
+  log::SetNode(opts.server.node_id);
 
   // Block the stop signals before any thread exists (threads inherit the mask): they are read
   // only from the main thread's reactor below (its signalfd), so no handler runs in an arbitrary
@@ -88,6 +90,14 @@ int main(int argc, char** argv) {
   if (!s.ok()) {
     RINGKV_LOG(kError) << "cannot serve: " << s.ToString();
     return 1;
+  }
+  metrics::HttpExporter exporter([&server] { return server.registry().RenderPrometheus(); });
+  if (!opts.metrics.listen.empty()) {
+    if (Status ms = exporter.Start(opts.metrics.listen); !ms.ok()) {
+      RINGKV_LOG(kError) << "cannot serve metrics: " << ms.ToString();
+      return 2;
+    }
+    RINGKV_LOG(kInfo) << "metrics at http://" << opts.metrics.listen << "/metrics";
   }
   char actor[32];
   std::snprintf(actor, sizeof(actor), "%016" PRIx64, (*store)->actor());

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "common/metrics/http/metrics_options.h"
 #include "storage-agent/engine/engine.h"
 #include "storage-agent/replica_store.h"
 #include "storage-agent/server.h"
@@ -15,6 +16,7 @@ struct StorageOptions {
   engine::Options engine;  // engine.dir is --data-dir
   ServerOptions server;
   ReplicaStore::OpenOptions open;
+  metrics::MetricsOptions metrics;  // --metrics-listen, --slow-request-ms
   bool repair = false;  // --repair: rebuild the MANIFEST and exit (data_repair.h)
 };
 

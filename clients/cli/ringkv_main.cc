@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "clients/cli/top.h"
 #include "clients/cpp/client.h"
 
 namespace {
@@ -44,6 +45,9 @@ const char* kUsage =
     "                       gossip's view of each (up/down, agents' health, generation,\n"
     "                       heartbeat age, phi)\n"
     "  ping                 the id of the node whose coordinator answers\n"
+    "  top                  the cluster's live figures per node (ops/s, errors, p50/p99/p99.9,\n"
+    "                       quorum failures, hints, disk), refreshed every --interval-ms from\n"
+    "                       every agent's stats op; --once prints one frame (for scripts)\n"
     "\n"
     "Exit codes: 0 ok, 1 key not found, 2 bad usage, 3 no coordinator answered, 4 timeout\n"
     "(quorum not reached in time), 5 unavailable (too few live replicas), 6 request rejected\n"
@@ -281,6 +285,8 @@ int main(int argc, char** argv) {
       ("consistency", po::value<std::string>(), "strong or eventual (default: the cluster's)")
       ("blind", po::bool_switch(), "put: write without reading the key's context first")
       ("pick", po::value<int>(), "resolve: keep sibling number N as `ringkv get` lists them")
+      ("once", po::bool_switch(), "top: print one frame and exit")
+      ("interval-ms", po::value<int>()->default_value(1000), "top: time between frames (100..60000)")
       ("help,h", "print this help and exit");
   po::options_description hidden;
   hidden.add_options()
@@ -358,6 +364,18 @@ int main(int argc, char** argv) {
   if (cmd == "status") {
     if (!want_args(0, 0, "status")) return kExitUsage;
     return CmdStatus(client);
+  }
+  if (cmd == "top") {
+    if (!want_args(0, 0, "top [--once] [--interval-ms MS]")) return kExitUsage;
+    ringkv::cli::TopOptions t;
+    t.endpoints = o.endpoints;
+    t.timeout_ms = o.timeout_ms;
+    t.interval_ms = vm["interval-ms"].as<int>();
+    if (t.interval_ms < 100 || t.interval_ms > 60000) {
+      return Usage("--interval-ms must be from 100 to 60000");
+    }
+    t.once = vm["once"].as<bool>();
+    return ringkv::cli::RunTop(t);
   }
   if (cmd == "ping") {
     if (!want_args(0, 0, "ping")) return kExitUsage;

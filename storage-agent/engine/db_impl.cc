@@ -438,6 +438,8 @@ Status DBImpl::Write(Writer* w) {
       const bool sync = opt_.sync_mode != SyncMode::kNone;
       if (sync) sync_start = SteadyMicros();
       s = log->Commit(sync);
+      if (sync) sync_latency_.Observe(static_cast<uint64_t>(SteadyMicros() - sync_start));
+      log_bytes_written_.fetch_add(log_scratch_.size(), std::memory_order_relaxed);
     }
     if (s.ok()) {
       size_t pos = 0;
@@ -978,6 +980,8 @@ EngineStats DBImpl::Stats() {
   st.block_cache_hits = cache_->hits();
   st.block_cache_misses = cache_->misses();
   st.salvaged_records = salvaged_records_;
+  st.log_bytes_written = log_bytes_written_.load(std::memory_order_relaxed);
+  st.log_sync_latency = &sync_latency_;
   return st;
 }
 

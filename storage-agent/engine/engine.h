@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/metrics/metric.h"
 #include "common/status.h"
 #include "common/token.h"
 
@@ -99,6 +100,10 @@ struct EngineStats {
   uint64_t block_cache_misses = 0;
   uint64_t bloom_negatives = 0;   // SSTable reads skipped thanks to the Bloom filter
   uint64_t salvaged_records = 0;  // corrupt log records skipped at open (--salvage)
+  uint64_t log_bytes_written = 0;  // commit-log bytes appended since open
+  // Latency of group commits that fdatasync (append + sync), in microseconds; owned by the
+  // engine and valid for its lifetime; null for engines that do not sync.
+  const metrics::Histogram* log_sync_latency = nullptr;
 };
 
 class Engine {

@@ -1,0 +1,70 @@
+// Counter, Gauge and Histogram: bucket arithmetic, quantiles, concurrent updates.
+#include "common/metrics/metric.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+#include <vector>
+#include <algorithm>
+
+namespace ringkv::metrics {
+
+TEST(HistogramTest, BucketsAreContiguousAndOrdered) {
+  // Every value falls in the bucket whose upper bound is the first one >= it.
+  for (uint64_t v = 0; v < 100000; ++v) {
+    const int i = Histogram::BucketOf(v);
+    ASSERT_LE(v, Histogram::UpperBound(i)) << v;
+    if (i > 0) {
+      ASSERT_GT(v, Histogram::UpperBound(i - 1)) << v;
+    }
+  }
+  EXPECT_EQ(Histogram::BucketOf(~uint64_t{0}), Histogram::kBuckets - 1);
+}
+
+TEST(HistogramTest, QuantilesWithinAQuarter) {
+  Histogram h;
+  std::mt19937_64 rng(7);
+  std::vector<uint64_t> values;
+  for (int i = 0; i < 20000; ++i) {
+    uint64_t v = 50 + rng() % 5000;
+    if (i % 1000 == 0) v = 200000;  // a slow tail: 0.1%
+    values.push_back(v);
+    h.Observe(v);
+  }
+  std::sort(values.begin(), values.end());
+  for (double q : {0.5, 0.99, 0.999}) {
+    const double truth = static_cast<double>(values[static_cast<size_t>(q * values.size()) - 1]);
+    const double got = static_cast<double>(h.Quantile(q));
+    EXPECT_GE(got, truth) << q;
+    EXPECT_LE(got, truth * 1.25 + 1) << q;
+  }
+  EXPECT_EQ(h.count(), 20000u);
+  EXPECT_EQ(Histogram().Quantile(0.99), 0u);
+}
+
+TEST(CounterTest, ConcurrentAddsAllCount) {
+  Counter c;
+  Histogram h;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) {
+        ++c;
+        h.Observe(static_cast<uint64_t>(i));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(c.value(), 40000u);
+  EXPECT_EQ(h.count(), 40000u);
+}
+
+TEST(GaugeTest, SetAndAdd) {
+  Gauge g;
+  g.Set(2.5);
+  g.Add(-1);
+  EXPECT_DOUBLE_EQ(g.value(), 1.5);
+}
+
+}  // namespace ringkv::metrics
