@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     std::cerr << "ringkv-gossip: " << mopts.status().message() << " (see --help)\n";
     return 2;
   }
-  opts.metrics = *mopts;
+  opts.metrics_options = *mopts;
   ringkv::log::SetNode(opts.cluster.node_id);
   if (opts.listen.empty()) opts.listen = opts.cluster.self().gossip_endpoint;
   if (opts.interval_ms < 10 || opts.interval_ms > 60000) {

@@ -487,12 +487,12 @@ Status Agent::Run() {
          PublishMetrics();
          return Stats();
        }});
-  if (!opts_.metrics.listen.empty()) {
+  if (!opts_.metrics_options.listen.empty()) {
     PublishMetrics();
     exporter_ = std::make_unique<metrics::HttpExporter>(
         [this] { return metrics_.registry().RenderPrometheus(); });
-    RINGKV_RETURN_IF_ERROR(exporter_->Start(opts_.metrics.listen));
-    RINGKV_LOG(kInfo) << "metrics at http://" << opts_.metrics.listen << "/metrics";
+    RINGKV_RETURN_IF_ERROR(exporter_->Start(opts_.metrics_options.listen));
+    RINGKV_LOG(kInfo) << "metrics at http://" << opts_.metrics_options.listen << "/metrics";
     reactor_.AddTimer(1000, [this] { PublishMetrics(); }, 1000);
   }
 

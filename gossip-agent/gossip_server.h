@@ -29,7 +29,7 @@ struct GossipOptions {
   std::vector<std::string> seeds;
   double phi_threshold = 8.0;
   int64_t health_timeout_ms = 0;   // local health: 0 = max(2000, 2 rounds)
-  metrics::MetricsOptions metrics;  // --metrics-listen (--slow-request-ms: unused here)
+  metrics::MetricsOptions metrics_options;  // --metrics-listen (--slow-request-ms: unused here)
 };
 
 // Frames and sizes the agent accepts; anything bigger is refused, so a peer cannot make it

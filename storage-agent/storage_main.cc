@@ -92,12 +92,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   metrics::HttpExporter exporter([&server] { return server.registry().RenderPrometheus(); });
-  if (!opts.metrics.listen.empty()) {
-    if (Status ms = exporter.Start(opts.metrics.listen); !ms.ok()) {
+  if (!opts.metrics_options.listen.empty()) {
+    if (Status ms = exporter.Start(opts.metrics_options.listen); !ms.ok()) {
       RINGKV_LOG(kError) << "cannot serve metrics: " << ms.ToString();
       return 2;
     }
-    RINGKV_LOG(kInfo) << "metrics at http://" << opts.metrics.listen << "/metrics";
+    RINGKV_LOG(kInfo) << "metrics at http://" << opts.metrics_options.listen << "/metrics";
   }
   char actor[32];
   std::snprintf(actor, sizeof(actor), "%016" PRIx64, (*store)->actor());

@@ -34,14 +34,14 @@ StorageMetrics::StorageMetrics(const std::string& node, const ServerCounters* c,
   }
   metrics::Registry& r = registry_;
   // The serving counters, under the `stats` keys they always had.
+  auto serving = [&](const char* name, const char* help, Type type,
+                     const std::atomic<uint64_t>* v, const char* key) {
+    r.AddCallback(name, help, type, {}, [v] { return One(static_cast<double>(v->load())); }, key);
+  };
   auto counter = [&](const char* name, const char* help, const std::atomic<uint64_t>* v,
-                     const char* key) {
-    r.AddCallback(name, help, Type::kCounter, {}, [v] { return One(static_cast<double>(v->load())); }, key);
-  };
+                     const char* key) { serving(name, help, Type::kCounter, v, key); };
   auto gauge = [&](const char* name, const char* help, const std::atomic<uint64_t>* v,
-                   const char* key) {
-    r.AddCallback(name, help, Type::kGauge, {}, [v] { return One(static_cast<double>(v->load())); }, key);
-  };
+                   const char* key) { serving(name, help, Type::kGauge, v, key); };
   counter("messages_total", "Requests received (every transport).", &c->requests, "requests");
   counter("errors_total", "Error replies sent.", &c->errors, "errors");
   counter("busy_total", "Requests refused busy: the worker queue was full.", &c->busy, "busy");
@@ -72,10 +72,21 @@ StorageMetrics::StorageMetrics(const std::string& node, const ServerCounters* c,
   engine("log_written_bytes_total", "Commit-log bytes appended since start.", Type::kCounter, &ES::log_bytes_written, "log_bytes_written");
   engine("flushes_total", "Memtable flushes.", Type::kCounter, &ES::flushes, "flushes");
   engine("compactions_total", "Compactions run.", Type::kCounter, &ES::compactions, "compactions");
+  engine("compaction_written_bytes_total", "SSTable bytes compactions wrote since start.", Type::kCounter, &ES::compaction_bytes_written, "compaction_bytes_written");
+  engine("compaction_pending_tables", "Compaction backlog: tables the next compaction would merge.", Type::kGauge, &ES::compaction_pending_tables, "compaction_pending_tables");
+  engine("compaction_pending_bytes", "Compaction backlog: bytes of those tables.", Type::kGauge, &ES::compaction_pending_bytes, "compaction_pending_bytes");
   engine("write_stalls_total", "Writes that waited for a flush.", Type::kCounter, &ES::write_stalls, "write_stalls");
   engine("block_cache_hits_total", "Block cache hits.", Type::kCounter, &ES::block_cache_hits, "block_cache_hits");
   engine("block_cache_misses_total", "Block cache misses.", Type::kCounter, &ES::block_cache_misses, "block_cache_misses");
   engine("bloom_negatives_total", "SSTable reads skipped thanks to the Bloom filter.", Type::kCounter, &ES::bloom_negatives, "bloom_negatives");
+  engine("bloom_positives_total", "SSTable point reads the Bloom filter let through.", Type::kCounter, &ES::bloom_positives, "bloom_positives");
+  r.AddCallback("bloom_useful_ratio",
+                "Bloom filter checks that ruled the read out / all checks since start (0 before any).",
+                Type::kGauge, {}, [store] {
+                  const auto es = store->EngineStats();
+                  const double all = static_cast<double>(es.bloom_negatives + es.bloom_positives);
+                  return One(all > 0 ? static_cast<double>(es.bloom_negatives) / all : 0);
+                });
   engine("salvaged_records_total", "Corrupt log records skipped at open (--salvage).", Type::kCounter, &ES::salvaged_records, "salvaged_records");
   r.AddCallback("block_cache_hit_ratio", "Block cache hits / lookups since start (0 before any).",
                 Type::kGauge, {}, [store] {

@@ -116,7 +116,7 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
   o.server.node_id = vm["node-id"].as<std::string>();
   auto mo = metrics::MetricsOptionsFrom(vm);
   if (!mo.ok()) return bad(mo.status().message());
-  o.metrics = *mo;
+  o.metrics_options = *mo;
   o.server.slow_request_ms = mo->slow_request_ms;
   if (!engine::ParseSyncMode(vm["sync"].as<std::string>(), &o.engine.sync_mode)) {
     return bad("--sync must be always, batch or none");

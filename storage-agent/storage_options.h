@@ -16,7 +16,7 @@ struct StorageOptions {
   engine::Options engine;  // engine.dir is --data-dir
   ServerOptions server;
   ReplicaStore::OpenOptions open;
-  metrics::MetricsOptions metrics;  // --metrics-listen, --slow-request-ms
+  metrics::MetricsOptions metrics_options;  // --metrics-listen, --slow-request-ms
   bool repair = false;  // --repair: rebuild the MANIFEST and exit (data_repair.h)
 };
 

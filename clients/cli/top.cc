@@ -6,6 +6,7 @@
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
@@ -100,9 +101,9 @@ std::optional<Sample> TakeSample(const TopOptions& o, zmq::context_t& ctx) {
   Sample s;
   s.at = std::chrono::steady_clock::now();
   for (const auto& m : st->members) {
-    NodeSample n;
-    n.node = m.node;
-    n.state = m.state;
+    // Filled in place: GCC 12 warns (wrongly) about a NodeSample built field by field.
+    s.nodes.push_back(NodeSample{m.node, m.state, std::nullopt, std::nullopt, std::nullopt});
+    NodeSample& n = s.nodes.back();
     if (!m.client_endpoint.empty()) {
       client::Options mo;
       mo.endpoints = {m.client_endpoint};
@@ -114,7 +115,6 @@ std::optional<Sample> TakeSample(const TopOptions& o, zmq::context_t& ctx) {
     }
     n.storage = AgentStats(ctx, m.storage_endpoint, o.timeout_ms);
     n.gossip = AgentStats(ctx, m.gossip_endpoint, o.timeout_ms);
-    s.nodes.push_back(std::move(n));
   }
   return s;
 }

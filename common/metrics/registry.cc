@@ -91,7 +91,8 @@ void AppendSample(std::string* out, const std::string& name, const std::string& 
 // the same bounds on every scrape, and forty lines per series is enough.
 void AppendHistogram(std::string* out, const std::string& name, Unit unit,
                      const std::string& labels, const Histogram& h) {
-  const double scale = unit == Unit::kMicroseconds ? 1e-6 : 1.0;
+  // Divided, not multiplied by 1e-6: 2047 / 1e6 prints as 0.002047, 2047 * 1e-6 does not.
+  const double divisor = unit == Unit::kMicroseconds ? 1e6 : 1.0;
   // The label set with le added: before the closing brace, or a new set.
   auto with_le = [&](const std::string& le) {
     if (labels.empty()) return "{le=\"" + le + "\"}";
@@ -103,12 +104,12 @@ void AppendHistogram(std::string* out, const std::string& name, Unit unit,
     if (i % Histogram::kSubBuckets != Histogram::kSubBuckets - 1) continue;
     if (i == Histogram::kBuckets - 1) break;  // the last group is open-ended: +Inf
     std::string le;
-    AppendNumber(&le, static_cast<double>(Histogram::UpperBound(i)) * scale);
+    AppendNumber(&le, static_cast<double>(Histogram::UpperBound(i)) / divisor);
     AppendSample(out, name + "_bucket", with_le(le), static_cast<double>(cum));
   }
   const uint64_t count = cum;  // not h.count(): racing writers must not make +Inf < a bucket
   AppendSample(out, name + "_bucket", with_le("+Inf"), static_cast<double>(count));
-  AppendSample(out, name + "_sum", labels, static_cast<double>(h.sum()) * scale);
+  AppendSample(out, name + "_sum", labels, static_cast<double>(h.sum()) / divisor);
   AppendSample(out, name + "_count", labels, static_cast<double>(count));
 }
 

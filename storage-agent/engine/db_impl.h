@@ -139,6 +139,8 @@ class DBImpl : public Engine {
 
   std::atomic<uint64_t> flushes_{0}, compactions_{0}, write_stalls_{0};
   std::atomic<uint64_t> retired_bloom_negatives_{0};  // of tables compacted away
+  std::atomic<uint64_t> retired_bloom_positives_{0};
+  std::atomic<uint64_t> compaction_bytes_written_{0};
   uint64_t salvaged_records_ = 0;
 
   std::thread flush_thread_, compaction_thread_;

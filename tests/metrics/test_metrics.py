@@ -179,11 +179,12 @@ class MetricsTest(unittest.TestCase):
             f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
                     "scrape_configs:\n  - job_name: ringkv\n    static_configs:\n"
                     "      - targets: [%s]\n" % ", ".join("'%s'" % t for t in targets))
-        proc = subprocess.Popen(
-            [prom, "--config.file", os.path.join(d, "prometheus.yml"),
-             "--storage.tsdb.path", os.path.join(d, "data"),
-             "--web.listen-address", "127.0.0.1:%d" % PROM_PORT],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "prometheus.log"), "wb"))
+        with open(os.path.join(d, "prometheus.log"), "wb") as plog:
+            proc = subprocess.Popen(
+                [prom, "--config.file", os.path.join(d, "prometheus.yml"),
+                 "--storage.tsdb.path", os.path.join(d, "data"),
+                 "--web.listen-address", "127.0.0.1:%d" % PROM_PORT],
+                stdout=subprocess.DEVNULL, stderr=plog)
         try:
             api = "http://127.0.0.1:%d/api/v1/" % PROM_PORT
             up = {}

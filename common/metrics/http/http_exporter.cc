@@ -2,6 +2,9 @@
 #include "common/metrics/http/http_exporter.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
+
+#include <chrono>
 
 namespace ringkv::metrics {
 
@@ -50,6 +53,12 @@ Status HttpExporter::Start(const std::string& listen) {
   server_->set_read_timeout(kIoTimeoutSeconds, 0);
   server_->set_write_timeout(kIoTimeoutSeconds, 0);
   server_->set_keep_alive_timeout(kIoTimeoutSeconds);
+  // httplib's default sets SO_REUSEPORT, with which a second agent given the same port would
+  // bind it too and share the scrapes: only SO_REUSEADDR, so a taken port fails start-up.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(render_(), kContentType);
   });
@@ -66,6 +75,14 @@ Status HttpExporter::Start(const std::string& listen) {
     port_ = port;
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() before the thread has entered its accept loop would be lost (the loop would then
+  // never end and the destructor's join would hang): wait, bounded, until it runs.
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server_->is_running()) {
+    return Status::Internal("metrics-listen '" + listen + "': the HTTP server did not start");
+  }
   return Status::OK();
 }
 
