@@ -153,7 +153,7 @@ Server::Outcome Server::RunBody(std::string_view body, WriteBatcher* frontend,
     // Nothing below should throw (Status everywhere); this keeps one request's surprise
     // (e.g. bad_alloc on a huge state) from taking the agent down.
     ++counters_.errors;
-    RINGKV_LOG(kError) << req->op << ": unexpected exception: " << e.what();
+    RINGKV_LOG(kError) << req->op << " rid=" << req->rid << ": unexpected exception: " << e.what();
     *out = ErrorBody(rid, sp::kErrInternal, std::string("unexpected exception: ") + e.what());
     deferred = false;
   }

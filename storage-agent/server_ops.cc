@@ -21,7 +21,7 @@ constexpr size_t kMaxInlineStateBytes = 64u << 10;
 
 sp::Reply FailReply(const sp::Request& req, const Status& st) {
   if (st.IsCorruption()) {
-    RINGKV_LOG(kError) << req.op << ": " << st.ToString();
+    RINGKV_LOG(kError) << req.op << " rid=" << req.rid << ": " << st.ToString();
   }
   return sp::ErrorReply(req.rid, sp::ErrorCodeOf(st), st.message());
 }

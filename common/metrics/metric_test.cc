@@ -3,12 +3,22 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <random>
 #include <thread>
 #include <vector>
 #include <algorithm>
 
 namespace ringkv::metrics {
+
+namespace {
+int64_t MonotonicMicrosForTest() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
 
 TEST(HistogramTest, BucketsAreContiguousAndOrdered) {
   // Every value falls in the bucket whose upper bound is the first one >= it.
@@ -65,6 +75,30 @@ TEST(GaugeTest, SetAndAdd) {
   g.Set(2.5);
   g.Add(-1);
   EXPECT_DOUBLE_EQ(g.value(), 1.5);
+}
+
+}  // namespace ringkv::metrics
+
+namespace ringkv::metrics {
+
+// What the request path pays per request (counter, histogram, two clock reads): printed, not
+// asserted (timing is a figure, never a pass/fail condition).
+TEST(MetricCostTest, PrintsNanosecondsPerRequest) {
+  Counter c;
+  Histogram h;
+  constexpr int kN = 1000000;
+  const int64_t t0 = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch()).count();
+  for (int i = 0; i < kN; ++i) {
+    const int64_t start = MonotonicMicrosForTest();
+    ++c;
+    h.Observe(static_cast<uint64_t>(MonotonicMicrosForTest() - start + i % 512));
+  }
+  const int64_t t1 = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::printf("metrics cost: %.1f ns per request (counter + histogram + 2 clock reads)\n",
+              static_cast<double>(t1 - t0) / kN);
+  EXPECT_EQ(c.value(), static_cast<uint64_t>(kN));
 }
 
 }  // namespace ringkv::metrics
