@@ -74,8 +74,8 @@ struct MemberGossip {
 };
 struct Member {
   std::string node, dc, state, client_endpoint;
-  std::string storage_endpoint, gossip_endpoint;  // extension fields; empty when absent
   std::optional<MemberGossip> gossip;
+  std::string storage_endpoint, gossip_endpoint;  // extension fields; empty when absent
 };
 struct GossipSummary {
   std::string endpoint;   // the coordinator's gossip agent
