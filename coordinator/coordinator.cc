@@ -54,8 +54,10 @@ Coordinator::Coordinator(zmq::context_t& ctx, CoordinatorOptions options,
       registry_("ringkv_coordinator", {{"node", opts_.node_id}}),
       stats_(registry_) {
   members_up_ = registry_.AddGauge("members_up", "Ring members this coordinator counts as up.");
-  members_down_ = registry_.AddGauge("members_down", "Ring members this coordinator counts as down (the gossip view or a local suspicion).");
-  ops_in_flight_ = registry_.AddGauge("requests_in_flight", "Client data requests accepted and not answered yet.", "in_flight");
+  members_down_ = registry_.AddGauge(
+      "members_down", "Ring members this coordinator counts as down (view or local suspicion).");
+  ops_in_flight_ = registry_.AddGauge(
+      "requests_in_flight", "Client data requests accepted and not answered yet.", "in_flight");
 }
 
 Coordinator::~Coordinator() = default;

@@ -80,7 +80,8 @@ GossipMetrics::GossipMetrics(const std::string& node)
                         {"member"}, [this] {
                           std::vector<metrics::Sample> out;
                           std::lock_guard<std::mutex> lock(mu_);
-                          for (const Member& m : members_) out.push_back({{m.id}, m.up ? 1.0 : 0.0});
+                          for (const Member& m : members_)
+                            out.push_back({{m.id}, m.up ? 1.0 : 0.0});
                           return out;
                         });
 }
@@ -98,8 +99,8 @@ void GossipMetrics::Publish(const std::vector<std::pair<std::string, uint64_t>>&
   std::vector<Member> members;
   members.reserve(view.members.size());
   for (const auto& m : view.members) {
-    members.push_back(Member{m.entry.id, gossip_protocol::MemberStateName(m.entry.state), m.up,
-                             m.phi});
+    members.push_back(
+        Member{m.entry.id, gossip_protocol::MemberStateName(m.entry.state), m.up, m.phi});
   }
   std::lock_guard<std::mutex> lock(mu_);
   stats_ = stats;

@@ -25,7 +25,9 @@ class StorageMetrics {
   // Thread-safe and lock-free for the known ops' ok replies (the common case).
   void CountReply(std::string_view op, std::string_view code, int64_t start_us);
   // A body that did not decode.
-  void CountInvalid(std::string_view code, int64_t start_us) { CountReply("invalid", code, start_us); }
+  void CountInvalid(std::string_view code, int64_t start_us) {
+    CountReply("invalid", code, start_us);
+  }
 
  private:
   static constexpr int kKnownOps = 10;

@@ -3,18 +3,17 @@
 // previous frame's sample.
 #include "clients/cli/top.h"
 
-#include <msgpack.hpp>
-#include <zmq.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <msgpack.hpp>
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <zmq.hpp>
 
 #include "clients/cpp/client.h"
 
@@ -176,12 +175,13 @@ void PrintFrame(const Sample& prev, const Sample& now) {
     const std::optional<Counters> none;
     const auto& pc = p ? p->coordinator : none;
     const auto& ps = p ? p->storage : none;
-    rows.push_back({n.node, n.state, Rate(pc, n.coordinator, "requests", secs),
-                    Rate(pc, n.coordinator, "errors", secs), Millis(n.coordinator, "latency_p50_us"),
-                    Millis(n.coordinator, "latency_p99_us"), Millis(n.coordinator, "latency_p999_us"),
-                    Get(n.coordinator, "quorum_failures"), Get(n.gossip, "hints_pending"),
-                    Get(n.coordinator, "hints_sent"), Bytes(n.storage, {"sstable_bytes"}),
-                    Bytes(n.storage, {"memtable_bytes"}), Rate(ps, n.storage, "requests", secs)});
+    rows.push_back(
+        {n.node, n.state, Rate(pc, n.coordinator, "requests", secs),
+         Rate(pc, n.coordinator, "errors", secs), Millis(n.coordinator, "latency_p50_us"),
+         Millis(n.coordinator, "latency_p99_us"), Millis(n.coordinator, "latency_p999_us"),
+         Get(n.coordinator, "quorum_failures"), Get(n.gossip, "hints_pending"),
+         Get(n.coordinator, "hints_sent"), Bytes(n.storage, {"sstable_bytes"}),
+         Bytes(n.storage, {"memtable_bytes"}), Rate(ps, n.storage, "requests", secs)});
   }
   std::vector<size_t> width(rows[0].size(), 0);
   for (const auto& r : rows) {

@@ -58,10 +58,9 @@ void AppendNumber(std::string* out, double v) {
   out->append(buf, res.ptr);
 }
 
-// {a="x",b="y"} from the constant labels, the label names and values, and an extra pair (le).
+// {a="x",b="y"} from the constant labels and the label names and values.
 std::string LabelSet(const std::vector<std::pair<std::string, std::string>>& fixed,
-                     const std::vector<std::string>& names, const std::vector<std::string>& values,
-                     const char* extra_name = nullptr, const std::string& extra_value = "") {
+                     const std::vector<std::string>& names, const std::vector<std::string>& values) {
   std::string out;
   auto add = [&](const std::string& n, std::string_view v) {
     out += out.empty() ? "{" : ",";
@@ -72,7 +71,6 @@ std::string LabelSet(const std::vector<std::pair<std::string, std::string>>& fix
   };
   for (const auto& [n, v] : fixed) add(n, v);
   for (size_t i = 0; i < names.size() && i < values.size(); ++i) add(names[i], values[i]);
-  if (extra_name) add(extra_name, extra_value);
   if (!out.empty()) out += '}';
   return out;
 }
@@ -240,7 +238,8 @@ std::string Registry::RenderPrometheus() const {
       });
     } else if (e.histograms) {
       e.histograms->ForEach([&](const std::vector<std::string>& v, const Histogram& h) {
-        AppendHistogram(&out, e.name, e.unit, LabelSet(const_labels_, e.histograms->label_names(), v), h);
+        AppendHistogram(&out, e.name, e.unit,
+                        LabelSet(const_labels_, e.histograms->label_names(), v), h);
       });
     } else if (e.histogram_view) {
       AppendHistogram(&out, e.name, e.unit, LabelSet(const_labels_, {}, {}), *e.histogram_view);
