@@ -2,6 +2,7 @@
 // gossip_metrics.h).
 #include "gossip-agent/gossip_metrics.h"
 
+#include <algorithm>
 #include <map>
 
 namespace ringkv::gossip {
@@ -54,12 +55,7 @@ constexpr Figure kFigures[] = {
 
 GossipMetrics::GossipMetrics(const std::string& node)
     : registry_("ringkv_gossip", {{"node", node}}) {
-  for (const Figure& f : kFigures) {
-    const std::string name =
-        f.type == Type::kCounter ? std::string(f.key) + "_total" : std::string(f.key);
-    registry_.AddCallback(name, f.help, f.type, {},
-                          [this, key = std::string(f.key)] { return StatsSamples(key); });
-  }
+  for (const Figure& f : kFigures) Register(f.key, f.type, f.help);
   registry_.AddCallback("members_by_state", "Members in the view by ring state and up/down.",
                         Type::kGauge, {"state", "up"}, [this] {
                           std::map<std::pair<std::string, std::string>, double> n;
@@ -86,6 +82,12 @@ GossipMetrics::GossipMetrics(const std::string& node)
                         });
 }
 
+void GossipMetrics::Register(const std::string& key, Type type, const std::string& help) {
+  registered_.insert(key);
+  const std::string name = type == Type::kCounter ? key + "_total" : key;
+  registry_.AddCallback(name, help, type, {}, [this, key] { return StatsSamples(key); });
+}
+
 std::vector<metrics::Sample> GossipMetrics::StatsSamples(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [k, v] : stats_) {
@@ -96,6 +98,17 @@ std::vector<metrics::Sample> GossipMetrics::StatsSamples(const std::string& key)
 
 void GossipMetrics::Publish(const std::vector<std::pair<std::string, uint64_t>>& stats,
                             const gossip_protocol::ViewPush& view) {
+  for (const auto& [key, value] : stats) {
+    if (registered_.count(key) != 0) continue;
+    const bool valid_name = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (valid_name) {
+      Register(key, Type::kGauge, "The gossip stats op's " + key + " (type not declared).");
+    } else {
+      registered_.insert(key);  // not a valid metric name: the stats op still reports it
+    }
+  }
   std::vector<Member> members;
   members.reserve(view.members.size());
   for (const auto& m : view.members) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,7 +20,9 @@ class GossipMetrics {
 
   const metrics::Registry& registry() const { return registry_; }
   // stats: the `stats` op's counters and levels (keys as that op names them); view: the
-  // members as this agent sees them now.
+  // members as this agent sees them now. A key the figure table (gossip_metrics.cc) does not
+  // declare is exposed too, as a gauge named after it: a counter added to the stats op shows
+  // up at once (declare it in the table to give it its type and help).
   void Publish(const std::vector<std::pair<std::string, uint64_t>>& stats,
                const gossip_protocol::ViewPush& view);
 
@@ -31,7 +34,10 @@ class GossipMetrics {
   };
   std::vector<metrics::Sample> StatsSamples(const std::string& key) const;
 
+  void Register(const std::string& key, metrics::Type type, const std::string& help);
+
   metrics::Registry registry_;
+  std::set<std::string> registered_;  // stats keys with a metric; only Publish's thread adds
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, uint64_t>> stats_;  // by mu_
   std::vector<Member> members_;                          // by mu_

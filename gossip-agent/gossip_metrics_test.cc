@@ -21,9 +21,11 @@ TEST(GossipMetricsTest, RendersThePublishedSnapshot) {
     view.members.push_back(mv);
   }
   view.members[1].entry.state = gp::MemberState::kLeaving;
-  m.Publish({{"rounds", 12}, {"members", 3}, {"hints_pending", 4}}, view);
+  m.Publish({{"rounds", 12}, {"members", 3}, {"hints_pending", 4}, {"new_counter", 5}}, view);
   const std::string text = m.registry().RenderPrometheus();
   EXPECT_NE(text.find("ringkv_gossip_rounds_total{node=\"n1\"} 12\n"), std::string::npos) << text;
+  // A key the table does not declare is exposed anyway (as a gauge).
+  EXPECT_NE(text.find("ringkv_gossip_new_counter{node=\"n1\"} 5\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE ringkv_gossip_members gauge\n"), std::string::npos);
   EXPECT_NE(text.find("ringkv_gossip_hints_pending{node=\"n1\"} 4\n"), std::string::npos);
   EXPECT_NE(text.find("ringkv_gossip_member_phi{node=\"n1\",member=\"n3\"} 9.5\n"),
