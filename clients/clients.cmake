@@ -2,7 +2,7 @@
 # the local cluster launcher (scripts/ringkv-local, copied next to the binaries it starts).
 ringkv_glob_library(ringkv_client ${CMAKE_CURRENT_SOURCE_DIR}/cpp LIBS ringkv_common PkgConfig::ZMQ)
 
-add_executable(ringkv ${CMAKE_CURRENT_SOURCE_DIR}/cli/ringkv_main.cc
+add_executable(ringkv ${CMAKE_CURRENT_SOURCE_DIR}/cli/ringkv_main.cc ${CMAKE_CURRENT_SOURCE_DIR}/cli/top.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/cli/repair_command.cc)
 target_link_libraries(ringkv PRIVATE ringkv_client ringkv_protocol ringkv_common
   Boost::program_options PkgConfig::ZMQ)

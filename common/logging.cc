@@ -10,6 +10,7 @@
 namespace ringkv::log {
 namespace {
 std::string g_program = "ringkv";
+std::string g_node_tag;  // " node=ID", or empty
 std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
 
 const char* LevelName(Level l) {
@@ -24,6 +25,7 @@ const char* LevelName(Level l) {
 }  // namespace
 
 void SetProgramName(std::string name) { g_program = std::move(name); }
+void SetNode(std::string node) { g_node_tag = node.empty() ? "" : " node=" + node; }
 void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
 Level MinLevel() { return static_cast<Level>(g_min_level.load(std::memory_order_relaxed)); }
 
@@ -45,7 +47,7 @@ Line::~Line() {
   char stamp[96];
   std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  std::string line = std::string(stamp) + " " + LevelName(level_) + " " + g_program + ": " +
+  std::string line = std::string(stamp) + " " + LevelName(level_) + " " + g_program + g_node_tag + ": " +
                      stream_.str() + "\n";
   // One write() per line so lines from different threads never interleave.
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());

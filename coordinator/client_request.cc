@@ -367,7 +367,16 @@ std::string EncodeStatus(const std::string& id, const StatusReply& s) {
   mp::PackStr(pk, "members");
   pk.pack_array(static_cast<uint32_t>(s.members.size()));
   for (const auto& m : s.members) {
-    pk.pack_map(m.gossip ? 5 : 4);
+    pk.pack_map((m.gossip ? 5 : 4) + (m.storage_endpoint.empty() ? 0 : 1) +
+                (m.gossip_endpoint.empty() ? 0 : 1));
+    if (!m.storage_endpoint.empty()) {
+      mp::PackStr(pk, "storage_endpoint");
+      mp::PackStr(pk, m.storage_endpoint);
+    }
+    if (!m.gossip_endpoint.empty()) {
+      mp::PackStr(pk, "gossip_endpoint");
+      mp::PackStr(pk, m.gossip_endpoint);
+    }
     mp::PackStr(pk, "node");
     mp::PackStr(pk, m.node);
     mp::PackStr(pk, "dc");

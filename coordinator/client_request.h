@@ -93,6 +93,8 @@ struct MemberGossip {
 struct MemberStatus {
   std::string node, dc, state, client_endpoint;
   std::optional<MemberGossip> gossip;
+  // Extension fields: the node's storage and gossip agents, for `ringkv top` (empty: omitted).
+  std::string storage_endpoint, gossip_endpoint;
 };
 // Where the coordinator's ring and liveness come from: the extension field `gossip` of the
 // reply (present when this node has a gossip endpoint).

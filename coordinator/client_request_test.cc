@@ -245,5 +245,26 @@ TEST(ClientRequestTest, StatusCarriesGossipsView) {
   EXPECT_EQ(mp::MapView::Of(members->via.array.ptr[1])->Find("gossip"), nullptr);
 }
 
+// `ringkv top` finds each node's storage and gossip agents in the status (extension fields,
+// left out when empty).
+TEST(ClientRequestTest, StatusMembersCarryAgentEndpoints) {
+  StatusReply s;
+  s.node = "n1";
+  MemberStatus with{"n1", "dc1", "normal", "tcp://c", std::nullopt, "tcp://s", "tcp://g"};
+  MemberStatus without{"n2", "dc1", "normal", "tcp://c2", std::nullopt};
+  s.members = {with, without};
+  auto d = mp::Decode(EncodeStatus("", s));
+  ASSERT_TRUE(d.ok());
+  const msgpack::object* members = mp::MapView::Of(d->root())->Find("members");
+  ASSERT_NE(members, nullptr);
+  auto m0 = mp::MapView::Of(members->via.array.ptr[0]);
+  EXPECT_EQ(*m0->Str("storage_endpoint").value(), "tcp://s");
+  EXPECT_EQ(*m0->Str("gossip_endpoint").value(), "tcp://g");
+  EXPECT_EQ(*m0->Str("client_endpoint").value(), "tcp://c");
+  auto m1 = mp::MapView::Of(members->via.array.ptr[1]);
+  EXPECT_EQ(m1->Find("storage_endpoint"), nullptr);
+  EXPECT_EQ(*m1->Str("node").value(), "n2");
+}
+
 }  // namespace
 }  // namespace ringkv::coordinator

@@ -49,7 +49,17 @@ constexpr int64_t kHintGraceMs = 2000;
 
 Coordinator::Coordinator(zmq::context_t& ctx, CoordinatorOptions options,
                          std::unique_ptr<RingSource> ring)
-    : ctx_(ctx), opts_(std::move(options)), ring_source_(std::move(ring)) {}
+    : ctx_(ctx),
+      opts_(std::move(options)),
+      ring_source_(std::move(ring)),
+      registry_("ringkv_coordinator", {{"node", opts_.node_id}}),
+      stats_(registry_) {
+  members_up_ = registry_.AddGauge("members_up", "Ring members this coordinator counts as up.");
+  members_down_ = registry_.AddGauge(
+      "members_down", "Ring members this coordinator counts as down (view or local suspicion).");
+  ops_in_flight_ = registry_.AddGauge(
+      "requests_in_flight", "Client data requests accepted and not answered yet.", "in_flight");
+}
 
 Coordinator::~Coordinator() = default;
 
@@ -163,6 +173,7 @@ void Coordinator::OnTick() {
   if (storage_monitor_) reactor_.Kick(storage_monitor_);
   if (feed_) reactor_.Kick(gossip_feed_);
   TickPeers(Now());
+  PublishGauges();
 }
 
 void Coordinator::EndOfPass() {
@@ -255,6 +266,7 @@ void Coordinator::OnDeadlineTimer() {
 
 void Coordinator::HandleClientMessage(ClientRoute route, std::vector<std::string_view>& frames,
                                       bool truncated) {
+  const int64_t start_us = metrics::MonotonicMicros();
   ++stats_.requests;
   // Envelope: [frames...][empty][body]; the frames before the delimiter go back with the reply
   // (a REQ sends none). Without a delimiter, the reply carries none.
@@ -272,6 +284,7 @@ void Coordinator::HandleClientMessage(ClientRoute route, std::vector<std::string
 
   auto bad = [&](const std::string& id, ErrorCode code, const std::string& message) {
     ++stats_.errors;
+    CountReply(-1, code, start_us, nullptr);
     SendReply(route, EncodeError(id, code, message));
   };
   if (!has_delim) {
@@ -297,6 +310,7 @@ void Coordinator::HandleClientMessage(ClientRoute route, std::vector<std::string
   limits.max_item_bytes = opts_.max_item_bytes;
   limits.default_timeout_ms = opts_.default_timeout_ms;
   auto op = std::make_unique<Op>();
+  op->start_us = start_us;
   ClientError error;
   if (!ParseRequest(body, limits, &op->req, &error)) {
     bad(op->req.id, error.code, error.message);
@@ -304,9 +318,11 @@ void Coordinator::HandleClientMessage(ClientRoute route, std::vector<std::string
   }
   switch (op->req.op) {
     case ClientOp::kPing:
+      CountReply(static_cast<int>(ClientOp::kPing), std::nullopt, start_us, &op->req);
       SendReply(route, EncodePing(op->req.id, opts_.node_id));
       return;
     case ClientOp::kStatus:
+      CountReply(static_cast<int>(ClientOp::kStatus), std::nullopt, start_us, &op->req);
       SendReply(route, StatusBody(op->req.id));
       return;
     default:
@@ -333,12 +349,14 @@ void Coordinator::HandleClientMessage(ClientRoute route, std::vector<std::string
 void Coordinator::Reply(Op& op, const std::string& body) {
   if (op.replied) return;
   op.replied = true;
+  CountReply(static_cast<int>(op.kind), op.error, op.start_us, &op.req);
   SendReply(op.route, body);
 }
 
 void Coordinator::ReplyError(Op& op, ErrorCode code, const std::string& message) {
   if (op.replied) return;
   ++stats_.errors;
+  op.error = code;
   Reply(op, EncodeError(op.req.id, code, message));
 }
 
@@ -349,17 +367,10 @@ std::string Coordinator::StatusBody(const std::string& id) const {
   s.n = ring_.N();
   s.max_item_bytes = opts_.max_item_bytes;
   s.max_siblings = opts_.max_siblings;
-  s.stats = {{"requests", stats_.requests},
-             {"errors", stats_.errors},
-             {"read_repairs", stats_.read_repairs},
-             {"replicas_marked_down", stats_.replicas_marked_down},
-             {"hints_sent", stats_.hints_sent},
-             {"hints_refused", stats_.hints_refused},
-             {"hints_unplaced", stats_.hints_unplaced},
-             {"hint_room_refusals", stats_.hint_room_refusals},
-             {"backlog_refusals", stats_.backlog_refusals},
-             {"suspicions", stats_.suspicions},
-             {"views", stats_.views}};
+  s.stats = registry_.StatsEntries();
+  s.stats.emplace_back("latency_p50_us", stats_.latency->Quantile(0.50));
+  s.stats.emplace_back("latency_p99_us", stats_.latency->Quantile(0.99));
+  s.stats.emplace_back("latency_p999_us", stats_.latency->Quantile(0.999));
   for (size_t i = 0; i < ring_.nodes().size(); ++i) {
     const NodeInfo& n = ring_.nodes()[i];
     MemberStatus m;
@@ -367,6 +378,8 @@ std::string Coordinator::StatusBody(const std::string& id) const {
     m.dc = n.dc;
     m.state = Live(node_peer_[i]) ? NodeStateName(n.state) : "down";
     m.client_endpoint = n.client_endpoint;
+    m.storage_endpoint = n.storage_endpoint;
+    m.gossip_endpoint = n.gossip_endpoint;
     s.members.push_back(std::move(m));
   }
   FillGossipStatus(&s);
@@ -419,6 +432,7 @@ void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
   }
   auto unavailable = [&](const char* what, const QuorumNeed& need) {
     ++stats_.errors;
+    CountReply(static_cast<int>(op.kind), ErrorCode::kUnavailable, op.start_us, &op.req);
     SendReply(op.route,
               EncodeError(op.req.id, ErrorCode::kUnavailable,
                           std::string("not enough live replicas for the ") + what + " quorum: " +
@@ -435,6 +449,7 @@ void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
     if (!RoomForHints(op)) {
       ++stats_.errors;
       ++stats_.hint_room_refusals;
+      CountReply(static_cast<int>(op.kind), ErrorCode::kUnavailable, op.start_us, &op.req);
       const auto down = std::count_if(op.slots.begin(), op.slots.end(),
                                       [this](const Slot& s) { return !Live(s.peer); });
       SendReply(op.route, EncodeError(op.req.id, ErrorCode::kUnavailable,
@@ -446,6 +461,7 @@ void Coordinator::StartDataOp(std::unique_ptr<Op> owned) {
     }
   }
 
+  stats_.hot_keys.Offer(op.req.key);
   ops_.emplace(op.id, std::move(owned));
   deadlines_.emplace(op.deadline, op.id);
   // No system call: usually the timer is armed for an earlier deadline already.

@@ -15,11 +15,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/metrics/registry.h"
 #include "common/net/frame_conn.h"
 #include "common/net/reactor.h"
 #include "common/protocol/storage_protocol.h"
@@ -34,20 +36,28 @@
 
 namespace ringkv::coordinator {
 
-// Counters, all since start; read them from the reactor thread. The `status` reply carries them
-// as `stats` (docs/coordinator.md).
+// Counters, all since start, kept in the coordinator's metrics registry (docs/metrics.md);
+// safe to read from any thread. The `status` reply carries them as `stats` (docs/coordinator.md)
+// under the keys they had before the registry.
 struct CoordinatorStats {
-  uint64_t requests = 0;
-  uint64_t errors = 0;
-  uint64_t read_repairs = 0;
-  uint64_t replicas_marked_down = 0;  // agents that went from usable to not (any reason)
-  uint64_t suspicions = 0;       // local suspicions: missed deadlines, full backlogs, refused sends
-  uint64_t views = 0;            // views received from this node's gossip agent
-  uint64_t hints_sent = 0;       // writes left with a gossip agent for a replica that missed them
-  uint64_t hints_refused = 0;    // hints refused or unanswered by their holder (then retried)
-  uint64_t hints_unplaced = 0;   // replicas left with neither the write nor a stored hint of it
-  uint64_t hint_room_refusals = 0;  // writes refused `unavailable`: no room for their hints
-  uint64_t backlog_refusals = 0;  // sends refused: the agent had --max-peer-backlog unanswered
+  explicit CoordinatorStats(metrics::Registry& r);
+  metrics::Counter& requests;
+  metrics::Counter& errors;
+  metrics::Counter& read_repairs;
+  metrics::Counter& replicas_marked_down;  // agents that went from usable to not (any reason)
+  metrics::Counter& suspicions;  // local suspicions: missed deadlines, full backlogs, refused sends
+  metrics::Counter& views;       // views received from this node's gossip agent
+  metrics::Counter& hints_sent;  // writes left with a gossip agent for a replica that missed them
+  metrics::Counter& hints_refused;   // hints refused or unanswered by their holder (then retried)
+  metrics::Counter& hints_unplaced;  // replicas left with neither the write nor a stored hint
+  metrics::Counter& hint_room_refusals;  // writes refused `unavailable`: no room for their hints
+  metrics::Counter& backlog_refusals;  // sends refused: the agent had --max-peer-backlog unanswered
+  metrics::Counter& quorum_failures;   // data requests answered unavailable or timeout
+  metrics::Family<metrics::Counter>* requests_by;       // {op, code}
+  metrics::Family<metrics::Histogram>* latency_by;      // {op}, microseconds
+  metrics::Histogram* latency;                          // every data op, for the stats' p99
+  metrics::Histogram* siblings;                         // live values per get reply
+  metrics::TopK hot_keys{32};
 };
 
 class Coordinator {
@@ -70,6 +80,8 @@ class Coordinator {
   void RequestStop() { reactor_.Stop(); }
 
   const CoordinatorStats& stats() const { return stats_; }
+  // For the metrics endpoint; its figures are safe to render from any thread.
+  const metrics::Registry& registry() const { return registry_; }
 
  private:
   struct Peer;
@@ -226,7 +238,18 @@ class Coordinator {
   std::priority_queue<std::pair<int64_t, uint64_t>, std::vector<std::pair<int64_t, uint64_t>>,
                       std::greater<>> deadlines_;
 
+  // Metrics (coordinator_metrics.cc). CountReply records one answered request: its counter by
+  // op and code, its latency, a quorum failure, the slow-request log. op < 0: unparsed.
+  void CountReply(int op, std::optional<ErrorCode> code, int64_t start_us,
+                  const ClientRequest* req);
+  void PublishGauges();  // the view's figures into gauges, from the reactor thread
+  metrics::Registry registry_;
   CoordinatorStats stats_;
+  metrics::Counter* request_counters_[6][9] = {};  // [op + 1][code + 1]: With() cached
+  metrics::Histogram* latency_by_op_[6] = {};
+  metrics::Gauge* members_up_ = nullptr;
+  metrics::Gauge* members_down_ = nullptr;
+  metrics::Gauge* ops_in_flight_ = nullptr;
 };
 
 }  // namespace ringkv::coordinator

@@ -116,7 +116,7 @@ bool Coordinator::SendToPeer(size_t peer, const std::string& body) {
     if (p.up) {
       const std::string why = std::to_string(p.unanswered) +
                               " requests unanswered (--max-peer-backlog); " +
-                              std::to_string(stats_.backlog_refusals) + " sends refused so far";
+                              std::to_string(stats_.backlog_refusals.value()) + " sends refused so far";
       Suspect(peer, why.c_str());
     }
     return false;

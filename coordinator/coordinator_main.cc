@@ -10,6 +10,8 @@
 
 #include "common/logging.h"
 #include "common/net/link_security.h"
+#include "common/metrics/http/http_exporter.h"
+#include "common/metrics/http/metrics_options.h"
 #include "common/net/reactor.h"
 #include "common/options.h"
 #include "coordinator/coordinator.h"
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
       "ringkv-coordinator options");
   po::options_description& desc = config.options();
   coordinator::AddCoordinatorOptions(desc);
+  metrics::AddMetricsOptions(desc);
   if (auto code = config.Parse(argc, argv)) return *code;
   const po::variables_map& vm = config.vm();
   auto opts = coordinator::CoordinatorOptionsFrom(vm);
@@ -55,6 +58,10 @@ int main(int argc, char** argv) {
       }
     }
   }
+  auto mopts = metrics::MetricsOptionsFrom(vm);
+  if (!mopts.ok()) return config.Fail(std::string(mopts.status().message()));
+  opts->slow_request_ms = mopts->slow_request_ms;
+  log::SetNode(opts->node_id);
   if (!opts->ring_db.empty()) {
     std::string dir = std::filesystem::path(opts->ring_db).parent_path().string();
     config.RequireWritableDir("ring-db", dir.empty() ? "." : dir);
@@ -98,12 +105,20 @@ int main(int argc, char** argv) {
       RINGKV_LOG(kError) << "cannot start: " << s.ToString();
       return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
     }
+    metrics::HttpExporter exporter([&coord] { return coord.registry().RenderPrometheus(); });
+    if (!mopts->listen.empty()) {
+      if (Status ms = exporter.Start(mopts->listen); !ms.ok()) {
+        RINGKV_LOG(kError) << "cannot start: " << ms.ToString();
+        return 2;
+      }
+      RINGKV_LOG(kInfo) << "metrics at http://" << mopts->listen << "/metrics";
+    }
     s = coord.Run();
     if (!s.ok()) {
       RINGKV_LOG(kError) << "stopped on error: " << s.ToString();
       rc = 1;
     } else {
-      RINGKV_LOG(kInfo) << "stopped (" << coord.stats().requests << " requests served)";
+      RINGKV_LOG(kInfo) << "stopped (" << coord.stats().requests.value() << " requests served)";
     }
   }
   ctx.close();

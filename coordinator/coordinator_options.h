@@ -38,6 +38,7 @@ struct CoordinatorOptions {
                                             //   view from the gossip agent (and connections
                                             //   to the storage agents it shows up) to serve
   std::optional<net::LinkSecurity> security;  // --curve-secret-key (docs/security.md)
+  int64_t slow_request_ms = 0;              // log requests slower than this (0: never)
   int max_peer_backlog = 4096;              // requests sent to one agent and not answered yet,
                                             //   past which it is suspected
   int drain_timeout_ms = 10000;             // SIGTERM: how long accepted requests may still

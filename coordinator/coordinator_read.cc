@@ -91,6 +91,7 @@ void Coordinator::AfterRead(Op& op) {
   if (op.phase != kRead) return;
   if (!op.replied && op.need_r.Met(op.acks, op.acks_dc)) {
     if (op.kind == ClientOp::kGet) {
+      stats_.siblings->Observe(op.merged.VersionCount());
       Reply(op, EncodeGetOk(op.req.id, op.merged.HasLive(), op.merged.LiveValues(),
                             op.merged.context().Encode(), op.acks));
     } else {

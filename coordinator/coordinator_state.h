@@ -89,6 +89,8 @@ struct Coordinator::Op {
   uint64_t wall_deadline = 0;  // the same, on the deadline clock of the storage protocol (`dl`)
   bool replied = false;
   bool acked = false;       // the reply was ok
+  int64_t start_us = 0;     // when the request arrived (metrics::MonotonicMicros), for latency
+  std::optional<ErrorCode> error;  // the code of the error reply, for the metrics
   Phase phase = kRead;
   std::vector<Slot> slots;  // [0, replicas): the preference list; then hint holders
   int replicas = 0;

@@ -81,11 +81,16 @@ int main(int argc, char** argv) {
        po::value(&opts.delivery.timeout_ms)->default_value(opts.delivery.timeout_ms),
        "hint delivery: a target that does not reply for this long is retried later, with a "
        "doubling backoff");
+  ringkv::metrics::AddMetricsOptions(desc);
   if (auto rc = config.Parse(argc, argv)) return *rc;
   const po::variables_map& vm = config.vm();
   auto cluster = ringkv::ClusterConfigFromOptions(vm);
   if (!cluster.ok()) return config.Fail(cluster.status().message());
   opts.cluster = std::move(*cluster);
+  auto mopts = ringkv::metrics::MetricsOptionsFrom(vm);
+  if (!mopts.ok()) return config.Fail(std::string(mopts.status().message()));
+  opts.metrics_options = *mopts;
+  ringkv::log::SetNode(opts.cluster.node_id);
   if (!ringkv::ParseDurationMs(hint_window, &opts.delivery.max_age_ms)) {
     return config.Fail("--hint-window '" + hint_window +
                        "' is not a duration with a unit (e.g. 3h, 90s; the count of syncs in "

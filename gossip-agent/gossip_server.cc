@@ -21,11 +21,13 @@
 #include <set>
 
 #include "common/logging.h"
+#include "common/metrics/http/http_exporter.h"
 #include "common/net/reactor.h"
 #include "common/net/systemd_notify.h"
 #include "common/net/zmq_util.h"
 #include "common/ring/ring_store.h"
 #include "gossip-agent/aae_replica_zmq.h"
+#include "gossip-agent/gossip_metrics.h"
 #include "gossip-agent/gossip_service.h"
 #include "gossip-agent/gossiper.h"
 #include "gossip-agent/hint_store.h"
@@ -95,6 +97,8 @@ class Agent {
         deliverer_(ctx, hints, [this](const std::string& id) { return StorageEndpoint(id); },
                    opts.delivery),
         service_(opts.cluster.node_id, store, hints, &deliverer_),
+        hints_(hints),
+        metrics_(opts.cluster.node_id),
         // The repair thread reads the ring from ring.db (RingStore is thread-safe), which this
         // agent writes from its membership, and talks to storage agents over its own sockets.
         repair_(
@@ -149,6 +153,7 @@ class Agent {
   void Save(bool force);
   void HintTick();
   std::vector<std::pair<std::string, uint64_t>> Stats() const;
+  void PublishMetrics();  // Stats() and the view into metrics_, from the reactor thread
 
   const GossipOptions& opts_;
   zmq::context_t& ctx_;
@@ -160,6 +165,9 @@ class Agent {
   LocalHealth health_;
   HintDeliverer deliverer_;
   GossipService service_;
+  HintStore* const hints_;
+  GossipMetrics metrics_;
+  std::unique_ptr<metrics::HttpExporter> exporter_;
   RepairScheduler repair_;
   ViewWatchers watchers_;
   net::Reactor reactor_;
@@ -464,7 +472,10 @@ std::vector<std::pair<std::string, uint64_t>> Agent::Stats() const {
           {"transitions", transitions_},
           {"saves", saver_.saves()},
           {"watchers", watchers_.watchers().size()},
+          {"hints_pending", hints_ ? hints_->count() : 0},
+          {"hints_pending_bytes", hints_ ? hints_->bytes() : 0},
           {"hints_delivered", deliverer_.stats().delivered},
+          {"hint_delivery_failures", deliverer_.stats().failures},
           {"hints_expired", deliverer_.stats().expired},
           {"repair_exchanges", repair_counters.exchanges},
           {"repair_ranges_complete", repair_counters.ranges_complete},
@@ -473,6 +484,10 @@ std::vector<std::pair<std::string, uint64_t>> Agent::Stats() const {
           {"repair_bytes", repair_counters.bytes},
           {"repair_jobs_complete", repair_counters.jobs_complete},
           {"repair_jobs_incomplete", repair_counters.jobs_incomplete}};
+}
+
+void Agent::PublishMetrics() {
+  metrics_.Publish(Stats(), BuildView(gossiper_, Now(), view_version_));
 }
 
 Status Agent::Run() {
@@ -497,9 +512,20 @@ Status Agent::Run() {
            SchedulePush();
          }
        },
-       [this] { return Stats(); },
+       [this] {
+         PublishMetrics();
+         return Stats();
+       },
        [this](const gp::RepairStartRequest& r) { return repair_.Request(r); },
        [this](uint64_t req) { return repair_.Jobs(req); }});
+  if (!opts_.metrics_options.listen.empty()) {
+    PublishMetrics();
+    exporter_ = std::make_unique<metrics::HttpExporter>(
+        [this] { return metrics_.registry().RenderPrometheus(); });
+    RINGKV_RETURN_IF_ERROR(exporter_->Start(opts_.metrics_options.listen));
+    RINGKV_LOG(kInfo) << "metrics at http://" << opts_.metrics_options.listen << "/metrics";
+    reactor_.AddTimer(1000, [this] { PublishMetrics(); }, 1000);
+  }
 
   auto router = net::MakeSocket(ctx_, zmq::socket_type::router,
                                 {.send_hwm = 1000, .recv_hwm = 1000, .max_msg_size = kMaxFrameBytes});

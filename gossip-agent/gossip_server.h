@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics/http/metrics_options.h"
 #include "common/ring/cluster_config.h"
 #include "common/status.h"
 #include "gossip-agent/hint_deliverer.h"
@@ -32,6 +33,7 @@ struct GossipOptions {
   // Anti-entropy (docs/anti-entropy.md): the periodic pass, the throttle, DATA/repair.db.
   RepairOptions repair;
   int repair_timeout_ms = 5000;    // each round trip to a storage agent during a repair
+  metrics::MetricsOptions metrics_options;  // --metrics-listen (--slow-request-ms: unused here)
 };
 
 // Frames and sizes the agent accepts; anything bigger is refused, so a peer cannot make it

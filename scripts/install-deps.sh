@@ -15,6 +15,8 @@ packages=(
   libfuse3-dev fuse3  # tests/fault/lazyfs: the FUSE file system that simulates power loss
   clang libclang-rt-14-dev  # the libFuzzer targets of fuzz/ (scripts/fuzz.sh): clang's libFuzzer
   redis-server redis-tools etcd-server etcd-client  # bench/cluster-compare's peers (and its test)
+  libcpp-httplib-dev  # common/metrics/http: each agent's Prometheus /metrics endpoint
+  prometheus  # tests/metrics: promtool check metrics, and a real server scraping the agents
 )
 if [ "${RINGKV_BENCH_DEPS:-0}" = 1 ]; then
   packages+=(linux-perf valgrind)

@@ -45,6 +45,7 @@ Server::Server(ReplicaStore* store, ServerOptions options)
   if (options_.threads < 1) options_.threads = 1;
   if (options_.max_queue < 1) options_.max_queue = 1;
   backend_endpoint_ = "inproc://ringkv-storage-workers";
+  metrics_ = std::make_unique<StorageMetrics>(options_.node_id, &counters_, store_);
 }
 
 Server::~Server() { Stop(); }
@@ -128,6 +129,7 @@ Server::Outcome Server::RunBody(std::string_view body, WriteBatcher* frontend,
   if (frontend && (body.size() > kMaxInlineRequestBytes || !MayBeInlineOp(body))) {
     return Outcome::kToWorker;
   }
+  const int64_t start_us = metrics::MonotonicMicros();
   uint64_t rid = 0;
   std::string code;
   auto req = sp::DecodeRequest(body, &rid, &code);
@@ -135,6 +137,7 @@ Server::Outcome Server::RunBody(std::string_view body, WriteBatcher* frontend,
   if (!req.ok()) {
     // Answering a malformed request needs no I/O: the frontend does it when it decoded it.
     ++counters_.errors;
+    metrics_->CountInvalid(code.empty() ? sp::kErrBadRequest : code, start_us);
     *out = ErrorBody(rid, code.empty() ? sp::kErrBadRequest : code, req.status().message());
     if (frontend) ++counters_.inline_requests;
     return Outcome::kAnswered;
@@ -147,12 +150,20 @@ Server::Outcome Server::RunBody(std::string_view body, WriteBatcher* frontend,
     if (!reply.has_value()) return Outcome::kToWorker;
     reply->rid = req->rid;
     if (!reply->ok) ++counters_.errors;
+    metrics_->CountReply(req->op, reply->ok ? std::string_view() : reply->code, start_us);
+    if (options_.slow_request_ms > 0 &&
+        metrics::MonotonicMicros() - start_us >= options_.slow_request_ms * 1000) {
+      RINGKV_LOG(kWarn) << "slow request rid=" << req->rid << " op=" << req->op
+                        << " code=" << (reply->ok ? "ok" : reply->code) << " took_ms="
+                        << (metrics::MonotonicMicros() - start_us) / 1000
+                        << " (--slow-request-ms " << options_.slow_request_ms << ")";
+    }
     *out = sp::EncodeReply(*reply);
   } catch (const std::exception& e) {
     // Nothing below should throw (Status everywhere); this keeps one request's surprise
     // (e.g. bad_alloc on a huge state) from taking the agent down.
     ++counters_.errors;
-    RINGKV_LOG(kError) << req->op << ": unexpected exception: " << e.what();
+    RINGKV_LOG(kError) << req->op << " rid=" << req->rid << ": unexpected exception: " << e.what();
     *out = ErrorBody(rid, sp::kErrInternal, std::string("unexpected exception: ") + e.what());
     deferred = false;
   }

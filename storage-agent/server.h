@@ -38,6 +38,7 @@
 #include "common/status.h"
 #include "storage-agent/replica_store.h"
 #include "storage-agent/server_counters.h"
+#include "storage-agent/storage_metrics.h"
 
 namespace ringkv::storage {
 
@@ -58,6 +59,7 @@ struct ServerOptions {
   // is dropped with `expired`: the slack for the clocks of coordinators on other hosts
   // (docs/storage-protocol.md, "Deadlines").
   uint64_t deadline_tolerance_ms = 1000;
+  int64_t slow_request_ms = 0;  // log requests that take at least this long (0: never)
 };
 
 class Server {
@@ -65,6 +67,8 @@ class Server {
   // `store` must outlive the server.
   Server(ReplicaStore* store, ServerOptions options);
   ~Server();
+  // The agent's figures (docs/metrics.md); safe to render from any thread.
+  const metrics::Registry& registry() const { return metrics_->registry(); }
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -139,6 +143,7 @@ class Server {
   // With link security on (common/net/link_security.h): admits the CURVE keys on ctx_. Declared
   // after ctx_ so that it is gone before the context closes.
   std::unique_ptr<net::ZapHandler> zap_;
+  std::unique_ptr<StorageMetrics> metrics_;  // reads counters_ and store_; the stats op's too
 };
 
 }  // namespace ringkv::storage

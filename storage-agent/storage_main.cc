@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "common/logging.h"
+#include "common/metrics/http/http_exporter.h"
 #include "common/net/reactor.h"
 #include "common/net/systemd_notify.h"
 #include "storage-agent/data_repair.h"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   if (auto rc = parsed.config->Finish()) return *rc;
   storage::StorageOptions opts = std::move(*parsed.options);
   if (opts.repair) return storage::RunRepair(opts.engine, std::cout);
+  log::SetNode(opts.server.node_id);
 
   // Block the stop signals before any thread exists (threads inherit the mask): they are read
   // only from the main thread's reactor below (its signalfd), so no handler runs in an arbitrary
@@ -84,6 +86,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   (*store)->StartAaeRebuild(opts.aae_rebuild_mbps);
+  metrics::HttpExporter exporter([&server] { return server.registry().RenderPrometheus(); });
+  if (!opts.metrics_options.listen.empty()) {
+    if (Status ms = exporter.Start(opts.metrics_options.listen); !ms.ok()) {
+      RINGKV_LOG(kError) << "cannot serve metrics: " << ms.ToString();
+      return 2;
+    }
+    RINGKV_LOG(kInfo) << "metrics at http://" << opts.metrics_options.listen << "/metrics";
+  }
   char actor[32];
   std::snprintf(actor, sizeof(actor), "%016" PRIx64, (*store)->actor());
   RINGKV_LOG(kInfo) << "serving data dir " << opts.engine.dir << " actor " << actor << " on "

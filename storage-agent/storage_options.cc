@@ -1,4 +1,5 @@
 // ringkv-storage options (see storage_options.h).
+#include "common/metrics/http/metrics_options.h"
 #include "storage-agent/storage_options.h"
 
 #include "common/net/frame_conn.h"
@@ -91,6 +92,7 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
        "do not serve: rebuild the data directory's MANIFEST from the tables and commit log "
        "found in it (unreadable files are moved to DIR/lost/), print what was kept and lost, "
        "and exit (0: the directory is usable; the next start takes a new actor id)");
+  metrics::AddMetricsOptions(desc);
 
   ParsedOptions out;
   net::AddLinkSecurityOptions(desc);
@@ -119,6 +121,10 @@ ParsedOptions ParseStorageOptions(int argc, char** argv) {
     if (!es.ok()) return bad("--direct-listen: " + es.message());
   }
   o.server.node_id = vm["node-id"].as<std::string>();
+  auto mo = metrics::MetricsOptionsFrom(vm);
+  if (!mo.ok()) return bad(mo.status().message());
+  o.metrics_options = *mo;
+  o.server.slow_request_ms = mo->slow_request_ms;
   if (!engine::ParseSyncMode(vm["sync"].as<std::string>(), &o.engine.sync_mode)) {
     return bad("--sync must be always, batch or none");
   }

@@ -8,6 +8,7 @@
 
 #include "common/net/link_security.h"
 #include "common/options.h"
+#include "common/metrics/http/metrics_options.h"
 #include "storage-agent/engine/engine.h"
 #include "storage-agent/replica_store.h"
 #include "storage-agent/server.h"
@@ -18,6 +19,7 @@ struct StorageOptions {
   engine::Options engine;  // engine.dir is --data-dir
   ServerOptions server;
   ReplicaStore::OpenOptions open;
+  metrics::MetricsOptions metrics_options;  // --metrics-listen, --slow-request-ms
   bool repair = false;  // --repair: rebuild the MANIFEST and exit (data_repair.h)
   std::optional<net::LinkSecurity> security;  // --curve-secret-key (docs/security.md)
   double aae_rebuild_mbps = 50;  // --aae-rebuild-mbps: the tree's rebuild scan at start

@@ -11,6 +11,7 @@
 
 #include "clients/cli/cli_security.h"
 #include "clients/cli/repair_command.h"
+#include "clients/cli/top.h"
 #include "clients/cpp/client.h"
 #include "common/build_info.h"
 
@@ -54,6 +55,9 @@ const char* kUsage =
     "                       answers (or --gossip) compares every range's replicas and repairs\n"
     "                       what differs; waits, drawing progress, then a summary (--node N:\n"
     "                       only N's ranges; --range FIRST:LAST: only those tokens)\n"
+    "  top                  the cluster's live figures per node (ops/s, errors, p50/p99/p99.9,\n"
+    "                       quorum failures, hints, disk), refreshed every --interval-ms from\n"
+    "                       every agent's stats op; --once prints one frame (for scripts)\n"
     "\n"
     "Exit codes: 0 ok, 1 key not found, 2 bad usage, 3 no coordinator answered, 4 timeout\n"
     "(quorum not reached in time), 5 unavailable (too few live replicas), 6 request rejected\n"
@@ -296,6 +300,8 @@ int main(int argc, char** argv) {
       ("range", po::value<std::string>(), "repair: only the tokens FIRST:LAST (decimal or 0x hex)")
       ("gossip", po::value<std::string>(), "repair: the gossip agent to ask (default: the one "
        "of the node whose coordinator answers `status`)")
+      ("once", po::bool_switch(), "top: print one frame and exit")
+      ("interval-ms", po::value<int>()->default_value(1000), "top: time between frames (100..60000)")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit");
   ringkv::cli::AddCurveOptions(desc);
@@ -382,6 +388,18 @@ int main(int argc, char** argv) {
   if (cmd == "status") {
     if (!want_args(0, 0, "status")) return kExitUsage;
     return CmdStatus(client);
+  }
+  if (cmd == "top") {
+    if (!want_args(0, 0, "top [--once] [--interval-ms MS]")) return kExitUsage;
+    ringkv::cli::TopOptions t;
+    t.endpoints = o.endpoints;
+    t.timeout_ms = o.timeout_ms;
+    t.interval_ms = vm["interval-ms"].as<int>();
+    if (t.interval_ms < 100 || t.interval_ms > 60000) {
+      return Usage("--interval-ms must be from 100 to 60000");
+    }
+    t.once = vm["once"].as<bool>();
+    return ringkv::cli::RunTop(t);
   }
   if (cmd == "ping") {
     if (!want_args(0, 0, "ping")) return kExitUsage;

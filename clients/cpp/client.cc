@@ -426,6 +426,8 @@ std::optional<StatusResult> Client::Status(Error* err) {
       get("dc", &member.dc);
       get("state", &member.state);
       get("client_endpoint", &member.client_endpoint);
+      get("storage_endpoint", &member.storage_endpoint);
+      get("gossip_endpoint", &member.gossip_endpoint);
       if (const msgpack::object* g = mm->Find("gossip")) member.gossip = ParseMemberGossip(*g);
       out.members.push_back(std::move(member));
     }
@@ -439,6 +441,16 @@ std::optional<StatusResult> Client::Status(Error* err) {
       if (auto v = gm->Uint("view_version"); v.ok() && v.value()) sum.view_version = *v.value();
       if (auto v = gm->Int("view_age_ms"); v.ok() && v.value()) sum.view_age_ms = *v.value();
       out.gossip = sum;
+    }
+  }
+  if (const msgpack::object* st = m.Find("stats"); st && st->type == msgpack::type::MAP) {
+    for (uint32_t i = 0; i < st->via.map.size; ++i) {
+      const auto& kv = st->via.map.ptr[i];
+      if (kv.key.type != msgpack::type::STR || kv.val.type != msgpack::type::POSITIVE_INTEGER) {
+        continue;
+      }
+      out.stats.emplace_back(std::string(kv.key.via.str.ptr, kv.key.via.str.size),
+                             kv.val.via.u64);
     }
   }
   return out;

@@ -83,6 +83,7 @@ struct MemberGossip {
 struct Member {
   std::string node, dc, state, client_endpoint;
   std::optional<MemberGossip> gossip;
+  std::string storage_endpoint, gossip_endpoint;  // extension fields; empty when absent
 };
 struct GossipSummary {
   std::string endpoint;   // the coordinator's gossip agent
@@ -96,6 +97,8 @@ struct StatusResult {
   int64_t max_item_bytes = 0, max_siblings = 0;
   std::vector<Member> members;
   std::optional<GossipSummary> gossip;  // absent: a coordinator without a gossip agent
+  // The coordinator's counters (the extension field `stats`; docs/metrics.md).
+  std::vector<std::pair<std::string, uint64_t>> stats;
 };
 
 class Client {

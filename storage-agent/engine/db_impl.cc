@@ -438,6 +438,8 @@ Status DBImpl::Write(Writer* w) {
       const bool sync = opt_.sync_mode != SyncMode::kNone;
       if (sync) sync_start = SteadyMicros();
       s = log->Commit(sync);
+      if (sync) sync_latency_.Observe(static_cast<uint64_t>(SteadyMicros() - sync_start));
+      log_bytes_written_.fetch_add(log_scratch_.size(), std::memory_order_relaxed);
     }
     if (s.ok()) {
       size_t pos = 0;
@@ -943,9 +945,11 @@ Status DBImpl::DoCompaction(bool all, bool* did_work) {
   // Old files go once the last reader drops them (Table deletes itself when obsolete).
   for (auto& t : job.inputs) {
     retired_bloom_negatives_.fetch_add(t->bloom_negatives());
+    retired_bloom_positives_.fetch_add(t->bloom_positives());
     t->MarkObsolete();
   }
   compactions_.fetch_add(1);
+  if (out != nullptr) compaction_bytes_written_.fetch_add(meta.file_size);
   *did_work = true;
   RINGKV_LOG(kDebug) << "engine: compacted " << job.inputs.size() << " tables into "
                      << (out ? TableFileName(number) : std::string("nothing")) << " ("
@@ -972,16 +976,29 @@ EngineStats DBImpl::Stats() {
   for (const auto& m : snap->version->metas) st.sstable_bytes += m.file_size;
   st.bloom_negatives = retired_bloom_negatives_.load();
   for (const auto& t : snap->version->tables) st.bloom_negatives += t->bloom_negatives();
+  st.bloom_positives = retired_bloom_positives_.load();
+  for (const auto& t : snap->version->tables) st.bloom_positives += t->bloom_positives();
   {
     std::lock_guard<std::mutex> l(mu_);
     st.log_segments = live_logs_.size();
   }
   st.flushes = flushes_.load();
   st.compactions = compactions_.load();
+  st.compaction_bytes_written = compaction_bytes_written_.load();
+  // The backlog: what the next size-tiered pick would merge now.
+  if (auto pick = PickCompaction(snap->version->metas,
+                                 static_cast<size_t>(opt_.compaction_min_tables))) {
+    st.compaction_pending_tables = pick->count;
+    for (size_t i = pick->start; i < pick->start + pick->count; ++i) {
+      st.compaction_pending_bytes += snap->version->metas[i].file_size;
+    }
+  }
   st.write_stalls = write_stalls_.load();
   st.block_cache_hits = cache_->hits();
   st.block_cache_misses = cache_->misses();
   st.salvaged_records = salvaged_records_;
+  st.log_bytes_written = log_bytes_written_.load(std::memory_order_relaxed);
+  st.log_sync_latency = &sync_latency_;
   return st;
 }
 

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/metrics/metric.h"
 #include "storage-agent/engine/block_cache.h"
 #include "storage-agent/engine/engine.h"
 #include "storage-agent/engine/file_util.h"
@@ -129,6 +130,8 @@ class DBImpl : public Engine {
   uint64_t compact_all_requested_ = 0, compact_all_done_ = 0;
   Status compact_all_status_;
   int64_t last_sync_us_ = 0;  // start of the last batch fdatasync (steady clock)
+  metrics::Histogram sync_latency_;  // group commits with fdatasync: append + sync, in us
+  std::atomic<uint64_t> log_bytes_written_{0};
   std::string log_scratch_;   // leader-only buffers, reused to keep the write path lean
   std::string rec_scratch_;
   std::string payload_scratch_;
@@ -136,6 +139,8 @@ class DBImpl : public Engine {
 
   std::atomic<uint64_t> flushes_{0}, compactions_{0}, write_stalls_{0};
   std::atomic<uint64_t> retired_bloom_negatives_{0};  // of tables compacted away
+  std::atomic<uint64_t> retired_bloom_positives_{0};
+  std::atomic<uint64_t> compaction_bytes_written_{0};
   uint64_t salvaged_records_ = 0;
 
   std::thread flush_thread_, compaction_thread_;

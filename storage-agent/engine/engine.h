@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/metrics/metric.h"
 #include "common/status.h"
 #include "common/token.h"
 
@@ -109,7 +110,15 @@ struct EngineStats {
   uint64_t block_cache_hits = 0;
   uint64_t block_cache_misses = 0;
   uint64_t bloom_negatives = 0;   // SSTable reads skipped thanks to the Bloom filter
+  uint64_t bloom_positives = 0;   // SSTable point reads the Bloom filter let through
   uint64_t salvaged_records = 0;  // corrupt log records skipped at open (--salvage)
+  uint64_t log_bytes_written = 0;  // commit-log bytes appended since open
+  uint64_t compaction_bytes_written = 0;  // SSTable bytes compactions wrote since open
+  uint64_t compaction_pending_tables = 0;  // the backlog: tables the next compaction would merge
+  uint64_t compaction_pending_bytes = 0;   // and their bytes
+  // Latency of group commits that fdatasync (append + sync), in microseconds; owned by the
+  // engine and valid for its lifetime; null for engines that do not sync.
+  const metrics::Histogram* log_sync_latency = nullptr;
 };
 
 class Engine {

@@ -88,14 +88,19 @@ class Table {
   // How many times this table's Bloom filter ruled a key out, in MayContain or in Get.
   // Per table: an engine that wants a total across deleted tables sums as it goes.
   uint64_t bloom_negatives() const { return bloom_negatives_.load(std::memory_order_relaxed); }
+  // How many point reads the filter let through (a block was looked at; the key may still be
+  // absent). negatives / (negatives + positives) is the filter's useful rate.
+  uint64_t bloom_positives() const { return bloom_positives_.load(std::memory_order_relaxed); }
 
  protected:
   bool obsolete() const { return obsolete_.load(); }
   void CountBloomNegative() const { bloom_negatives_.fetch_add(1, std::memory_order_relaxed); }
+  void CountBloomPositive() const { bloom_positives_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   std::atomic<bool> obsolete_{false};
   mutable std::atomic<uint64_t> bloom_negatives_{0};
+  mutable std::atomic<uint64_t> bloom_positives_{0};
 };
 
 }  // namespace ringkv::engine

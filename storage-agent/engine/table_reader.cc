@@ -153,6 +153,7 @@ class TableImpl final : public Table, public std::enable_shared_from_this<TableI
       CountBloomNegative();
       return Status::OK();
     }
+    CountBloomPositive();
     const size_t i = FindBlock(key);
     if (i == index_.size()) return Status::OK();
     RINGKV_RETURN_IF_ERROR(ReadDataBlock(
