@@ -120,9 +120,16 @@ void Coordinator::ReadRepair(Op& op) {
   req.key = op.req.key;
   req.state = merged;
   op.phase = kRepair;
+  // A deletion is not copied to a replica that answered with nothing: to a reader both mean
+  // "not found", and a replica that dropped the tombstone once its grace and a complete repair
+  // allowed would get it back with a new write time, so the replicas would hand it to each other
+  // forever and never drop it (docs/anti-entropy.md, "Tombstones"). The anti-entropy exchange
+  // follows the same rule.
+  const bool only_tombstones = op.merged.OnlyTombstones();
   for (int i = 0; i < static_cast<int>(op.slots.size()); ++i) {
     Slot& s = op.slots[i];
     if (s.read_st != Slot::kAcked || s.state == merged) continue;
+    if (only_tombstones && s.state.empty()) continue;
     req.rid = Rid(op, i);  // answers are ignored: the op is finished by then
     if (SendToPeer(s.peer, sp::EncodeRequest(req))) ++stats_.read_repairs;
   }
