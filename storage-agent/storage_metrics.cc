@@ -80,6 +80,28 @@ StorageMetrics::StorageMetrics(const std::string& node, const ServerCounters* c,
   engine("sstables", "SSTable files live.", Type::kGauge, &ES::sstables, "sstables");
   engine("sstable_bytes", "Bytes in live SSTable files.", Type::kGauge, &ES::sstable_bytes,
          "sstable_bytes");
+  // Per size tier, as the compaction picker groups the tables (compaction.h SizeTiers). Own
+  // names beside the totals: one family holding both a total and its parts would count every
+  // table twice in a sum().
+  auto per_tier = [&](const char* name, const char* help, uint64_t ES::Tier::*field,
+                      const char* key) {
+    r.AddCallback(
+        name, help, Type::kGauge, {"tier"},
+        [store, field] {
+          std::vector<Sample> out;
+          const auto tiers = store->EngineStats().tiers;
+          for (size_t i = 0; i < tiers.size(); ++i) {
+            out.push_back(Sample{{std::to_string(i)}, static_cast<double>(tiers[i].*field)});
+          }
+          return out;
+        },
+        key);
+  };
+  per_tier("sstables_by_tier", "SSTable files live per size tier (tier 0: the newest).",
+           &ES::Tier::tables, "sstables_tier");
+  per_tier("sstable_bytes_by_tier",
+           "Bytes in live SSTable files per size tier (tier 0: the newest).", &ES::Tier::bytes,
+           "sstable_bytes_tier");
   engine("log_segments", "Commit-log segments live.", Type::kGauge, &ES::log_segments,
          "log_segments");
   engine("log_written_bytes_total", "Commit-log bytes appended since start.", Type::kCounter,

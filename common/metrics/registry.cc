@@ -271,6 +271,13 @@ std::vector<std::pair<std::string, uint64_t>> Registry::StatsEntries() const {
       });
     } else if (e.gauges) {
       e.gauges->ForEach([&](const std::vector<std::string>&, const Gauge& g) { v = g.value(); });
+    } else if (e.callback && !e.callback_labels.empty()) {
+      for (const Sample& s : e.callback()) {
+        std::string key = e.stats_key;
+        for (size_t i = 0; i < s.labels.size(); ++i) key += (i ? "_" : "") + s.labels[i];
+        out.emplace_back(std::move(key), s.value > 0 ? static_cast<uint64_t>(s.value) : 0);
+      }
+      continue;
     } else if (e.callback) {
       auto samples = e.callback();
       if (!samples.empty()) v = samples.front().value;

@@ -85,7 +85,8 @@ class Registry {
   Family<Histogram>* AddHistogramFamily(const std::string& name, const std::string& help,
                                         Unit unit, std::vector<std::string> label_names);
   // Figures computed at render time. With no label names and a stats_key, the first sample
-  // is reported by the `stats` op under that key.
+  // is reported by the `stats` op under that key; with label names, every sample is, under the
+  // key followed by its label values joined by '_' ("sstables_tier" + {"0"}: "sstables_tier0").
   void AddCallback(const std::string& name, const std::string& help, Type type,
                    std::vector<std::string> label_names, Callback fn,
                    const std::string& stats_key = "");

@@ -44,4 +44,19 @@ TEST(RegistryTest, RendersEveryKind) {
   EXPECT_EQ(stats[1], (std::pair<std::string, uint64_t>{"members", 3}));
 }
 
+// A labelled figure with a stats key: one stats entry per sample, the label values appended.
+TEST(RegistryTest, LabelledCallbackStatsKeys) {
+  Registry r("ringkv_test", {{"node", "n1"}});
+  r.AddCallback("tier_bytes", "Bytes per tier.", Type::kGauge, {"tier"},
+                [] { return std::vector<Sample>{{{"0"}, 10}, {{"1"}, 20}}; }, "bytes_tier");
+  r.AddCallback("no_tiers", "Nothing yet.", Type::kGauge, {"tier"},
+                [] { return std::vector<Sample>{}; }, "none_tier");
+  const auto stats = r.StatsEntries();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats[0], (std::pair<std::string, uint64_t>{"bytes_tier0", 10}));
+  EXPECT_EQ(stats[1], (std::pair<std::string, uint64_t>{"bytes_tier1", 20}));
+  EXPECT_NE(r.RenderPrometheus().find("ringkv_test_tier_bytes{node=\"n1\",tier=\"1\"} 20\n"),
+            std::string::npos);
+}
+
 }  // namespace ringkv::metrics

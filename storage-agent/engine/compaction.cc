@@ -8,40 +8,42 @@
 
 namespace ringkv::engine {
 
-std::optional<CompactionPick> PickCompaction(const std::vector<TableMeta>& tables,
-                                             size_t min_tables) {
-  if (min_tables < 2) min_tables = 2;
-  std::optional<CompactionPick> best, best_pair;  // best_pair: runs of >= 2 similar tables
-  double best_avg = 0, best_pair_avg = 0;
+std::vector<SizeTier> SizeTiers(const std::vector<TableMeta>& tables) {
+  std::vector<SizeTier> tiers;
   size_t i = 0;
   while (i < tables.size()) {
-    // Grow a bucket from i while each next table stays similar to the bucket's average.
-    double sum = static_cast<double>(tables[i].file_size);
+    // Grow a tier from i while each next table stays similar to the tier's average.
+    uint64_t sum = tables[i].file_size;
     size_t j = i + 1;
     while (j < tables.size() && j - i < kMaxCompactionTables) {
-      double avg = sum / static_cast<double>(j - i);
+      double avg = static_cast<double>(sum) / static_cast<double>(j - i);
       double sz = static_cast<double>(tables[j].file_size);
       bool small = tables[j].file_size < kSmallTableBytes && avg < kSmallTableBytes;
       if (!small && (sz < avg * kBucketLow || sz > avg * kBucketHigh)) break;
-      sum += sz;
+      sum += tables[j].file_size;
       ++j;
     }
-    size_t n = j - i;
-    if (n >= 2) {
-      double avg = sum / static_cast<double>(n);
-      if (!best_pair || avg < best_pair_avg) {
-        best_pair = CompactionPick{i, n};
-        best_pair_avg = avg;
-      }
-    }
-    if (n >= min_tables) {
-      double avg = sum / static_cast<double>(n);
-      if (!best || avg < best_avg) {
-        best = CompactionPick{i, n};
-        best_avg = avg;
-      }
-    }
+    tiers.push_back(SizeTier{i, j - i, sum});
     i = j;
+  }
+  return tiers;
+}
+
+std::optional<CompactionPick> PickCompaction(const std::vector<TableMeta>& tables,
+                                             size_t min_tables) {
+  if (min_tables < 2) min_tables = 2;
+  std::optional<CompactionPick> best, best_pair;  // best_pair: tiers of >= 2 tables
+  double best_avg = 0, best_pair_avg = 0;
+  for (const SizeTier& t : SizeTiers(tables)) {
+    const double avg = static_cast<double>(t.bytes) / static_cast<double>(t.count);
+    if (t.count >= 2 && (!best_pair || avg < best_pair_avg)) {
+      best_pair = CompactionPick{t.start, t.count};
+      best_pair_avg = avg;
+    }
+    if (t.count >= min_tables && (!best || avg < best_avg)) {
+      best = CompactionPick{t.start, t.count};
+      best_avg = avg;
+    }
   }
   if (!best && tables.size() >= std::max(kMaxLiveTables, min_tables)) {
     // Too many tables: bound the read fan-out with the cheapest merge that does not rewrite a

@@ -32,12 +32,27 @@ constexpr size_t kMaxCompactionTables = 32;
 // sizes at 10 tables gave ~79x and up to 9 tables.
 constexpr size_t kMaxLiveTables = 5;
 
+// A size tier (the picker's bucket): a run of tables adjacent in age, each within
+// [avg * kBucketLow, avg * kBucketHigh] of the run's average so far (or it and the average both
+// below kSmallTableBytes), at most kMaxCompactionTables long. Tiers are grown greedily from the
+// newest table, so they cover every table exactly once; tier 0 holds the newest (in size-tiered
+// compaction, usually the smallest) tables. PickCompaction merges within one tier, and the
+// storage agent reports its tables per tier (docs/metrics.md), so both mean the same thing.
+struct SizeTier {
+  size_t start = 0;  // index into the newest-first table list
+  size_t count = 0;
+  uint64_t bytes = 0;
+};
+
+// The tiers of a newest-first table list, newest first (empty for no tables).
+std::vector<SizeTier> SizeTiers(const std::vector<TableMeta>& newest_first);
+
 struct CompactionPick {
   size_t start = 0;  // index into the newest-first table list
   size_t count = 0;
 };
 
-// Picks a run of >= min_tables adjacent tables of similar size (the run with the smallest
+// Picks a size tier of >= min_tables tables (the tier with the smallest
 // average size wins: small merges are cheap and cut the table count most); failing that, with
 // >= kMaxLiveTables tables, the cheapest run of >= 2 similar tables, else the adjacent pair with
 // the least bytes. nullopt: nothing.

@@ -1,7 +1,7 @@
-// Compaction tests: the size-tiered pick, many overlapping tables merged into fewer with the
-// newest record winning, tombstones kept before the grace period and dropped after (fake
-// clock), kept while an older table outside the compaction may hold the key, and replaced
-// files deleted only once the last reader drops them.
+// Compaction tests: the size tiers and the size-tiered pick, many overlapping tables merged
+// into fewer with the newest record winning, tombstones kept before the grace period and
+// dropped after (fake clock), kept while an older table outside the compaction may hold the
+// key, and replaced files deleted only once the last reader drops them.
 #include "storage-agent/engine/compaction.h"
 
 #include <gtest/gtest.h>
@@ -46,6 +46,40 @@ TEST(CompactionTest, PickSizeTiered) {
   p = PickCompaction(Sizes({1000, 300000, 5, 1 << 20}), 4);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->count, 4u);
+}
+
+// The tiers the picker merges within and the storage agent reports: every table in exactly
+// one, newest first, cut where a size leaves the run's band and at kMaxCompactionTables.
+TEST(CompactionTest, SizeTiersCoverEveryTableOnce) {
+  constexpr uint64_t M = 1 << 20;
+  EXPECT_TRUE(SizeTiers({}).empty());
+  auto t = SizeTiers(Sizes({10 * M, 11 * M, 9 * M, 10 * M, 200 * M, 150 * M, 2000 * M}));
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].start, 0u);
+  EXPECT_EQ(t[0].count, 4u);
+  EXPECT_EQ(t[0].bytes, 40 * M);
+  EXPECT_EQ(t[1].start, 4u);
+  EXPECT_EQ(t[1].count, 2u);
+  EXPECT_EQ(t[1].bytes, 350 * M);
+  EXPECT_EQ(t[2].start, 6u);
+  EXPECT_EQ(t[2].count, 1u);
+  EXPECT_EQ(t[2].bytes, 2000 * M);
+  // Tiny tables are one tier whatever their sizes; a long run is cut at the merge bound.
+  t = SizeTiers(Sizes({1000, 300000, 5, 1 << 20}));
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].count, 4u);
+  t = SizeTiers(Sizes(std::vector<uint64_t>(kMaxCompactionTables + 3, 10 * M)));
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].count, kMaxCompactionTables);
+  EXPECT_EQ(t[1].count, 3u);
+  // The pick is one tier: the cheapest one with min_tables tables.
+  auto tables = Sizes({100 * M, 100 * M, 100 * M, 100 * M, 20 * M, 20 * M, 20 * M, 20 * M});
+  t = SizeTiers(tables);
+  ASSERT_EQ(t.size(), 2u);
+  auto p = PickCompaction(tables, 4);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->start, t[1].start);
+  EXPECT_EQ(p->count, t[1].count);
 }
 
 TEST(CompactionTest, TooManyTablesMergeSimilarOnesOrTheSmallestPair) {

@@ -985,6 +985,9 @@ EngineStats DBImpl::Stats() {
   st.flushes = flushes_.load();
   st.compactions = compactions_.load();
   st.compaction_bytes_written = compaction_bytes_written_.load();
+  for (const SizeTier& t : SizeTiers(snap->version->metas)) {
+    st.tiers.push_back(EngineStats::Tier{t.count, t.bytes});
+  }
   // The backlog: what the next size-tiered pick would merge now.
   if (auto pick = PickCompaction(snap->version->metas,
                                  static_cast<size_t>(opt_.compaction_min_tables))) {

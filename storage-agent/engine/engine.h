@@ -116,6 +116,12 @@ struct EngineStats {
   uint64_t compaction_bytes_written = 0;  // SSTable bytes compactions wrote since open
   uint64_t compaction_pending_tables = 0;  // the backlog: tables the next compaction would merge
   uint64_t compaction_pending_bytes = 0;   // and their bytes
+  // Live tables and their bytes per size tier (compaction.h SizeTiers), tier 0 the newest.
+  struct Tier {
+    uint64_t tables = 0;
+    uint64_t bytes = 0;
+  };
+  std::vector<Tier> tiers;
   // Latency of group commits that fdatasync (append + sync), in microseconds; owned by the
   // engine and valid for its lifetime; null for engines that do not sync.
   const metrics::Histogram* log_sync_latency = nullptr;

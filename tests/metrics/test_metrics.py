@@ -2,9 +2,10 @@
 -coordinator processes, each with --metrics-listen on loopback. Shown: every agent's /metrics
 passes `promtool check metrics` (Debian's prometheus package); the request counters, latency
 histograms and hot keys move with the traffic the test sends (and the old `stats` keys still
-answer); a real prometheus server scraping all nine agents (config written here, loopback only,
-bounded run) reports every target up and can compute a p99 from the histograms; `ringkv top
---once` prints one row per node with the figures; the coordinator logs a slow request above
+answer); the SSTables per size tier add up to the totals, in /metrics and the `stats` op; a
+real prometheus server scraping all nine agents (config written here, loopback only, bounded
+run) reports every target up and can compute a p99 from the histograms; `ringkv top --once`
+prints one row per node with the figures; the coordinator logs a slow request above
 --slow-request-ms.
 
 Ports 29600-29799: nodes at 29600/29610/29620 (+0 client, +1 storage, +2 gossip), metrics at
@@ -78,6 +79,11 @@ class MetricsTest(unittest.TestCase):
             assert get(node, b"hot-key")["ok"]
         for k in range(20):
             assert get(node, b"key-%d" % k)["ok"]
+        # Every storage agent writes its memtable to an SSTable: the per-tier figures have a
+        # tier to report (and promtool sees them).
+        for n in cls.cluster.nodes:
+            r = n.storage_req({"op": "flush", "rid": 5})
+            assert r.get("ok"), r
 
     @classmethod
     def tearDownClass(cls):
@@ -122,6 +128,16 @@ class MetricsTest(unittest.TestCase):
                          and ('op="update"' in k or 'op="sync"' in k))
             self.assertGreaterEqual(writes, 40, "n%d" % (i + 1))
             self.assertIn('ringkv_storage_memtable_bytes{node="n%d"}' % (i + 1), ss)
+            # The flush made a table: tier 0 holds it, and the tiers add up to the totals.
+            tiers = {k: v for k, v in ss.items()
+                     if k.startswith("ringkv_storage_sstables_by_tier{")}
+            self.assertIn('ringkv_storage_sstables_by_tier{node="n%d",tier="0"}' % (i + 1), tiers)
+            self.assertEqual(sum(tiers.values()),
+                             ss['ringkv_storage_sstables{node="n%d"}' % (i + 1)])
+            self.assertGreaterEqual(sum(tiers.values()), 1)
+            self.assertEqual(sum(v for k, v in ss.items()
+                                 if k.startswith("ringkv_storage_sstable_bytes_by_tier{")),
+                             ss['ringkv_storage_sstable_bytes{node="n%d"}' % (i + 1)])
             _, _, gt = fetch("http://127.0.0.1:%d/metrics" % agent_ports(i)["gossip"])
             gs = samples(gt)
             self.assertEqual(gs['ringkv_gossip_members{node="n%d"}' % (i + 1)], 3)
@@ -136,6 +152,10 @@ class MetricsTest(unittest.TestCase):
         st = self.cluster.nodes[0].storage_stats()
         for key in ("requests", "errors", "memtable_bytes", "sstables", "threads", "inline"):
             self.assertIn(key, st)
+        self.assertGreaterEqual(st["sstables_tier0"], 1)
+        self.assertEqual(sum(v for k, v in st.items() if k.startswith("sstables_tier")),
+                         st["sstables"])
+        self.assertGreater(st["sstable_bytes_tier0"], 0)
 
     def test_ringkv_top_once(self):
         endpoints = ",".join(n.client for n in self.cluster.nodes)
