@@ -304,7 +304,22 @@ void Agent::HandleListen(const std::vector<std::string>& frames, bool truncated)
   }
   current_route_ = &route;
   current_delimiter_ = delim != 0;
-  reply = service_.Handle(body);
+  const int64_t slow_ms = opts_.metrics_options.slow_request_ms;
+  if (slow_ms <= 0) {
+    reply = service_.Handle(body);
+  } else {
+    // The slow-request log, in the coordinator's and storage agent's format (docs/metrics.md).
+    RequestSummary req;
+    const int64_t start_us = metrics::MonotonicMicros();
+    reply = service_.Handle(body, &req);
+    const int64_t took_us = metrics::MonotonicMicros() - start_us;
+    if (took_us >= slow_ms * 1000) {
+      RINGKV_LOG(kWarn) << "slow request" << (req.rid.empty() ? "" : " rid=" + req.rid)
+                        << (req.id.empty() ? "" : " id=" + req.id) << " op=" << req.op
+                        << " code=" << req.code << " took_ms=" << took_us / 1000
+                        << " (--slow-request-ms " << slow_ms << ")";
+    }
+  }
   current_route_ = nullptr;
   SendRouted(router_, route, delim != 0, reply);
 }

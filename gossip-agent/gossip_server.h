@@ -33,7 +33,7 @@ struct GossipOptions {
   // Anti-entropy (docs/anti-entropy.md): the periodic pass, the throttle, DATA/repair.db.
   RepairOptions repair;
   int repair_timeout_ms = 5000;    // each round trip to a storage agent during a repair
-  metrics::MetricsOptions metrics_options;  // --metrics-listen (--slow-request-ms: unused here)
+  metrics::MetricsOptions metrics_options;  // --metrics-listen, --slow-request-ms (requests only)
 };
 
 // Frames and sizes the agent accepts; anything bigger is refused, so a peer cannot make it

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/metrics/registry.h"
 #include "common/msgpack_util.h"
 
 namespace ringkv::gossip {
@@ -59,6 +60,19 @@ int64_t NowWallMs() {
       .count();
 }
 
+// A request id as one line of text: a number, or a string's bytes made printable.
+std::string IdText(const msgpack::object* o) {
+  if (o == nullptr) return {};
+  if (o->type == msgpack::type::POSITIVE_INTEGER) return std::to_string(o->via.u64);
+  if (o->type == msgpack::type::STR) {
+    return metrics::EscapeLabelValue({o->via.str.ptr, o->via.str.size});
+  }
+  if (o->type == msgpack::type::BIN) {
+    return metrics::EscapeLabelValue({o->via.bin.ptr, o->via.bin.size});
+  }
+  return {};
+}
+
 std::string TokensBlob(const std::vector<Token>& tokens) {
   std::string out(tokens.size() * 8, '\0');
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -79,28 +93,36 @@ std::string GossipService::ErrorReply(std::string_view code, const std::string& 
   return Error(Echo{}, code, message);
 }
 
-std::string GossipService::Handle(std::string_view body) {
-  std::string reply = Answer(body);
+std::string GossipService::Handle(std::string_view body, RequestSummary* summary) {
+  std::string reply = Answer(body, summary);
   // Counted from the reply so that every path to bad_request is (error replies are small;
   // big replies, a ring with tokens or a view, are never errors and are not looked at).
+  std::string code = "ok";
   if (reply.size() < 4096) {
     auto d = mp::Decode(reply);
     auto m = d.ok() ? mp::MapView::Of(d->root()) : Result<mp::MapView>(d.status());
     const msgpack::object* e = m.ok() ? m->Find("error") : nullptr;
     auto err = e != nullptr ? mp::MapView::Of(*e) : Result<mp::MapView>(Status::NotFound(""));
-    auto code = err.ok() ? err->Str("code") : Result<std::optional<std::string>>(err.status());
-    if (code.ok() && code->value_or("") == kErrBadRequest) ++bad_requests_;
+    auto c = err.ok() ? err->Str("code") : Result<std::optional<std::string>>(err.status());
+    if (c.ok() && c->has_value()) code = **c;
+    if (code == kErrBadRequest) ++bad_requests_;
   }
+  if (summary != nullptr) summary->code = std::move(code);
   return reply;
 }
 
-std::string GossipService::Answer(std::string_view body) {
+std::string GossipService::Answer(std::string_view body, RequestSummary* summary) {
   auto decoded = mp::Decode(body);
   if (!decoded.ok()) return Error(Echo{}, kErrBadRequest, decoded.status().message());
   auto map = mp::MapView::Of(decoded->root());
   if (!map.ok()) return Error(Echo{}, kErrBadRequest, map.status().message());
   Echo echo{map->Find("id"), map->Find("rid")};
   auto op = map->Str("op");
+  if (summary != nullptr) {
+    summary->rid = IdText(echo.rid);
+    summary->id = IdText(echo.id);
+    if (op.ok() && op->has_value()) summary->op = metrics::EscapeLabelValue(**op);
+  }
   if (!op.ok()) return Error(echo, kErrBadRequest, op.status().message());
   if (!op->has_value()) return Error(echo, kErrBadRequest, "field 'op' is required");
   const std::string& name = **op;

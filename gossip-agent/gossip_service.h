@@ -62,6 +62,15 @@ struct ServiceHooks {
   std::function<std::vector<gossip_protocol::RepairJobStatus>(uint64_t req)> repair_status;
 };
 
+// What one request was, for the slow-request log (gossip_server.cc): its op, its request id
+// (`rid` or `id`, as text; empty when absent or unreadable) and the reply's code.
+struct RequestSummary {
+  std::string op;    // empty when the body did not say
+  std::string rid;
+  std::string id;
+  std::string code;  // "ok" or the error code
+};
+
 class GossipService {
  public:
   // The stores (and the deliverer, for its counters) are borrowed and must outlive the
@@ -72,8 +81,9 @@ class GossipService {
 
   void set_hooks(ServiceHooks hooks) { hooks_ = std::move(hooks); }
 
-  // Never fails: every input, however malformed, gets a reply body.
-  std::string Handle(std::string_view body);
+  // Never fails: every input, however malformed, gets a reply body. summary, when not null,
+  // is filled with what the request was.
+  std::string Handle(std::string_view body, RequestSummary* summary = nullptr);
   // Requests answered bad_request (malformed input), since start.
   uint64_t bad_requests() const { return bad_requests_; }
 
@@ -81,7 +91,7 @@ class GossipService {
   static std::string ErrorReply(std::string_view code, const std::string& message);
 
  private:
-  std::string Answer(std::string_view body);
+  std::string Answer(std::string_view body, RequestSummary* summary);
   uint64_t HintRoom() const;  // REQUIRES: hints_
 
   const std::string node_id_;

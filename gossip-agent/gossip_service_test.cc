@@ -1,4 +1,5 @@
-// Tests of the gossip agent's request handling without sockets: ping, ring, and bad input.
+// Tests of the gossip agent's request handling without sockets: ping, ring, bad input, and the
+// summary of a request the slow-request log names.
 #include "gossip-agent/gossip_service.h"
 
 #include <gtest/gtest.h>
@@ -179,6 +180,34 @@ TEST_F(GossipServiceTest, BadInput) {
   EXPECT_EQ(ErrorCode(Call(Map({{"op", "ring"}, {"tokens", "yes"}}))), "bad_request");
   EXPECT_EQ(ErrorCode(Call(Map({{"op", "join"}}))), "unknown_op");
   EXPECT_EQ(ErrorCode(Call(Map({{"op", "ping"}}) + "x")), "bad_request");  // trailing bytes
+}
+
+// What the slow-request log names: op, request id (rid or id) and the reply's code.
+TEST_F(GossipServiceTest, SummaryNamesOpIdAndCode) {
+  GossipService service("a", store_.get());
+  RequestSummary s;
+  service.Handle(Map({{"op", "ping"}, {"id", "req\n1"}}), &s);
+  EXPECT_EQ(s.op, "ping");
+  EXPECT_EQ(s.id, "req\\n1");  // made printable: one log line
+  EXPECT_EQ(s.rid, "");
+  EXPECT_EQ(s.code, "ok");
+  mp::Buffer buf;
+  mp::Packer p(buf);
+  p.pack_map(2);
+  mp::PackStr(p, "op");
+  mp::PackStr(p, "frobnicate");
+  mp::PackStr(p, "rid");
+  p.pack_uint64(42);
+  s = RequestSummary{};
+  service.Handle(std::string(buf.data(), buf.size()), &s);
+  EXPECT_EQ(s.op, "frobnicate");
+  EXPECT_EQ(s.rid, "42");
+  EXPECT_EQ(s.code, "unknown_op");
+  s = RequestSummary{};
+  service.Handle("\xc1", &s);
+  EXPECT_EQ(s.op, "");
+  EXPECT_EQ(s.code, "bad_request");
+  EXPECT_EQ(service.bad_requests(), 1u);
 }
 
 }  // namespace

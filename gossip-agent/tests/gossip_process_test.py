@@ -2,7 +2,8 @@
 # Process test of ringkv-gossip: starts the real binary on 127.0.0.1 (ports 24000-24999), talks
 # to it over ZeroMQ with MessagePack (ping, ring, hint, hints, garbage, frame-layout errors),
 # hands hints to a real ringkv-storage that comes back after being down, checks ring.db,
-# restarts it (idempotent seed, changed config), stops it with SIGTERM, and checks bad options.
+# restarts it (idempotent seed, changed config), stops it with SIGTERM, checks bad options and
+# the slow-request log (--slow-request-ms).
 # Kills only the processes it started.
 import os
 import random
@@ -297,6 +298,41 @@ class GossipProcessTest(unittest.TestCase):
             self.assertEqual(got["st"], state)
         finally:
             target.terminate()
+
+    def test_slow_request_log(self):
+        # A hint of a 4 MiB state: decoded, merged into the one pending for the same key and
+        # written to hints.db, each takes well over a millisecond; a `hints` request is small.
+        # --slow-request-ms 1 logs each request that took >= 1 ms, in the coordinator's and
+        # storage agent's format; 0 (the default) logs none.
+        target_dir = os.path.join(self.dir, "slow-storage")
+        target = storage_harness.Agent(target_dir, free_port())
+        target.start()
+        try:
+            c = storage_harness.Client(target.endpoint, timeout_ms=10000)
+            made = c.call({"op": "update", "k": b"big", "v": b"x" * (4 << 20)})
+            c.close()
+            self.assertTrue(made["ok"], made)
+            state = made["st"]
+        finally:
+            target.terminate()
+        for slow_ms in ("1", "0"):
+            agent = self.start(extra=["--slow-request-ms", slow_ms])
+            for rid in (71, 72, 73):
+                rep = self.request(agent, {"op": "hint", "rid": rid, "target": "n2", "key": b"big",
+                                           "state": state}, timeout_ms=20000)
+                self.assertTrue(rep["ok"], rep)
+            self.assertEqual(self.request(agent, {"op": "hints", "id": "h1"})["count"], 1)
+            agent.stop()
+            lines = [l for l in agent.stderr().splitlines() if "slow request" in l]
+            print("--slow-request-ms %s:\n%s" % (slow_ms, "\n".join(lines)))
+            if slow_ms == "0":
+                self.assertEqual(lines, [])
+                continue
+            hint_lines = [l for l in lines if " op=hint " in l]
+            self.assertEqual(len(hint_lines), 3, lines)
+            for rid, line in zip((71, 72, 73), hint_lines):
+                self.assertRegex(line, r" WARN ringkv-gossip node=n1: slow request rid=%d op=hint "
+                                       r"code=ok took_ms=\d+ \(--slow-request-ms 1\)$" % rid)
 
     def test_bad_options_and_bind_failure(self):
         def run(args):
