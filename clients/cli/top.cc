@@ -153,8 +153,20 @@ std::string Rate(const std::optional<Counters>& prev, const std::optional<Counte
   return os.str();
 }
 
-std::string Millis(const std::optional<Counters>& c, const char* key) {
+// A latency quantile of the coordinator, in ms; "-" when it served no put/get/delete between
+// the two samples (only status requests, such as top's own, or nothing): the quantile would
+// be stale, or 0.00 before any data request. A coordinator without `data_requests` (older)
+// shows its quantile as before.
+std::string Millis(const std::optional<Counters>& prev, const std::optional<Counters>& c,
+                   const char* key) {
   if (!c) return "-";
+  if (auto now_n = c->find("data_requests"); now_n != c->end()) {
+    if (now_n->second == 0) return "-";
+    if (prev) {
+      auto prev_n = prev->find("data_requests");
+      if (prev_n != prev->end() && prev_n->second == now_n->second) return "-";
+    }
+  }
   auto it = c->find(key);
   if (it == c->end()) return "-";
   std::ostringstream os;
@@ -177,8 +189,9 @@ void PrintFrame(const Sample& prev, const Sample& now) {
     const auto& ps = p ? p->storage : none;
     rows.push_back(
         {n.node, n.state, Rate(pc, n.coordinator, "requests", secs),
-         Rate(pc, n.coordinator, "errors", secs), Millis(n.coordinator, "latency_p50_us"),
-         Millis(n.coordinator, "latency_p99_us"), Millis(n.coordinator, "latency_p999_us"),
+         Rate(pc, n.coordinator, "errors", secs), Millis(pc, n.coordinator, "latency_p50_us"),
+         Millis(pc, n.coordinator, "latency_p99_us"),
+         Millis(pc, n.coordinator, "latency_p999_us"),
          Get(n.coordinator, "quorum_failures"), Get(n.gossip, "hints_pending"),
          Get(n.coordinator, "hints_sent"), Bytes(n.storage, {"sstable_bytes"}),
          Bytes(n.storage, {"memtable_bytes"}), Rate(ps, n.storage, "requests", secs)});
@@ -194,7 +207,8 @@ void PrintFrame(const Sample& prev, const Sample& now) {
     std::cout << "\n";
   }
   std::cout << "(rates over the last " << std::fixed << std::setprecision(1) << secs
-            << " s; latency quantiles since each coordinator started; '-': no answer)\n";
+            << " s; latency quantiles since each coordinator started; '-': no answer, or no"
+               " put/get/delete in the interval)\n";
   std::cout.flush();
 }
 
