@@ -140,6 +140,7 @@ class Agent {
     SchedulePush();
   }
   bool OnListen(int budget);
+  void FlushHints();
   bool OnLinks(int budget);
   void HandleListen(const std::vector<std::string>& frames, bool truncated);
   void SendRouted(zmq::socket_t& s, const std::vector<std::string>& route, bool delimiter,
@@ -183,6 +184,13 @@ class Agent {
   uint64_t reply_drops_ = 0;
   uint64_t save_errors_ = 0;
   std::vector<std::string> frames_;
+  struct Route {
+    std::vector<std::string> frames;
+    bool delimiter = false;
+  };
+  std::vector<Route> hint_routes_;  // of the hints queued in this pass, in queue order
+  uint64_t hint_groups_ = 0;        // group commits of the hint store, and the hints in them
+  uint64_t hint_group_hints_ = 0;
 };
 
 GossiperOptions Agent::MakeGossiperOptions(const GossipOptions& o) {
@@ -302,6 +310,10 @@ void Agent::HandleListen(const std::vector<std::string>& frames, bool truncated)
     FlushOutgoing();
     return;
   }
+  if (service_.QueueHint(body)) {  // answered by FlushHints, once stored with its group
+    hint_routes_.push_back({route, delim != 0});
+    return;
+  }
   current_route_ = &route;
   current_delimiter_ = delim != 0;
   reply = service_.Handle(body);
@@ -311,11 +323,26 @@ void Agent::HandleListen(const std::vector<std::string>& frames, bool truncated)
 
 bool Agent::OnListen(int budget) {
   bool truncated = false;
-  for (int i = 0; i < budget; ++i) {
-    if (!RecvMessage(router_, &frames_, &truncated)) return false;
-    HandleListen(frames_, truncated);
+  bool more = true;
+  for (int i = 0; i < budget && more; ++i) {
+    more = RecvMessage(router_, &frames_, &truncated);
+    if (more) HandleListen(frames_, truncated);
   }
-  return true;
+  FlushHints();
+  return more;
+}
+
+// The hint requests of one pass are stored in one transaction, then answered (group commit:
+// while one group's fsync runs, the next group queues up in the socket).
+void Agent::FlushHints() {
+  if (hint_routes_.empty()) return;
+  const std::vector<std::string> replies = service_.FlushHints();
+  for (size_t i = 0; i < hint_routes_.size() && i < replies.size(); ++i) {
+    SendRouted(router_, hint_routes_[i].frames, hint_routes_[i].delimiter, replies[i]);
+  }
+  ++hint_groups_;
+  hint_group_hints_ += hint_routes_.size();
+  hint_routes_.clear();
 }
 
 // Replies to our SYNs: [peer id][body]. The exchange goes on over the same connection.
@@ -477,6 +504,8 @@ std::vector<std::pair<std::string, uint64_t>> Agent::Stats() const {
           {"hints_delivered", deliverer_.stats().delivered},
           {"hint_delivery_failures", deliverer_.stats().failures},
           {"hints_expired", deliverer_.stats().expired},
+          {"hint_groups", hint_groups_},
+          {"hints_grouped", hint_group_hints_},
           {"repair_exchanges", repair_counters.exchanges},
           {"repair_ranges_complete", repair_counters.ranges_complete},
           {"repair_ranges_incomplete", repair_counters.ranges_incomplete},
