@@ -49,6 +49,16 @@ constexpr Figure kFigures[] = {
     {"hints_pending_bytes", Type::kGauge, "Bytes of the hints held."},
     {"hints_delivered", Type::kCounter, "Hints acknowledged by their target and removed."},
     {"hint_delivery_failures", Type::kCounter, "Hint deliveries that timed out or failed."},
+    {"hints_expired", Type::kCounter, "Hints dropped undelivered, older than --hint-window."},
+    {"hint_groups", Type::kCounter, "Transactions that stored hints (one fsync each)."},
+    {"hints_grouped", Type::kCounter, "Hint requests stored by those transactions."},
+    {"repair_exchanges", Type::kCounter, "Anti-entropy exchanges run (one range each)."},
+    {"repair_ranges_complete", Type::kCounter, "Ranges compared completely on every replica."},
+    {"repair_ranges_incomplete", Type::kCounter, "Ranges left incomplete (a replica missing)."},
+    {"repair_keys_sent", Type::kCounter, "Key states sent to replicas by anti-entropy."},
+    {"repair_bytes", Type::kCounter, "Bytes anti-entropy exchanged with storage agents."},
+    {"repair_jobs_complete", Type::kCounter, "Repair jobs that compared every range."},
+    {"repair_jobs_incomplete", Type::kCounter, "Repair jobs that ended with a range incomplete."},
 };
 
 }  // namespace

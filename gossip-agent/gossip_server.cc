@@ -140,6 +140,8 @@ class Agent {
     SchedulePush();
   }
   bool OnListen(int budget);
+  void FlushHints();
+  void LogIfSlow(const RequestSummary& req, int64_t took_us);
   bool OnLinks(int budget);
   void HandleListen(const std::vector<std::string>& frames, bool truncated);
   void SendRouted(zmq::socket_t& s, const std::vector<std::string>& route, bool delimiter,
@@ -183,6 +185,14 @@ class Agent {
   uint64_t reply_drops_ = 0;
   uint64_t save_errors_ = 0;
   std::vector<std::string> frames_;
+  struct Route {
+    std::vector<std::string> frames;
+    bool delimiter = false;
+    int64_t read_us = 0;  // when the request was read (metrics::MonotonicMicros)
+  };
+  std::vector<Route> hint_routes_;  // of the hints queued in this pass, in queue order
+  uint64_t hint_groups_ = 0;        // group commits of the hint store, and the hints in them
+  uint64_t hint_group_hints_ = 0;
 };
 
 GossiperOptions Agent::MakeGossiperOptions(const GossipOptions& o) {
@@ -302,35 +312,61 @@ void Agent::HandleListen(const std::vector<std::string>& frames, bool truncated)
     FlushOutgoing();
     return;
   }
+  const int64_t start_us = metrics::MonotonicMicros();
+  if (service_.QueueHint(body)) {  // answered by FlushHints, once stored with its group
+    hint_routes_.push_back({route, delim != 0, start_us});
+    return;
+  }
   current_route_ = &route;
   current_delimiter_ = delim != 0;
-  const int64_t slow_ms = opts_.metrics_options.slow_request_ms;
-  if (slow_ms <= 0) {
+  if (opts_.metrics_options.slow_request_ms <= 0) {
     reply = service_.Handle(body);
   } else {
-    // The slow-request log, in the coordinator's and storage agent's format (docs/metrics.md).
     RequestSummary req;
-    const int64_t start_us = metrics::MonotonicMicros();
     reply = service_.Handle(body, &req);
-    const int64_t took_us = metrics::MonotonicMicros() - start_us;
-    if (took_us >= slow_ms * 1000) {
-      RINGKV_LOG(kWarn) << "slow request" << (req.rid.empty() ? "" : " rid=" + req.rid)
-                        << (req.id.empty() ? "" : " id=" + req.id) << " op=" << req.op
-                        << " code=" << req.code << " took_ms=" << took_us / 1000
-                        << " (--slow-request-ms " << slow_ms << ")";
-    }
+    LogIfSlow(req, metrics::MonotonicMicros() - start_us);
   }
   current_route_ = nullptr;
   SendRouted(router_, route, delim != 0, reply);
 }
 
+// The slow-request log, in the coordinator's and storage agent's format (docs/metrics.md).
+void Agent::LogIfSlow(const RequestSummary& req, int64_t took_us) {
+  const int64_t slow_ms = opts_.metrics_options.slow_request_ms;
+  if (slow_ms <= 0 || took_us < slow_ms * 1000) return;
+  RINGKV_LOG(kWarn) << "slow request" << (req.rid.empty() ? "" : " rid=" + req.rid)
+                    << (req.id.empty() ? "" : " id=" + req.id) << " op=" << req.op
+                    << " code=" << req.code << " took_ms=" << took_us / 1000
+                    << " (--slow-request-ms " << slow_ms << ")";
+}
+
 bool Agent::OnListen(int budget) {
   bool truncated = false;
-  for (int i = 0; i < budget; ++i) {
-    if (!RecvMessage(router_, &frames_, &truncated)) return false;
-    HandleListen(frames_, truncated);
+  bool more = true;
+  for (int i = 0; i < budget && more; ++i) {
+    more = RecvMessage(router_, &frames_, &truncated);
+    if (more) HandleListen(frames_, truncated);
   }
-  return true;
+  FlushHints();
+  return more;
+}
+
+// The hint requests of one pass are stored in one transaction, then answered (group commit:
+// while one group's fsync runs, the next group queues up in the socket).
+void Agent::FlushHints() {
+  if (hint_routes_.empty()) return;
+  const bool log_slow = opts_.metrics_options.slow_request_ms > 0;
+  std::vector<RequestSummary> summaries;
+  const std::vector<std::string> replies = service_.FlushHints(log_slow ? &summaries : nullptr);
+  const int64_t now_us = metrics::MonotonicMicros();
+  for (size_t i = 0; i < hint_routes_.size() && i < replies.size(); ++i) {
+    SendRouted(router_, hint_routes_[i].frames, hint_routes_[i].delimiter, replies[i]);
+    // A hint's time runs from its read to its reply: its wait for the group counts.
+    if (i < summaries.size()) LogIfSlow(summaries[i], now_us - hint_routes_[i].read_us);
+  }
+  ++hint_groups_;
+  hint_group_hints_ += hint_routes_.size();
+  hint_routes_.clear();
 }
 
 // Replies to our SYNs: [peer id][body]. The exchange goes on over the same connection.
@@ -492,6 +528,8 @@ std::vector<std::pair<std::string, uint64_t>> Agent::Stats() const {
           {"hints_delivered", deliverer_.stats().delivered},
           {"hint_delivery_failures", deliverer_.stats().failures},
           {"hints_expired", deliverer_.stats().expired},
+          {"hint_groups", hint_groups_},
+          {"hints_grouped", hint_group_hints_},
           {"repair_exchanges", repair_counters.exchanges},
           {"repair_ranges_complete", repair_counters.ranges_complete},
           {"repair_ranges_incomplete", repair_counters.ranges_incomplete},

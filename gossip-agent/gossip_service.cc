@@ -73,6 +73,27 @@ std::string IdText(const msgpack::object* o) {
   return {};
 }
 
+Echo EchoOf(const mp::MapView& map) { return Echo{map.Find("id"), map.Find("rid")}; }
+
+// The reply to a hint request once the store has answered: ok with the room left (so a
+// coordinator learns it from every hint it places), or busy (full) / bad_request (state not an
+// encoded KeyState) / internal.
+std::string_view HintErrorCode(const Status& s) {
+  return s.code() == Status::Code::kBusy              ? kErrBusy
+         : s.code() == Status::Code::kInvalidArgument ? kErrBadRequest
+                                                      : kErrInternal;
+}
+
+std::string HintReply(const Echo& echo, const Status& s, uint64_t room) {
+  if (!s.ok()) return Error(echo, HintErrorCode(s), s.ToString());
+  mp::Buffer buf;
+  mp::Packer p(buf);
+  PackHeader(p, echo, true, 1);
+  mp::PackStr(p, "hint_room");
+  p.pack_uint64(room);
+  return std::string(buf.data(), buf.size());
+}
+
 std::string TokensBlob(const std::vector<Token>& tokens) {
   std::string out(tokens.size() * 8, '\0');
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -111,12 +132,49 @@ std::string GossipService::Handle(std::string_view body, RequestSummary* summary
   return reply;
 }
 
+bool GossipService::QueueHint(std::string_view body) {
+  if (hints_ == nullptr || queued_.size() >= kMaxQueuedHints) return false;
+  auto hint = gp::DecodeHint(body);
+  if (!hint.ok()) return false;  // another op, or a malformed hint: Handle answers it
+  queued_.push_back({std::string(body), std::move(*hint)});
+  return true;
+}
+
+std::vector<std::string> GossipService::FlushHints(std::vector<RequestSummary>* summaries) {
+  if (queued_.empty()) return {};
+  std::vector<HintWrite> writes;
+  writes.reserve(queued_.size());
+  for (const QueuedHint& q : queued_) writes.push_back({q.hint.target, q.hint.key, q.hint.state});
+  const std::vector<Status> stored = hints_->AddAll(writes, NowWallMs());
+  std::vector<std::string> replies;
+  replies.reserve(queued_.size());
+  for (size_t i = 0; i < queued_.size(); ++i) {
+    // The body decoded once already (DecodeHint), so the echo is there.
+    auto decoded = mp::Decode(queued_[i].body);
+    auto map = decoded.ok() ? mp::MapView::Of(decoded->root())
+                            : Result<mp::MapView>(decoded.status());
+    const Echo echo = map.ok() ? EchoOf(*map) : Echo{};
+    if (stored[i].code() == Status::Code::kInvalidArgument) ++bad_requests_;
+    replies.push_back(HintReply(echo, stored[i], HintRoom()));
+    if (summaries != nullptr) {
+      RequestSummary r;
+      r.op = std::string(gp::kOpHint);
+      r.rid = IdText(echo.rid);
+      r.id = IdText(echo.id);
+      r.code = stored[i].ok() ? "ok" : std::string(HintErrorCode(stored[i]));
+      summaries->push_back(std::move(r));
+    }
+  }
+  queued_.clear();
+  return replies;
+}
+
 std::string GossipService::Answer(std::string_view body, RequestSummary* summary) {
   auto decoded = mp::Decode(body);
   if (!decoded.ok()) return Error(Echo{}, kErrBadRequest, decoded.status().message());
   auto map = mp::MapView::Of(decoded->root());
   if (!map.ok()) return Error(Echo{}, kErrBadRequest, map.status().message());
-  Echo echo{map->Find("id"), map->Find("rid")};
+  Echo echo = EchoOf(*map);
   auto op = map->Str("op");
   if (summary != nullptr) {
     summary->rid = IdText(echo.rid);
@@ -194,18 +252,8 @@ std::string GossipService::Answer(std::string_view body, RequestSummary* summary
     if (hints_ == nullptr) return Error(echo, kErrInternal, "this agent keeps no hints");
     auto hint = gp::DecodeHint(body);
     if (!hint.ok()) return Error(echo, kErrBadRequest, hint.status().message());
-    Status s = hints_->Add(hint->target, hint->key, hint->state, NowWallMs());
-    if (!s.ok()) {
-      std::string_view code = s.code() == Status::Code::kBusy              ? kErrBusy
-                              : s.code() == Status::Code::kInvalidArgument ? kErrBadRequest
-                                                                           : kErrInternal;
-      return Error(echo, code, s.ToString());
-    }
-    // The room left, so a coordinator learns it from every hint it places.
-    PackHeader(p, echo, true, 1);
-    mp::PackStr(p, "hint_room");
-    p.pack_uint64(HintRoom());
-    return std::string(buf.data(), buf.size());
+    const Status stored = hints_->Add(hint->target, hint->key, hint->state, NowWallMs());
+    return HintReply(echo, stored, HintRoom());  // the room left after this hint
   }
   if (name == gp::kOpHints) {
     if (hints_ == nullptr) return Error(echo, kErrInternal, "this agent keeps no hints");

@@ -84,6 +84,16 @@ class GossipService {
   // Never fails: every input, however malformed, gets a reply body. summary, when not null,
   // is filled with what the request was.
   std::string Handle(std::string_view body, RequestSummary* summary = nullptr);
+
+  // Hints are stored in groups, one transaction (one fsync) each (HintStore::AddAll): the
+  // serving loop offers every request to QueueHint, which keeps a well-formed hint and returns
+  // true (at most kMaxQueuedHints; past that, or for anything else, false: Handle answers it).
+  // After its pass the loop calls FlushHints, which stores the group and returns one reply per
+  // queued hint, in queue order; no reply leaves before the group is durable. summaries, when
+  // not null, gets what each hint request was (as Handle's summary).
+  static constexpr size_t kMaxQueuedHints = 1024;
+  bool QueueHint(std::string_view body);
+  std::vector<std::string> FlushHints(std::vector<RequestSummary>* summaries = nullptr);
   // Requests answered bad_request (malformed input), since start.
   uint64_t bad_requests() const { return bad_requests_; }
 
@@ -94,12 +104,18 @@ class GossipService {
   std::string Answer(std::string_view body, RequestSummary* summary);
   uint64_t HintRoom() const;  // REQUIRES: hints_
 
+  struct QueuedHint {
+    std::string body;  // the request, for the fields its reply echoes
+    gossip_protocol::HintRequest hint;
+  };
+
   const std::string node_id_;
   RingStore* const store_;
   HintStore* const hints_;
   const HintDeliverer* const deliverer_;
   ServiceHooks hooks_;
   uint64_t bad_requests_ = 0;
+  std::vector<QueuedHint> queued_;
 };
 
 }  // namespace ringkv::gossip

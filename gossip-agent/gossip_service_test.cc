@@ -116,6 +116,42 @@ TEST_F(GossipServiceTest, PingReportsHintRoom) {
   EXPECT_FALSE(f->has_hint_room);
 }
 
+// Hints queued in one pass are stored together and answered in queue order, each with its own
+// outcome; other requests are not queued.
+TEST_F(GossipServiceTest, QueuedHintsAreStoredAsOneGroupAndAnsweredInOrder) {
+  auto hints = HintStore::Open(dir_ + "/hints.db", 1000);
+  ASSERT_TRUE(hints.ok()) << hints.status().ToString();
+  GossipService service("a", store_.get(), hints->get());
+  version::KeyState st;
+  st.Update(version::CausalContext(), "value", 7);
+  EXPECT_FALSE(service.QueueHint(Map({{"op", "ping"}})));
+  EXPECT_FALSE(service.QueueHint(Map({{"op", "hint"}})));  // malformed: Handle answers it
+  EXPECT_TRUE(service.QueueHint(gossip_protocol::EncodeHint({1, "b", "k1", st.Encode()})));
+  EXPECT_TRUE(service.QueueHint(gossip_protocol::EncodeHint({2, "b", "k2", "not a state"})));
+  EXPECT_TRUE(service.QueueHint(
+      gossip_protocol::EncodeHint({3, "b", std::string(2000, 'k'), st.Encode()})));
+  EXPECT_TRUE(service.QueueHint(gossip_protocol::EncodeHint({4, "c", "k1", st.Encode()})));
+  EXPECT_EQ((*hints)->count(), 0u) << "nothing is stored before the flush";
+  const std::vector<std::string> replies = service.FlushHints();
+  ASSERT_EQ(replies.size(), 4u);
+  std::vector<gossip_protocol::Reply> r;
+  for (const std::string& body : replies) {
+    auto d = gossip_protocol::DecodeReply(body);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    r.push_back(*d);
+  }
+  for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ(r[i].rid, i + 1);
+  EXPECT_TRUE(r[0].ok);
+  EXPECT_EQ(r[1].code, gossip_protocol::kErrBadRequest);
+  EXPECT_EQ(r[2].code, gossip_protocol::kErrBusy);
+  EXPECT_TRUE(r[3].ok);
+  ASSERT_TRUE(r[3].has_hint_room);
+  EXPECT_EQ(r[3].hint_room, 1000 - (*hints)->bytes());
+  EXPECT_EQ((*hints)->count(), 2u);
+  EXPECT_EQ(service.bad_requests(), 1u);
+  EXPECT_TRUE(service.FlushHints().empty()) << "the queue is emptied by a flush";
+}
+
 TEST_F(GossipServiceTest, ViewWatchAndStatsGoToTheHooks) {
   GossipService service("a", store_.get());
   // Without hooks (no running agent) they are unknown.

@@ -196,15 +196,19 @@ std::vector<zmq::pollitem_t> HintDeliverer::PollItems() {
 void HintDeliverer::OnReadable(size_t index, int64_t now_ms) {
   if (index >= polled_.size()) return;
   Target& t = *polled_[index];
+  // The hints acknowledged by this pass's replies are removed in one transaction (one fsync).
+  std::vector<std::pair<int64_t, int64_t>> delivered;
+  bool failed = false;
   // Bounded: at most one reply per sync in flight, plus strays.
-  for (size_t n = 0; t.sock && n < 4 * static_cast<size_t>(opts_.window) + 4; ++n) {
+  for (size_t n = 0; t.sock && n < 4 * static_cast<size_t>(opts_.window) + 4 && !failed; ++n) {
     auto frames = net::RecvFrames(t.sock, 0, 4);
     if (!frames.ok()) break;
     if (frames->empty()) continue;
     auto reply = sp::DecodeReply(frames->back());
     if (!reply.ok()) {
       Fail(t, now_ms, "unreadable reply: " + reply.status().message());
-      return;
+      failed = true;
+      break;
     }
     auto it = t.inflight.find(reply->rid);
     if (it == t.inflight.end()) continue;  // a stray from before a reconnect
@@ -213,18 +217,23 @@ void HintDeliverer::OnReadable(size_t index, int64_t now_ms) {
     t.inflight_ids.erase(h.id);
     if (!reply->ok) {
       Fail(t, now_ms, "sync of a hinted key refused: " + reply->code + ": " + reply->message);
-      return;
+      failed = true;
+      break;
     }
-    Status r = store_->Remove(h.id, h.seq);
-    if (!r.ok()) {
-      RINGKV_LOG(kWarn) << "hint delivery: " << r.ToString();
-    } else {
-      ++stats_.delivered;
-    }
+    delivered.emplace_back(h.id, h.seq);
     t.backoff_ms = 0;
     if (!t.inflight.empty()) t.oldest_sent_ms = now_ms;  // progress resets the timeout
   }
-  Fill(t, now_ms);
+  if (!delivered.empty()) {
+    Status r = store_->RemoveAll(delivered);
+    if (!r.ok()) {
+      // Still stored: delivered again later, which the replica merges (sync is idempotent).
+      RINGKV_LOG(kWarn) << "hint delivery: " << r.ToString();
+    } else {
+      stats_.delivered += delivered.size();
+    }
+  }
+  if (!failed) Fill(t, now_ms);
 }
 
 int64_t HintDeliverer::NextWakeMs(int64_t now_ms) const {

@@ -57,17 +57,51 @@ Status HintStore::LoadTotals() {
 
 Status HintStore::Add(const std::string& target, std::string_view key, std::string_view state,
                       int64_t now_ms) {
-  auto incoming = version::KeyState::Decode(state);
+  return AddAll({HintWrite{target, key, state}}, now_ms).front();
+}
+
+std::vector<Status> HintStore::AddAll(const std::vector<HintWrite>& hints, int64_t now_ms) {
+  std::vector<Status> out(hints.size());
+  if (hints.empty()) return out;
+  const uint64_t count_before = count_;
+  const uint64_t bytes_before = bytes_;
+  sqlite::Transaction tx(db_, kWhat);
+  Status store = tx.Begin(/*write=*/true);
+  bool store_failed = !store.ok();
+  for (size_t i = 0; i < hints.size() && !store_failed; ++i) {
+    out[i] = AddOne(hints[i], now_ms, &store_failed);
+    if (store_failed) store = out[i];
+  }
+  if (!store_failed) store = tx.Commit();
+  if (!store.ok()) {
+    // Nothing of the group is stored (the transaction rolls back): no hint may be answered ok.
+    // A locked database (SQLite's BUSY) is an error of the store, not "full": Busy is kept for
+    // a full store, which tells coordinators to stop sending here for a while.
+    if (store.code() == Status::Code::kBusy) store = Status::IOError(store.message());
+    count_ = count_before;
+    bytes_ = bytes_before;
+    for (Status& s : out) s = store;
+  }
+  return out;
+}
+
+// Refusals of this hint alone (a state that does not decode, no room, a stored row that does
+// not decode) are returned as they are; a failed SQLite step also sets *store_failed.
+Status HintStore::AddOne(const HintWrite& hint, int64_t now_ms, bool* store_failed) {
+  auto failed = [store_failed](Status s) {
+    *store_failed = true;
+    return s;
+  };
+  auto incoming = version::KeyState::Decode(hint.state);
   if (!incoming.ok()) {
     return Status::InvalidArgument("hint state does not decode: " + incoming.status().message());
   }
-  sqlite::Transaction tx(db_, kWhat);
-  RINGKV_RETURN_IF_ERROR(tx.Begin(/*write=*/true));
-  const std::string key_s(key);
+  const std::string target(hint.target);
+  const std::string key(hint.key);
   sqlite::Stmt find(db_, "SELECT id, state FROM hints WHERE target = ?1 AND key = ?2");
-  RINGKV_RETURN_IF_ERROR(find.status(std::string(kWhat) + ": find"));
+  if (Status s = find.status(std::string(kWhat) + ": find"); !s.ok()) return failed(s);
   find.Text(1, target);
-  find.Blob(2, key_s);
+  find.Blob(2, key);
   int rc = find.Step();
   if (rc == SQLITE_ROW) {
     const int64_t id = find.ColInt(0);
@@ -80,35 +114,29 @@ Status HintStore::Add(const std::string& target, std::string_view key, std::stri
     merged->Sync(*incoming);
     const std::string merged_bytes = merged->Encode();
     const uint64_t new_bytes = bytes_ - old_bytes.size() + merged_bytes.size();
-    if (merged_bytes.size() > old_bytes.size() && new_bytes > max_bytes_) {
-      return Full();
-    }
+    if (merged_bytes.size() > old_bytes.size() && new_bytes > max_bytes_) return Full();
     sqlite::Stmt up(db_, "UPDATE hints SET state = ?1, seq = seq + 1 WHERE id = ?2");
-    RINGKV_RETURN_IF_ERROR(up.status(std::string(kWhat) + ": update"));
+    if (Status s = up.status(std::string(kWhat) + ": update"); !s.ok()) return failed(s);
     up.Blob(1, merged_bytes);
     up.Int(2, id);
     rc = up.Step();
-    if (rc != SQLITE_DONE) return Err(db_, "update", rc);
-    RINGKV_RETURN_IF_ERROR(tx.Commit());
+    if (rc != SQLITE_DONE) return failed(Err(db_, "update", rc));
     bytes_ = new_bytes;
     return Status::OK();
   }
-  if (rc != SQLITE_DONE) return Err(db_, "find", rc);
-  const uint64_t add = key.size() + state.size();
-  if (bytes_ + add > max_bytes_) {
-    return Full();
-  }
+  if (rc != SQLITE_DONE) return failed(Err(db_, "find", rc));
+  const uint64_t add = hint.key.size() + hint.state.size();
+  if (bytes_ + add > max_bytes_) return Full();
   sqlite::Stmt ins(db_,
                    "INSERT INTO hints(target, key, state, seq, created_ms) "
                    "VALUES (?1, ?2, ?3, 0, ?4)");
-  RINGKV_RETURN_IF_ERROR(ins.status(std::string(kWhat) + ": insert"));
+  if (Status s = ins.status(std::string(kWhat) + ": insert"); !s.ok()) return failed(s);
   ins.Text(1, target);
-  ins.Blob(2, key_s);
-  ins.Blob(3, std::string(state));
+  ins.Blob(2, key);
+  ins.Blob(3, std::string(hint.state));
   ins.Int(4, now_ms);
   rc = ins.Step();
-  if (rc != SQLITE_DONE) return Err(db_, "insert", rc);
-  RINGKV_RETURN_IF_ERROR(tx.Commit());
+  if (rc != SQLITE_DONE) return failed(Err(db_, "insert", rc));
   bytes_ += add;
   ++count_;
   return Status::OK();
@@ -137,7 +165,26 @@ Result<std::vector<Hint>> HintStore::Oldest(const std::string& target, size_t li
   return out;
 }
 
-Status HintStore::Remove(int64_t id, int64_t seq) {
+Status HintStore::Remove(int64_t id, int64_t seq) { return RemoveAll({{id, seq}}); }
+
+Status HintStore::RemoveAll(const std::vector<std::pair<int64_t, int64_t>>& delivered) {
+  if (delivered.empty()) return Status::OK();
+  const uint64_t count_before = count_;
+  const uint64_t bytes_before = bytes_;
+  sqlite::Transaction tx(db_, kWhat);
+  Status s = tx.Begin(/*write=*/true);
+  for (size_t i = 0; i < delivered.size() && s.ok(); ++i) {
+    s = RemoveOne(delivered[i].first, delivered[i].second);
+  }
+  if (s.ok()) s = tx.Commit();
+  if (!s.ok()) {
+    count_ = count_before;
+    bytes_ = bytes_before;
+  }
+  return s;
+}
+
+Status HintStore::RemoveOne(int64_t id, int64_t seq) {
   sqlite::Stmt st(db_,
                   "DELETE FROM hints WHERE id = ?1 AND seq = ?2 "
                   "RETURNING LENGTH(key) + LENGTH(state)");

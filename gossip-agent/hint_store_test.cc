@@ -109,6 +109,70 @@ TEST_F(HintStoreTest, FullStoreRefusesWithBusy) {
   EXPECT_LE(store->bytes(), 300u);
 }
 
+// One group, one transaction: each hint gets its own outcome, and a refused one leaves the
+// others stored (durably: they are there after a reopen).
+TEST_F(HintStoreTest, AddAllRefusesOnlyTheBadMembersOfAGroup) {
+  const std::string a = StateWith("a", 7);
+  const std::string b = StateWith("b", 8);
+  {
+    auto store = Open(2000);
+    const std::string big(3000, 'k');
+    const std::vector<Status> out = store->AddAll({{"n2", "k1", a},
+                                                   {"n2", "k2", "not a state"},
+                                                   {"n2", big, a},
+                                                   {"n2", "k1", b},  // merges into the first
+                                                   {"n3", "k1", b}},
+                                                  100);
+    ASSERT_EQ(out.size(), 5u);
+    EXPECT_TRUE(out[0].ok()) << out[0].ToString();
+    EXPECT_EQ(out[1].code(), Status::Code::kInvalidArgument);
+    EXPECT_EQ(out[2].code(), Status::Code::kBusy);
+    EXPECT_TRUE(out[3].ok()) << out[3].ToString();
+    EXPECT_TRUE(out[4].ok()) << out[4].ToString();
+    EXPECT_EQ(store->count(), 2u);
+  }
+  auto store = Open(2000);
+  EXPECT_EQ(store->count(), 2u);
+  auto n2 = store->Oldest("n2", 10);
+  ASSERT_TRUE(n2.ok());
+  ASSERT_EQ(n2->size(), 1u);
+  auto merged = KeyState::Decode((*n2)[0].state);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_EQ(merged->VersionCount(), 2u) << "both writes of k1 are in its one hint";
+  // RemoveAll: one transaction for several removals; a stale seq is left alone.
+  auto n3 = store->Oldest("n3", 10);
+  ASSERT_TRUE(n3.ok() && n3->size() == 1u);
+  ASSERT_TRUE(store->RemoveAll({{(*n2)[0].id, (*n2)[0].seq}, {(*n3)[0].id, (*n3)[0].seq + 1}}).ok());
+  EXPECT_EQ(store->count(), 1u);
+  auto left = store->Targets();
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(*left, (std::vector<std::string>{"n3"}));
+}
+
+// A store that cannot write (another connection holds the write lock past the busy timeout)
+// fails the whole group: nothing stored, no hint reported stored, and not mistaken for "full".
+TEST_F(HintStoreTest, AddAllStoresNothingWhenTheStoreFails) {
+  auto store = Open();
+  ASSERT_TRUE(store->Add("n2", "before", StateWith("x", 7), 1).ok());
+  const uint64_t bytes = store->bytes();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/hints.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const std::vector<Status> out =
+      store->AddAll({{"n2", "k1", StateWith("a", 7)}, {"n2", "k2", StateWith("b", 7)}}, 2);
+  ASSERT_EQ(out.size(), 2u);
+  for (const Status& s : out) {
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.code(), Status::Code::kBusy) << "a locked store is not a full one: " << s.ToString();
+  }
+  EXPECT_EQ(store->count(), 1u);
+  EXPECT_EQ(store->bytes(), bytes);
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_TRUE(store->Add("n2", "k1", StateWith("a", 7), 3).ok());
+  EXPECT_EQ(store->count(), 2u);
+}
+
 TEST_F(HintStoreTest, UndecodableStateIsRefused) {
   auto store = Open();
   Status s = store->Add("n2", "k", "not a key state", 1);

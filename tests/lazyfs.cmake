@@ -17,6 +17,10 @@ if(FUSE3_FOUND)
   # Hole 1 of issue 11: an acknowledged write lost to a power loss of its coordinating replica.
   ringkv_add_py_test(power_loss_hole1_test
     ${CMAKE_CURRENT_SOURCE_DIR}/fault/test_power_loss_hole1.py)
+  # The gossip agent's group commit of hints: no hint acknowledged before it is durable, none
+  # acknowledged lost to a power loss of its holder.
+  ringkv_add_py_test(power_loss_hints_test
+    ${CMAKE_CURRENT_SOURCE_DIR}/fault/test_power_loss_hints.py)
 else()
   message(STATUS "fuse3 not found (apt-get install libfuse3-dev fuse3): ringkv-lazyfs and the "
                  "power-loss tests are not built")
