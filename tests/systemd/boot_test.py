@@ -108,7 +108,8 @@ class BootTest(unittest.TestCase):
         depends = container.deb_depends(cls.deb)
         log("package %s, Depends: %s" % (debs[0], " ".join(depends)))
 
-        rootfs, built_s = container.ensure_rootfs(depends)
+        # Held (shared) until the container is down: see ensure_rootfs.
+        rootfs, built_s, cls.rootfs_lock = container.ensure_rootfs(depends)
         TIMINGS["debootstrap"] = built_s
         log("root file system %s (%s)" % (rootfs, "built in %.0f s" % built_s if built_s
                                            else "cached"))
@@ -174,6 +175,7 @@ class BootTest(unittest.TestCase):
             log("last journal lines of the ringkv units:\n" + p.stdout + p.stderr)
         t0 = time.monotonic()
         problems = box.stop()
+        cls.rootfs_lock.close()
         TIMINGS["poweroff and cleanup"] = time.monotonic() - t0
         shutil.rmtree(cls.dir, ignore_errors=True)
         log("timings (s): " + ", ".join("%s %.1f" % kv for kv in TIMINGS.items()))

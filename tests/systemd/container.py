@@ -72,41 +72,66 @@ def installed_in(root, names):
 
 def ensure_rootfs(packages, lock_wait_s=1800):
     """The cached root file system with BASE_PACKAGES and `packages` installed: built by
-    debootstrap when missing or short of a package (another run building it is waited for, up
-    to lock_wait_s). Returns (path, seconds spent building; 0 when the cache served)."""
+    debootstrap when missing or short of a package. Returns (path, seconds spent building, 0
+    when the cache served; the open lock file). The lock is held shared until the caller closes
+    that file (after its container is down): a run that must rebuild the cache (another
+    worktree's package needs another library) takes it exclusively, so it neither builds while
+    another builds nor removes a root that a running container's overlay stands on. Waits up
+    to lock_wait_s for it."""
     os.makedirs(CACHE, exist_ok=True)
     root = os.path.join(CACHE, SUITE + "-rootfs")
     wanted = sorted(set(BASE_PACKAGES) | set(packages))
-    with open(root + ".lock", "w") as lock:
-        end = time.monotonic() + lock_wait_s
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > end:
-                    raise AssertionError("%s.lock held for more than %d s" % (root, lock_wait_s))
-                time.sleep(1)
-        if os.path.isdir(root) and installed_in(root, wanted) == set(wanted):
-            return root, 0.0
-        # Built beside the cache and renamed into place: a run cut short leaves no half root.
-        t0 = time.monotonic()
-        partial = root + ".partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        url = mirror()
-        log("debootstrap %s (minbase + %s) from %s into %s" % (SUITE, ",".join(wanted), url,
-                                                               root))
-        run(["debootstrap", "--variant=minbase", "--include=" + ",".join(wanted), SUITE, partial,
-             url], timeout=lock_wait_s)
-        missing = set(wanted) - installed_in(partial, wanted)
-        assert not missing, "debootstrap left out %s" % sorted(missing)
-        # Nothing in the container needs these; they only slow its boot down.
-        run(["systemctl", "--root=" + partial, "mask", "apt-daily.timer",
-             "apt-daily-upgrade.timer", "e2scrub_all.timer", "dpkg-db-backup.timer",
-             "systemd-tmpfiles-clean.timer", "console-getty.service"], timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
-        os.rename(partial, root)
-        return root, time.monotonic() - t0
+    lock = open(root + ".lock", "w")
+    try:
+        built = 0.0
+        for _ in range(3):
+            _flock(lock, fcntl.LOCK_SH, lock_wait_s, root)
+            if os.path.isdir(root) and installed_in(root, wanted) == set(wanted):
+                return root, built, lock
+            # Shared to exclusive is not atomic (flock(2)): look again once it is held.
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            _flock(lock, fcntl.LOCK_EX, lock_wait_s, root)
+            if not (os.path.isdir(root) and installed_in(root, wanted) == set(wanted)):
+                built += _debootstrap(root, wanted, lock_wait_s)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        raise AssertionError("%s: other runs keep rebuilding it for other packages" % root)
+    except BaseException:
+        lock.close()
+        raise
+
+
+def _flock(f, how, wait_s, root):
+    end = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(f, how | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > end:
+                raise AssertionError("%s.lock held by another run for more than %d s" % (
+                    root, wait_s))
+            time.sleep(1)
+
+
+def _debootstrap(root, wanted, timeout_s):
+    """Builds root (replacing it) with `wanted` installed; the seconds it took."""
+    # Built beside the cache and renamed into place: a run cut short leaves no half root.
+    t0 = time.monotonic()
+    partial = root + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    url = mirror()
+    log("debootstrap %s (minbase + %s) from %s into %s" % (SUITE, ",".join(wanted), url, root))
+    run(["debootstrap", "--variant=minbase", "--include=" + ",".join(wanted), SUITE, partial,
+         url], timeout=timeout_s)
+    missing = set(wanted) - installed_in(partial, wanted)
+    assert not missing, "debootstrap left out %s" % sorted(missing)
+    # Nothing in the container needs these; they only slow its boot down.
+    run(["systemctl", "--root=" + partial, "mask", "apt-daily.timer", "apt-daily-upgrade.timer",
+         "e2scrub_all.timer", "dpkg-db-backup.timer", "systemd-tmpfiles-clean.timer",
+         "console-getty.service"], timeout=60)
+    shutil.rmtree(root, ignore_errors=True)
+    os.rename(partial, root)
+    return time.monotonic() - t0
 
 
 def _own_cgroup(controller_field):
