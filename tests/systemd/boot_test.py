@@ -16,6 +16,8 @@ what an operator sees:
     before is read back from it alone (the other nodes' storage agents stopped);
   - `systemctl stop`: SIGTERM, the agent's STOPPING=1 status, a clean exit (status 0), inactive
     with Result=success; the storage agent's log lines are in its journal;
+  - a bad option: exit 2, not restarted, the option named in the journal;
+  - dpkg --purge: units and /var/lib/ringkv gone, the ringkv user kept;
   - the container powers off and leaves no process, mount, network namespace or cgroup.
 Needs root, debootstrap and systemd-nspawn (scripts/install-deps.sh); the first run debootstraps
 (about 1.5 minutes). Alone: `cd build && ctest -L systemd` (docs/operations-systemd.md).
@@ -419,6 +421,36 @@ class BootTest(unittest.TestCase):
         print("journalctl -u %s: %d lines, e.g.\n  %s" % (
             unit("storage", "n1"), len(j.splitlines()),
             "\n  ".join(l for l in j.splitlines() if "serving data dir" in l)))
+
+    def test_7_bad_option_fails_once_with_one_line(self):
+        """A bad option: exit 2, which the units do not restart (RestartPreventExitStatus=2),
+        and the journal names the option."""
+        u = unit("storage", "n4")
+        self.box.sh("install -d -m 750 -g ringkv /etc/ringkv/n4")
+        self.box.write("/etc/ringkv/n4/storage.conf", "listen = tcp://127.0.0.1:31031\n"
+                       "data-dir = /var/lib/ringkv/n4/storage\nsync = sometimes\n", mode=0o640,
+                       owner="root:ringkv")
+        p = self.box.sh("systemctl start %s" % u, timeout=60, check=False)
+        self.assertNotEqual(p.returncode, 0, "systemctl start of a bad config succeeded")
+        time.sleep(2)  # RestartSec=1s: a restart would show by now
+        s = self.state(u)
+        self.assertEqual((s["ActiveState"], s["Result"], s["ExecMainStatus"], s["NRestarts"]),
+                         ("failed", "exit-code", "2", "0"), s)
+        j = self.journal(u)
+        self.assertIn("--sync must be always, batch or none", j)
+        print("%s with sync = sometimes: %s; journal: %s" % (
+            u, {k: s[k] for k in ("ActiveState", "Result", "ExecMainStatus", "NRestarts")},
+            [l for l in j.splitlines() if "--sync" in l][0]))
+        self.box.sh("systemctl reset-failed %s" % u)
+
+    def test_8_purge(self):
+        """dpkg --purge under systemd: the units go, /var/lib/ringkv goes, the user stays."""
+        p = self.box.sh("dpkg --purge ringkv", timeout=300)
+        print(p.stdout.strip().splitlines()[-1])
+        self.assertEqual(self.box.sh("test -e /var/lib/ringkv; echo $?").stdout.strip(), "1")
+        self.assertEqual(self.box.show(unit("storage", "n1"), "LoadState")["LoadState"],
+                         "not-found")
+        self.box.sh("getent passwd ringkv")
 
 
 if __name__ == "__main__":
