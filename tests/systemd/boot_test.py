@@ -87,6 +87,9 @@ def all_units():
 
 class BootTest(unittest.TestCase):
     box = None
+    dir = None
+    rootfs_lock = None
+    failed = False
 
     @classmethod
     def setUpClass(cls):
@@ -98,6 +101,17 @@ class BootTest(unittest.TestCase):
         if os.geteuid() != 0:
             raise AssertionError("needs root (debootstrap, mount, systemd-nspawn)")
         cls.dir = container.scratch_dir()
+        try:
+            cls.prepare()
+        except BaseException:
+            cls.failed = True
+            cls.tearDownClass()
+            raise
+        TIMINGS["setup"] = time.monotonic() - t_all
+
+    @classmethod
+    def prepare(cls):
+        """The package, the root file system, the booted container, the package installed."""
         # The package, as tests/package/deb_test.py builds it (CPack's staging in scratch).
         t0 = time.monotonic()
         out = os.path.join(cls.dir, "deb")
@@ -116,17 +130,12 @@ class BootTest(unittest.TestCase):
         log("root file system %s (%s)" % (rootfs, "built in %.0f s" % built_s if built_s
                                            else "cached"))
         cls.box = container.Container(rootfs, cls.dir, "ringkv-boot-%d" % os.getpid())
-        try:
-            t0 = time.monotonic()
-            state = cls.box.start()
-            TIMINGS["boot"] = time.monotonic() - t0
-            log("booted (%s) in %.1f s, container init pid %d" % (state, TIMINGS["boot"],
-                                                                 cls.box.pid1))
-            cls.install()
-        except BaseException:
-            cls.tearDownClass()
-            raise
-        TIMINGS["setup"] = time.monotonic() - t_all
+        t0 = time.monotonic()
+        state = cls.box.start()
+        TIMINGS["boot"] = time.monotonic() - t0
+        log("booted (%s) in %.1f s, container init pid %d" % (state, TIMINGS["boot"],
+                                                             cls.box.pid1))
+        cls.install()
 
     @classmethod
     def install(cls):
@@ -155,10 +164,7 @@ class BootTest(unittest.TestCase):
         for u in all_units():
             load = box.show(u, "LoadState", "FragmentPath")
             assert load["LoadState"] == "loaded" and load["FragmentPath"].startswith(
-                "/lib/systemd/system/") or load["FragmentPath"].startswith(
-                "/usr/lib/systemd/system/"), (u, load)
-
-    failed = False
+                ("/lib/systemd/system/", "/usr/lib/systemd/system/")), (u, load)
 
     def tearDown(self):
         result = self._outcome.result
@@ -167,10 +173,14 @@ class BootTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.box is None:
-            return
         box, cls.box = cls.box, None
-        if cls.failed and box.pid1 and box.nspawn.poll() is None:
+        if box is None:  # set-up failed before the boot (or this already ran)
+            if cls.rootfs_lock:
+                cls.rootfs_lock.close()
+            if cls.dir:
+                shutil.rmtree(cls.dir, ignore_errors=True)
+            return
+        if cls.failed and box.pid1 and box.nspawn and box.nspawn.poll() is None:
             # What the agents said, for a failure's diagnosis.
             p = box.sh("journalctl --no-pager -n 60 %s" % " ".join(
                 "-u " + u for u in all_units()), check=False)
