@@ -127,7 +127,10 @@ Status Coordinator::Start() {
   RINGKV_RETURN_IF_ERROR(StartGossipFeed());
   StartTimers();
   net::NotifyStatus("waiting for the gossip view and the storage agents before serving");
-  RINGKV_LOG(kInfo) << "node " << opts_.node_id << " serving clients on " << listen << " (" << client_->transport() << "), ring "
+  // Bound, not yet serving: StartServing logs (and tells systemd) when requests are read.
+  RINGKV_LOG(kInfo) << "node " << opts_.node_id << " bound clients' endpoint " << listen << " ("
+                    << client_->transport() << "; serving once the gossip view and the storage "
+                    << "agents are in, at most " << opts_.startup_wait_ms << " ms), ring "
                     << ring_source_->Describe() << ", " << ring_.nodes().size() << " nodes, N="
                     << ring_.N() << ", r=" << QuorumSpecName(opts_.r) << " w="
                     << QuorumSpecName(opts_.w) << " consistency="
@@ -162,8 +165,11 @@ void Coordinator::StartServing() {
     reactor_.Stop();
     return;
   }
-  net::NotifyReady("serving clients on " + client_->endpoint() + " (node " + opts_.node_id +
-                   ", " + std::to_string(ring_.nodes().size()) + " nodes in the ring)");
+  const std::string serving = "serving clients on " + client_->endpoint() + " (node " +
+                              opts_.node_id + ", " + std::to_string(ring_.nodes().size()) +
+                              " nodes in the ring)";
+  RINGKV_LOG(kInfo) << serving;
+  net::NotifyReady(serving);
 }
 
 void Coordinator::OnTick() {

@@ -17,6 +17,7 @@ packages=(
   redis-server redis-tools etcd-server etcd-client  # bench/cluster-compare's peers (and its test)
   libcpp-httplib-dev  # common/metrics/http: each agent's Prometheus /metrics endpoint
   prometheus  # tests/metrics: promtool check metrics, and a real server scraping the agents
+  debootstrap systemd-container  # tests/systemd/boot_test.py: the units in a booted Debian 12
 )
 if [ "${RINGKV_BENCH_DEPS:-0}" = 1 ]; then
   packages+=(linux-perf valgrind)
