@@ -14,7 +14,6 @@ that hints for n2 stay pending.
 
 Needs root and /dev/fuse; skips, saying why, without them."""
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lazyfs"))
 sys.path.insert(0, os.path.join(HERE, "..", "coordinator"))
-from lazyfs_harness import LazyFs, skip_unless_available  # noqa: E402
+from lazyfs_harness import LazyFs, skip_unless_available, stop_all  # noqa: E402
 
 BASE_PORT = 24700
 SOCKETS = 8
@@ -60,12 +59,7 @@ class PowerLossHintsTest(unittest.TestCase):
                 self.killed.wait(15)
             except subprocess.TimeoutExpired:
                 pass
-        self.c.stop()
-        self.fs.stop()
-        if os.environ.get("RINGKV_KEEP_TEST_DIRS"):
-            print("test dir kept:", self.root)
-        else:
-            shutil.rmtree(self.root, ignore_errors=True)
+        stop_all(self.c, self.fs, self.root)
 
     def encoded_state(self):
         """An encoded KeyState (what a coordinator puts in a hint), from n1's storage agent."""

@@ -15,7 +15,6 @@ make n2 and n3 drop it.
 
 Needs root and /dev/fuse; skips, saying why, without them."""
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lazyfs"))
 sys.path.insert(0, os.path.join(HERE, "..", "coordinator"))
-from lazyfs_harness import LazyFs, skip_unless_available  # noqa: E402
+from lazyfs_harness import LazyFs, skip_unless_available, stop_all  # noqa: E402
 
 BASE_PORT = 24650
 
@@ -60,12 +59,7 @@ class PowerLossHole1Test(unittest.TestCase):
 
     def tearDown(self):
         self.release_and_reap()
-        self.c.stop()
-        self.fs.stop()
-        if os.environ.get("RINGKV_KEEP_TEST_DIRS"):
-            print("test dir kept:", self.root)
-        else:
-            shutil.rmtree(self.root, ignore_errors=True)
+        stop_all(self.c, self.fs, self.root)
 
     def release_and_reap(self):
         """Lets held syncs go and waits for A's killed agents: a process killed while its

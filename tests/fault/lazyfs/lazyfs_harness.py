@@ -150,3 +150,15 @@ class LazyFs:
         if self in _LIVE:
             _LIVE.remove(self)
         return rc
+
+
+def stop_all(cluster, fs, root):
+    """A power-loss test's end: its cluster, then its file system, then its directory (kept,
+    and named, when RINGKV_KEEP_TEST_DIRS is set)."""
+    import shutil
+    cluster.stop()
+    fs.stop()
+    if os.environ.get("RINGKV_KEEP_TEST_DIRS"):
+        print("test dir kept:", root)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
