@@ -129,8 +129,8 @@ Status Coordinator::Start() {
   net::NotifyStatus("waiting for the gossip view and the storage agents before serving");
   // Bound, not yet serving: StartServing logs (and tells systemd) when requests are read.
   RINGKV_LOG(kInfo) << "node " << opts_.node_id << " bound clients' endpoint " << listen << " ("
-                    << client_->transport() << "; serving once the gossip view and the storage "
-                    << "agents are in, at most " << opts_.startup_wait_ms << " ms), ring "
+                    << client_->transport() << "), serving once the gossip view and the storage "
+                    << "agents are in (at most " << opts_.startup_wait_ms << " ms); ring "
                     << ring_source_->Describe() << ", " << ring_.nodes().size() << " nodes, N="
                     << ring_.N() << ", r=" << QuorumSpecName(opts_.r) << " w="
                     << QuorumSpecName(opts_.w) << " consistency="
