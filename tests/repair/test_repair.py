@@ -195,6 +195,12 @@ class PeriodicExchangeTest(unittest.TestCase):
             c.wait_down([n3.id], nodes=[n1])
             r = put(n1, b"unread", b"written-while-down", w=2)
             self.assertTrue(r["ok"], r)
+            # The hint must be stored before it is lost: the put returns at w=2 without waiting
+            # for it, and a hint still unanswered when the gossip agents die is sent again by
+            # the coordinator to a restarted agent, which would bring the key with no repair.
+            wait_until("the hint for n3 is stored",
+                       lambda: sum(n.gossip_req({"op": "hints"}).get("count", 0)
+                                   for n in c.nodes) > 0, timeout=10)
             # Lose every hint: SIGKILL the gossip agents, delete their hints.db, restart them
             # with a short periodic exchange.
             for n in c.nodes:
