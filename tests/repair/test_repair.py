@@ -215,9 +215,13 @@ class PeriodicExchangeTest(unittest.TestCase):
                 n.start_gossip()
             wait_until("n3 holds the key (no read, no hint, no command)",
                        lambda: n3.storage_get(b"unread") == [b"written-while-down"], timeout=90)
-            # It came by anti-entropy: a periodic job ran and sent keys.
-            sent = sum(n.gossip_req({"op": "stats"}).get("repair_keys_sent", 0) for n in c.nodes)
-            self.assertGreater(sent, 0)
+            # It came by anti-entropy: a periodic job ran and sent keys. Its counters are added
+            # once the batch of ranges it belongs to is checkpointed, a moment after the sync that
+            # brought the key: wait for them (had the key come another way, the exchange would
+            # find nothing to send and this wait would fail).
+            wait_until("a periodic exchange counted the key it sent",
+                       lambda: sum(n.gossip_req({"op": "stats"}).get("repair_keys_sent", 0)
+                                   for n in c.nodes) > 0, timeout=30)
 
 
 class TombstoneTest(unittest.TestCase):
